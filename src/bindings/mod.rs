@@ -1,0 +1,116 @@
+//! The one binding layer between the pure core and JavaScript hosts.
+//!
+//! Nothing else in the crate imports `wasm_bindgen`, `js_sys`, `web_sys` or `getrandom`
+//! (`scripts/lint.sh` checks it). Values cross as JSON-shaped objects whose TypeScript types are
+//! written by hand in [`TS_TYPES`]; errors cross as JS `Error` objects with a stable `code` and
+//! the HTTP `status` a host should answer with.
+
+mod parse;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::core::error::Error;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** A stable machine-readable error code (see the README's error table). */
+export type ErrorCode =
+  | "malformed_body" | "unsupported_content_type" | "body_too_large" | "missing_contact_id"
+  | "invalid_contact_id" | "invalid_email" | "field_too_large" | "invalid_field"
+  | "too_many_objects" | "unknown_source";
+
+/** Errors thrown by memberwire functions are `Error`s with these two extra properties. */
+export interface MemberwireError extends Error {
+  code: ErrorCode;
+  /** The HTTP status a host answers with. */
+  status: number;
+}
+
+export type SourceName = "keap_post" | "keap_rest" | "activecampaign" | "json";
+export type CrmKind = "keap" | "activecampaign" | "generic";
+
+export interface ParseOptions {
+  /** Which account of the CRM posts come from. Default "default". */
+  account?: string;
+  /** The field that carries the member's password, if the site uses one. */
+  passwordField?: string | null;
+  /** Bodies over this many bytes are refused with body_too_large. Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+export interface Tag {
+  id?: string;
+  name?: string;
+}
+
+export interface Contact {
+  crm: CrmKind;
+  account: string;
+  /** Exactly as the CRM wrote it: never a float. */
+  contactId: string;
+  /** Trimmed and lower-cased. */
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  /** Absent when the post said nothing about tags. */
+  tags?: Tag[];
+  /** True when the configured password field had a value; the value never crosses. */
+  hasPassword?: true;
+  fields?: Record<string, string>;
+}
+
+export interface InboundEvent {
+  source: SourceName;
+  eventType: string;
+  contact: Contact;
+}
+
+export type Inbound =
+  | { kind: "events"; events: InboundEvent[] }
+  /** Keap REST hook verification: answer 200 echoing the X-Hook-Secret header. */
+  | { kind: "hook_verification" }
+  | { kind: "ignored"; reason: string };
+"#;
+
+/// A core error as a JS `Error` with `code` and `status`.
+pub(crate) fn js_error(err: &Error) -> JsValue {
+    let e = js_sys::Error::new(&err.message);
+    e.set_name("MemberwireError");
+    let obj: &JsValue = e.as_ref();
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(obj, &"code".into(), &err.code.as_str().into());
+    let _ = js_sys::Reflect::set(obj, &"status".into(), &err.code.http_status().into());
+    e.into()
+}
+
+/// A Rust value as a plain JS object (through JSON: ids stay strings, maps stay objects).
+pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))?;
+    js_sys::JSON::parse(&text)
+}
+
+/// A plain JS object as a Rust value; `undefined`/`null` give the type's default.
+pub(crate) fn from_js<T: DeserializeOwned + Default>(
+    value: &JsValue,
+    what: &str,
+) -> Result<T, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(T::default());
+    }
+    let text: String = js_sys::JSON::stringify(value)?.into();
+    serde_json::from_str(&text).map_err(|e| {
+        js_error(&Error::new(
+            crate::core::error::ErrorCode::InvalidField,
+            format!("{what} is not valid: {e}"),
+        ))
+    })
+}
+
+/// memberwire's version, for `/health` answers and logs.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

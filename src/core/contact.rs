@@ -1,0 +1,326 @@
+//! The contact model: what memberwire knows of one CRM contact after reading a post (and,
+//! later, after loading it through the CRM's API).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::email::Email;
+use super::error::{Error, ErrorCode};
+
+/// Longest contact id accepted. Keap and ActiveCampaign ids are integers, but they are kept as
+/// strings of any length (a 20-digit id must not lose its last digits to a float).
+pub const MAX_CONTACT_ID: usize = 64;
+/// Longest first or last name, tag name or field name.
+pub const MAX_NAME: usize = 255;
+/// Longest value of one remaining field.
+pub const MAX_FIELD_VALUE: usize = 16 * 1024;
+/// Longest password accepted from a CRM field.
+pub const MAX_PASSWORD: usize = 1024;
+/// Most tags on one contact.
+pub const MAX_TAGS: usize = 2000;
+/// Most remaining fields kept from one post.
+pub const MAX_FIELDS: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CrmKind {
+    Keap,
+    ActiveCampaign,
+    /// Any other source posting memberwire's generic JSON (Zapier, Make, other CRMs).
+    Generic,
+}
+
+impl CrmKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CrmKind::Keap => "keap",
+            CrmKind::ActiveCampaign => "activecampaign",
+            CrmKind::Generic => "generic",
+        }
+    }
+}
+
+/// A CRM contact id, kept exactly as the CRM wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ContactId(String);
+
+impl ContactId {
+    /// Validates `raw` (trimmed). `numeric` asks for digits only, as Keap and ActiveCampaign
+    /// ids are. `field` names the input field in the error.
+    pub fn parse(raw: &str, field: &str, numeric: bool) -> Result<ContactId, Error> {
+        let id = raw.trim();
+        let bad = |why: &str| {
+            Error::new(
+                ErrorCode::InvalidContactId,
+                format!("field `{field}` is not a usable contact id: {why}"),
+            )
+        };
+        if id.is_empty() {
+            return Err(Error::new(
+                ErrorCode::MissingContactId,
+                format!("field `{field}` is empty: a contact id is required"),
+            ));
+        }
+        if id.starts_with('~') && id.ends_with('~') {
+            return Err(bad("it is an unmerged merge field (check the HTTP post's name/value pairs, e.g. contactId=~Contact.Id~)"));
+        }
+        if id.len() > MAX_CONTACT_ID {
+            return Err(bad("it is longer than 64 characters"));
+        }
+        if numeric {
+            if !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad("it must be a whole number"));
+            }
+        } else if !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        {
+            return Err(bad("only letters, digits and - _ . : are allowed"));
+        }
+        Ok(ContactId(id.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ContactId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A tag as a CRM names it: by id (Keap groups, ActiveCampaign v3), by name (ActiveCampaign
+/// webhooks), or both once resolved.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Tag {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Tag {
+    pub fn id(id: impl Into<String>) -> Tag {
+        Tag {
+            id: Some(id.into()),
+            name: None,
+        }
+    }
+    pub fn name(name: impl Into<String>) -> Tag {
+        Tag {
+            id: None,
+            name: Some(name.into()),
+        }
+    }
+}
+
+/// A secret value (a password from a CRM field). Its `Debug` and `Display` never show it, it
+/// never serializes (persisted state must not hold it), and it is compared in constant time.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    /// The value itself, for the few places that must hash or send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn len(&self) -> usize {
+        self.0.chars().count()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Secret) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// One CRM contact as memberwire sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contact {
+    pub crm: CrmKind,
+    /// Which account of that CRM (a Keap app, an ActiveCampaign account): contact ids are
+    /// only unique within one.
+    pub account: String,
+    pub contact_id: ContactId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// `None`: the source said nothing about tags (load them); `Some(empty)`: it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    /// The value of the configured password field. Serialized only as `hasPassword: true`, and
+    /// never read back: persisted state holds no password.
+    #[serde(
+        default,
+        rename = "hasPassword",
+        serialize_with = "serialize_presence",
+        skip_deserializing,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub password: Option<Secret>,
+    /// Every other field the source sent, by its name there. Fields whose name says they hold a
+    /// password are never kept.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+fn serialize_presence<S: Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(v.is_some())
+}
+
+impl Contact {
+    pub fn new(crm: CrmKind, account: &str, contact_id: ContactId) -> Contact {
+        Contact {
+            crm,
+            account: account.to_owned(),
+            contact_id,
+            email: None,
+            first_name: None,
+            last_name: None,
+            tags: None,
+            password: None,
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// The key under which the directory indexes this contact: ids are namespaced by CRM and
+    /// account, so Keap contact 7 and ActiveCampaign contact 7 are different people.
+    pub fn key(&self) -> String {
+        contact_key(self.crm, &self.account, &self.contact_id)
+    }
+}
+
+pub fn contact_key(crm: CrmKind, account: &str, id: &ContactId) -> String {
+    format!("{}:{}:{}", crm.as_str(), account, id.as_str())
+}
+
+/// Whether a field name says it holds a password (such fields are never kept in `fields`).
+pub fn is_password_like(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("password") || n.contains("passwd") || n.contains("passcode")
+}
+
+/// A trimmed optional name; empty means absent; over [`MAX_NAME`] characters is an error.
+pub fn name_field(value: Option<&str>, field: &str) -> Result<Option<String>, Error> {
+    let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    check_len(v, MAX_NAME, field)?;
+    Ok(Some(v.to_owned()))
+}
+
+pub fn check_len(value: &str, max_chars: usize, field: &str) -> Result<(), Error> {
+    // Byte length bounds char count from above: only count chars when it could matter.
+    if value.len() > max_chars && value.chars().count() > max_chars {
+        return Err(Error::new(
+            ErrorCode::FieldTooLarge,
+            format!("field `{field}` is longer than {max_chars} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads the configured password field's value, if any.
+pub fn password_field(value: Option<&str>, field: &str) -> Result<Option<Secret>, Error> {
+    let Some(v) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    check_len(v, MAX_PASSWORD, field)?;
+    Ok(Some(Secret::new(v)))
+}
+
+/// Adds one remaining field, enforcing the limits and dropping password-like names.
+pub fn keep_field(
+    fields: &mut BTreeMap<String, String>,
+    name: &str,
+    value: &str,
+) -> Result<(), Error> {
+    // Password-like names are never kept; names with control characters or invalid UTF-8
+    // are junk no CRM sends on purpose, and are dropped rather than failing the post.
+    if is_password_like(name) || name.chars().any(|c| c.is_control() || c == '\u{FFFD}') {
+        return Ok(());
+    }
+    check_len(name, MAX_NAME, "field name")?;
+    check_len(value, MAX_FIELD_VALUE, name)?;
+    if fields.len() >= MAX_FIELDS && !fields.contains_key(name) {
+        return Err(Error::new(
+            ErrorCode::FieldTooLarge,
+            format!("the post has more than {MAX_FIELDS} fields"),
+        ));
+    }
+    fields
+        .entry(name.to_owned())
+        .or_insert_with(|| value.to_owned());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_ids_keep_every_digit() {
+        let id = ContactId::parse(" 98765432109876543210 ", "Id", true).unwrap();
+        assert_eq!(id.as_str(), "98765432109876543210");
+    }
+
+    #[test]
+    fn contact_id_errors() {
+        let e = ContactId::parse("", "contactId", true).unwrap_err();
+        assert_eq!(e.code, ErrorCode::MissingContactId);
+        let e = ContactId::parse("~Contact.Id~", "contactId", true).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidContactId);
+        assert!(e.message.contains("merge field"));
+        assert!(ContactId::parse("12a", "Id", true).is_err());
+        assert!(ContactId::parse("cus_12-a.b:c", "contact_id", false).is_ok());
+        assert!(ContactId::parse("a b", "contact_id", false).is_err());
+        assert!(ContactId::parse(&"1".repeat(65), "Id", true).is_err());
+    }
+
+    #[test]
+    fn secrets_never_print_or_serialize() {
+        let mut c = Contact::new(
+            CrmKind::Keap,
+            "default",
+            ContactId::parse("1", "Id", true).unwrap(),
+        );
+        c.password = Some(Secret::new("hunter2hunter2"));
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let json = serde_json::to_string(&c).unwrap();
+        assert!(!json.contains("hunter2"));
+        assert!(json.contains(r#""hasPassword":true"#));
+        let back: Contact = serde_json::from_str(&json).unwrap();
+        assert!(back.password.is_none());
+    }
+
+    #[test]
+    fn password_like_fields_are_dropped() {
+        let mut f = BTreeMap::new();
+        keep_field(&mut f, "_MemberPassword", "x").unwrap();
+        keep_field(&mut f, "Phone1", "555").unwrap();
+        assert_eq!(f.len(), 1);
+    }
+}

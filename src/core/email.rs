@@ -1,0 +1,146 @@
+//! Email addresses, normalized the one way memberwire compares them everywhere: surrounding
+//! white space trimmed, then lower-cased. `Ann@Example.COM ` and `ann@example.com` are one
+//! member.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::{Error, ErrorCode};
+
+/// RFC 5321 limits: 64 octets of local part, 254 for the whole forward path.
+const MAX_LOCAL: usize = 64;
+const MAX_TOTAL: usize = 254;
+
+/// A normalized, validated email address.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    /// Normalizes and validates `raw`; `field` names the input field in the error message.
+    pub fn parse(raw: &str, field: &str) -> Result<Email, Error> {
+        let normalized = raw.trim().to_lowercase();
+        validate(&normalized).map_err(|why| {
+            Error::new(
+                ErrorCode::InvalidEmail,
+                format!("field `{field}` is not a valid email address: {why}"),
+            )
+        })?;
+        Ok(Email(normalized))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Email {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Email::parse(&raw, "email").map_err(serde::de::Error::custom)
+    }
+}
+
+/// A deliberately practical check: what a membership site can log in with and a CRM can mail.
+/// It does not accept quoted local parts or IP-literal domains, which no CRM sends.
+fn validate(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("it is empty");
+    }
+    if s.len() > MAX_TOTAL {
+        return Err("it is longer than 254 characters");
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("it contains white space or control characters");
+    }
+    if s.contains('\u{FFFD}') {
+        return Err("it contains bytes that are not valid UTF-8");
+    }
+    let (local, domain) = s.split_once('@').ok_or("it has no @")?;
+    if domain.contains('@') {
+        return Err("it has more than one @");
+    }
+    if local.is_empty() || local.len() > MAX_LOCAL {
+        return Err("the part before @ is empty or longer than 64 characters");
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err("the part before @ has a misplaced dot");
+    }
+    if local.chars().any(|c| {
+        matches!(
+            c,
+            '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | '\\' | ']'
+        )
+    }) {
+        return Err("the part before @ has a character mail systems reject");
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 {
+        return Err("the domain has no dot");
+    }
+    for label in &labels {
+        if label.is_empty() || label.len() > 63 {
+            return Err("the domain has an empty or over-long label");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("a domain label starts or ends with a hyphen");
+        }
+        if !label.chars().all(|c| c.is_alphanumeric() || c == '-') {
+            return Err("the domain has a character that is not a letter, digit or hyphen");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_lowercases() {
+        let e = Email::parse("  Ann.Lee+VIP@Example.COM \n", "Email").unwrap();
+        assert_eq!(e.as_str(), "ann.lee+vip@example.com");
+    }
+
+    #[test]
+    fn accepts_international_domains() {
+        assert_eq!(
+            Email::parse("JÜRGEN@Bücher.DE", "email").unwrap().as_str(),
+            "jürgen@bücher.de"
+        );
+    }
+
+    #[test]
+    fn rejects_with_field_name() {
+        for bad in [
+            "",
+            "   ",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "ann@@example.com",
+            "a b@example.com",
+            "ann@exa_mple.com",
+            "ann@-example.com",
+            ".ann@example.com",
+            "ann..lee@example.com",
+            "ann@example..com",
+        ] {
+            let err = Email::parse(bad, "Contact0Email").unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidEmail, "{bad:?}");
+            assert!(err.message.contains("`Contact0Email`"), "{}", err.message);
+        }
+        let long = format!("{}@example.com", "a".repeat(65));
+        assert!(Email::parse(&long, "email").is_err());
+        let long_total = format!("a@{}.com", "b.".repeat(130));
+        assert!(Email::parse(&long_total, "email").is_err());
+    }
+}

@@ -1,0 +1,193 @@
+//! memberwire's generic JSON body, for Zapier, Make and every CRM without a parser of its own:
+//!
+//! ```json
+//! {"contact_id": "123", "email": "ann@example.com", "first_name": "Ann", "last_name": "Lee",
+//!  "tags": ["Gold Member", 42, {"id": "7", "name": "VIP"}], "password": "..."}
+//! ```
+//!
+//! The camelCase spellings (`contactId`, `firstName`, `lastName`) are accepted too. Strings in
+//! `tags` are names, integers are ids. Every other top-level key is kept as a field.
+
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::super::contact::{
+    self, keep_field, name_field, password_field, Contact, ContactId, CrmKind, Tag,
+};
+use super::super::email::Email;
+use super::super::error::{Error, ErrorCode};
+use super::{json_body, Inbound, InboundEvent, ParseOptions, Source};
+
+const ID_KEYS: [&str; 2] = ["contact_id", "contactId"];
+const FIRST_KEYS: [&str; 2] = ["first_name", "firstName"];
+const LAST_KEYS: [&str; 2] = ["last_name", "lastName"];
+
+pub(super) fn parse(body: &[u8], options: &ParseOptions) -> Result<Inbound, Error> {
+    // Borrowed raw values keep numbers exactly as written (a 20-digit id stays exact).
+    let object: BTreeMap<String, &RawValue> = json_body(body).map_err(|e| {
+        if e.message.contains("expected a map") || e.message.contains("invalid type") {
+            Error::new(ErrorCode::MalformedBody, "the body must be a JSON object")
+        } else {
+            e
+        }
+    })?;
+    let get = |keys: &[&'static str]| -> Option<(&'static str, &RawValue)> {
+        keys.iter().find_map(|k| object.get(*k).map(|v| (*k, *v)))
+    };
+
+    let (id_key, raw_id) = get(&ID_KEYS)
+        .filter(|(_, v)| v.get() != "null")
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::MissingContactId,
+                "no contact id: send it as `contact_id` (or `contactId`)",
+            )
+        })?;
+    let mut contact = Contact::new(
+        CrmKind::Generic,
+        &options.account,
+        json_id(raw_id, id_key, false)?,
+    );
+    if let Some((k, v)) = get(&["email"]) {
+        if let Some(s) = opt_string(v, k)? {
+            if !s.trim().is_empty() {
+                contact.email = Some(Email::parse(&s, k)?);
+            }
+        }
+    }
+    if let Some((k, v)) = get(&FIRST_KEYS) {
+        contact.first_name = name_field(opt_string(v, k)?.as_deref(), k)?;
+    }
+    if let Some((k, v)) = get(&LAST_KEYS) {
+        contact.last_name = name_field(opt_string(v, k)?.as_deref(), k)?;
+    }
+    if let Some((_, v)) = get(&["tags"]) {
+        contact.tags = Some(tags(v)?);
+    }
+    let password_key = options.password_field.as_deref().unwrap_or("password");
+    for key in [password_key, "password"] {
+        if contact.password.is_none() {
+            if let Some(v) = object.get(key) {
+                contact.password = password_field(opt_string(v, key)?.as_deref(), key)?;
+            }
+        }
+    }
+
+    for (k, v) in &object {
+        let consumed = ID_KEYS.contains(&k.as_str())
+            || FIRST_KEYS.contains(&k.as_str())
+            || LAST_KEYS.contains(&k.as_str())
+            || matches!(k.as_str(), "email" | "tags" | "password")
+            || k == password_key;
+        if consumed {
+            continue;
+        }
+        let value = match serde_json::from_str::<Value>(v.get()) {
+            Ok(Value::Null) => continue,
+            Ok(Value::String(s)) => s,
+            _ => v.get().to_owned(),
+        };
+        keep_field(&mut contact.fields, k, &value)?;
+    }
+
+    Ok(Inbound::Events {
+        events: vec![InboundEvent {
+            source: Source::Json,
+            event_type: "json".to_owned(),
+            contact,
+        }],
+    })
+}
+
+/// A contact id given as a JSON string or an integer, kept exactly as written.
+pub(super) fn json_id(raw: &RawValue, field: &str, numeric: bool) -> Result<ContactId, Error> {
+    let text = raw.get().trim();
+    if text.starts_with('"') {
+        let s: String = serde_json::from_str(text).map_err(|_| {
+            Error::new(
+                ErrorCode::InvalidContactId,
+                format!("field `{field}` is not a valid string"),
+            )
+        })?;
+        return ContactId::parse(&s, field, numeric);
+    }
+    if text == "null" {
+        return Err(Error::new(
+            ErrorCode::MissingContactId,
+            format!("field `{field}` is null"),
+        ));
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return ContactId::parse(text, field, numeric);
+    }
+    Err(Error::new(
+        ErrorCode::InvalidContactId,
+        format!("field `{field}` must be a string or a whole number"),
+    ))
+}
+
+fn opt_string(raw: &RawValue, field: &str) -> Result<Option<String>, Error> {
+    match serde_json::from_str::<Value>(raw.get()) {
+        Ok(Value::Null) => Ok(None),
+        Ok(Value::String(s)) => Ok(Some(s)),
+        _ => Err(Error::new(
+            ErrorCode::InvalidField,
+            format!("field `{field}` must be a string"),
+        )),
+    }
+}
+
+fn tags(raw: &RawValue) -> Result<Vec<Tag>, Error> {
+    let items: Vec<&RawValue> = serde_json::from_str(raw.get())
+        .map_err(|_| Error::new(ErrorCode::InvalidField, "field `tags` must be an array"))?;
+    if items.len() > contact::MAX_TAGS {
+        return Err(Error::new(
+            ErrorCode::FieldTooLarge,
+            format!("field `tags` has more than {} tags", contact::MAX_TAGS),
+        ));
+    }
+    let bad = || {
+        Error::new(
+            ErrorCode::InvalidField,
+            "field `tags` must hold tag names (strings), tag ids (whole numbers) or {\"id\", \"name\"} objects",
+        )
+    };
+    let mut out: Vec<Tag> = Vec::with_capacity(items.len());
+    for item in items {
+        let text = item.get().trim();
+        let tag = if text.bytes().all(|b| b.is_ascii_digit()) && !text.is_empty() {
+            Tag::id(text)
+        } else {
+            match serde_json::from_str::<Value>(text).map_err(|_| bad())? {
+                Value::String(s) if !s.trim().is_empty() => Tag::name(s.trim()),
+                Value::Object(map) => {
+                    let id = match map.get("id") {
+                        None | Some(Value::Null) => None,
+                        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+                        Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
+                        Some(_) => return Err(bad()),
+                    };
+                    let name = match map.get("name") {
+                        None | Some(Value::Null) => None,
+                        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+                        Some(_) => return Err(bad()),
+                    };
+                    if id.is_none() && name.is_none() {
+                        return Err(bad());
+                    }
+                    Tag { id, name }
+                }
+                _ => return Err(bad()),
+            }
+        };
+        for part in tag.id.iter().chain(tag.name.iter()) {
+            contact::check_len(part, contact::MAX_NAME, "tags")?;
+        }
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,12 @@
+//! The pure core: everything here is deterministic and free of I/O.
+
+pub mod contact;
+pub mod email;
+pub mod error;
+pub mod form;
+pub mod inbound;
+
+pub use contact::{Contact, ContactId, CrmKind, Secret, Tag};
+pub use email::Email;
+pub use error::{Error, ErrorCode};
+pub use inbound::{parse_post, Inbound, InboundEvent, ParseOptions, Source};

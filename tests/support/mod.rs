@@ -1,0 +1,52 @@
+//! Helpers shared by the integration tests, which run natively (`cargo test`) and as wasm in
+//! Node and in headless Chromium (`cargo test --target wasm32-unknown-unknown`).
+
+#![allow(dead_code)]
+
+/// Declares tests that run on both targets: `#[test]` natively, `#[wasm_bindgen_test]` as wasm.
+#[macro_export]
+macro_rules! both_targets {
+    ($(fn $name:ident() $body:block)*) => {
+        $(
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            #[cfg_attr(not(target_arch = "wasm32"), test)]
+            fn $name() $body
+        )*
+    };
+}
+
+/// One inbound fixture: a header block (`source:`, `content-type:`, `x-hook-secret:`,
+/// `options:`), a blank line, then the body exactly as sent (one trailing newline removed).
+pub struct Fixture<'a> {
+    pub source: &'a str,
+    pub content_type: Option<&'a str>,
+    pub hook_secret: Option<&'a str>,
+    pub options: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+impl<'a> Fixture<'a> {
+    pub fn parse(text: &'a str) -> Fixture<'a> {
+        let (head, body) = text
+            .split_once("\n\n")
+            .expect("fixture needs a blank line after its headers");
+        let mut f = Fixture {
+            source: "",
+            content_type: None,
+            hook_secret: None,
+            options: None,
+            body: body.strip_suffix('\n').unwrap_or(body).as_bytes(),
+        };
+        for line in head.lines() {
+            let (k, v) = line.split_once(": ").expect("header line `name: value`");
+            match k {
+                "source" => f.source = v,
+                "content-type" => f.content_type = Some(v),
+                "x-hook-secret" => f.hook_secret = Some(v),
+                "options" => f.options = Some(v),
+                other => panic!("unknown fixture header {other}"),
+            }
+        }
+        f
+    }
+}
