@@ -1,10 +1,15 @@
 //! The pure core: everything here is deterministic and free of I/O.
 
 pub mod contact;
+pub mod crm;
+pub mod directory;
 pub mod email;
 pub mod error;
 pub mod form;
 pub mod inbound;
+pub mod member;
+pub mod secrets;
+pub mod workflow;
 
 pub use contact::{Contact, ContactId, CrmKind, Secret, Tag};
 pub use email::Email;

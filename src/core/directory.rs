@@ -1,0 +1,314 @@
+//! The member directory port: atomic operations as data, and the in-memory adapter.
+//!
+//! Uniqueness is the directory's job, never the caller's: [`DirOp::Insert`] is an
+//! insert-if-absent on both the contact key and the normalized email, and [`DirOp::Update`]
+//! names the version it expects and re-checks both indexes. Two workflows that race for one
+//! contact therefore cannot both create a member, whatever the interleaving.
+//!
+//! [`MemoryDirectory`] is the reference adapter: the simulation tests drive it, and the JS hosts
+//! run it (compiled to wasm) behind their durable journals, so these rules exist once.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::email::Email;
+use super::member::{Credentials, Member};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum DirOp {
+    GetByContact {
+        key: String,
+    },
+    GetByEmail {
+        email: Email,
+    },
+    /// Insert if neither the contact key nor the email is taken. `member.id` and `version`
+    /// are assigned by the directory.
+    Insert {
+        member: Member,
+    },
+    /// Replace the member whose id and version match; the contact key and email must still be
+    /// free or its own.
+    Update {
+        member: Member,
+    },
+    /// Store a set-password token's digest for a member (replacing any earlier one); a member
+    /// without credentials is marked `link_issued`.
+    PutToken {
+        #[serde(rename = "tokenHash")]
+        token_hash: String,
+        #[serde(rename = "memberId")]
+        member_id: String,
+        #[serde(rename = "expiresAt")]
+        expires_at: u64,
+    },
+    /// Use up a token: succeeds once, before it expires.
+    ConsumeToken {
+        #[serde(rename = "tokenHash")]
+        token_hash: String,
+        now: u64,
+    },
+    /// Set a member's password hash (after a token was consumed, or by an administrator).
+    SetPassword {
+        #[serde(rename = "memberId")]
+        member_id: String,
+        #[serde(rename = "passwordHash")]
+        password_hash: String,
+        now: u64,
+    },
+}
+
+impl DirOp {
+    /// Whether the operation changes the directory (and so must be journaled by a host).
+    pub fn mutates(&self) -> bool {
+        !matches!(self, DirOp::GetByContact { .. } | DirOp::GetByEmail { .. })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum DirResult {
+    Found {
+        member: Option<Member>,
+    },
+    Inserted {
+        member: Member,
+    },
+    /// The insert found the contact key (`on: contact`) or the email (`on: email`) taken.
+    Exists {
+        on: Index,
+        member: Member,
+    },
+    Updated {
+        member: Member,
+    },
+    /// The member changed since it was read (or is gone): read it again.
+    Stale {
+        member: Option<Member>,
+    },
+    /// The update would take an email or contact key another member holds.
+    Taken {
+        on: Index,
+        member: Member,
+    },
+    TokenStored {
+        member: Member,
+    },
+    TokenConsumed {
+        member: Member,
+    },
+    /// Unknown, expired or already used.
+    TokenInvalid,
+    PasswordSet {
+        member: Member,
+    },
+    NoSuchMember,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Index {
+    Contact,
+    Email,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenRecord {
+    pub token_hash: String,
+    pub member_id: String,
+    pub expires_at: u64,
+}
+
+/// An in-memory directory with the port's atomic semantics.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryDirectory {
+    members: HashMap<String, Member>,
+    by_contact: HashMap<String, String>,
+    by_email: HashMap<Email, String>,
+    tokens: HashMap<String, TokenRecord>,
+    next_id: u64,
+}
+
+impl MemoryDirectory {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Member> {
+        self.members.get(id)
+    }
+
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        self.members.values()
+    }
+
+    pub fn tokens(&self) -> impl Iterator<Item = &TokenRecord> {
+        self.tokens.values()
+    }
+
+    /// Loads a member record exactly as stored (a host replaying its journal). Replaces any
+    /// record with the same id and keeps the indexes and the id counter right.
+    pub fn restore(&mut self, member: Member) {
+        self.unindex(&member.id);
+        if let Some(n) = member
+            .id
+            .strip_prefix('m')
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            self.next_id = self.next_id.max(n);
+        }
+        self.index(&member);
+        self.members.insert(member.id.clone(), member);
+    }
+
+    /// Loads or removes (when `member_id` is empty) a token record (journal replay).
+    pub fn restore_token(&mut self, token: TokenRecord) {
+        if token.member_id.is_empty() {
+            self.tokens.remove(&token.token_hash);
+        } else {
+            self.tokens.insert(token.token_hash.clone(), token);
+        }
+    }
+
+    fn index(&mut self, m: &Member) {
+        if let Some(c) = &m.contact {
+            self.by_contact.insert(c.key(), m.id.clone());
+        }
+        self.by_email.insert(m.email.clone(), m.id.clone());
+    }
+
+    fn unindex(&mut self, id: &str) {
+        if let Some(old) = self.members.get(id) {
+            if let Some(c) = &old.contact {
+                self.by_contact.remove(&c.key());
+            }
+            self.by_email.remove(&old.email);
+        }
+    }
+
+    fn holder(&self, m: &Member) -> Option<(Index, &Member)> {
+        let by_contact = m
+            .contact
+            .as_ref()
+            .and_then(|c| self.by_contact.get(&c.key()))
+            .filter(|id| **id != m.id)
+            .map(|id| (Index::Contact, &self.members[id]));
+        by_contact.or_else(|| {
+            self.by_email
+                .get(&m.email)
+                .filter(|id| **id != m.id)
+                .map(|id| (Index::Email, &self.members[id]))
+        })
+    }
+
+    /// Performs one operation atomically.
+    pub fn apply(&mut self, op: DirOp) -> DirResult {
+        match op {
+            DirOp::GetByContact { key } => DirResult::Found {
+                member: self.by_contact.get(&key).map(|id| self.members[id].clone()),
+            },
+            DirOp::GetByEmail { email } => DirResult::Found {
+                member: self.by_email.get(&email).map(|id| self.members[id].clone()),
+            },
+            DirOp::Insert { mut member } => {
+                member.id = String::new();
+                if let Some((on, holder)) = self.holder(&member) {
+                    return DirResult::Exists {
+                        on,
+                        member: holder.clone(),
+                    };
+                }
+                self.next_id += 1;
+                member.id = format!("m{}", self.next_id);
+                member.version = 1;
+                self.index(&member);
+                self.members.insert(member.id.clone(), member.clone());
+                DirResult::Inserted { member }
+            }
+            DirOp::Update { mut member } => {
+                let current = match self.members.get(&member.id) {
+                    Some(c) if c.version == member.version => c,
+                    other => {
+                        return DirResult::Stale {
+                            member: other.cloned(),
+                        }
+                    }
+                };
+                // The password hash is only ever changed through SetPassword.
+                member.password_hash = current.password_hash.clone();
+                if let Some((on, holder)) = self.holder(&member) {
+                    return DirResult::Taken {
+                        on,
+                        member: holder.clone(),
+                    };
+                }
+                member.version += 1;
+                self.unindex(&member.id);
+                self.index(&member);
+                self.members.insert(member.id.clone(), member.clone());
+                DirResult::Updated { member }
+            }
+            DirOp::PutToken {
+                token_hash,
+                member_id,
+                expires_at,
+            } => {
+                let Some(m) = self.members.get_mut(&member_id) else {
+                    return DirResult::NoSuchMember;
+                };
+                if m.credentials == Credentials::None {
+                    m.credentials = Credentials::LinkIssued;
+                    m.version += 1;
+                }
+                let member = m.clone();
+                // One live link per member: a new one replaces the old.
+                self.tokens.retain(|_, t| t.member_id != member_id);
+                self.tokens.insert(
+                    token_hash.clone(),
+                    TokenRecord {
+                        token_hash,
+                        member_id,
+                        expires_at,
+                    },
+                );
+                DirResult::TokenStored { member }
+            }
+            DirOp::ConsumeToken { token_hash, now } => {
+                // The map lookup is by digest of a 256-bit random token: learning whether some
+                // digest is present reveals nothing usable, so no constant-time scan is needed.
+                match self.tokens.remove(&token_hash) {
+                    Some(t) if t.expires_at > now => match self.members.get(&t.member_id) {
+                        Some(m) => DirResult::TokenConsumed { member: m.clone() },
+                        None => DirResult::TokenInvalid,
+                    },
+                    _ => DirResult::TokenInvalid,
+                }
+            }
+            DirOp::SetPassword {
+                member_id,
+                password_hash,
+                now,
+            } => match self.members.get_mut(&member_id) {
+                Some(m) => {
+                    m.password_hash = Some(password_hash);
+                    m.credentials = Credentials::Password;
+                    m.version += 1;
+                    m.updated_at = now;
+                    DirResult::PasswordSet { member: m.clone() }
+                }
+                None => DirResult::NoSuchMember,
+            },
+        }
+    }
+}

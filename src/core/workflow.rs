@@ -1,0 +1,1205 @@
+//! The registration workflow: a sans-IO state machine that turns one inbound event into one
+//! member, with credentials the CRM's welcome email can carry.
+//!
+//! The host drives it with two calls: [`Workflow::poll`] returns the next [`Effect`] to perform
+//! (an HTTP request, a directory operation, entropy to draw, a pause, a log record) or the end;
+//! [`Workflow::handle`] takes that effect's [`EffectResult`]. After each `handle` the host may
+//! persist [`Workflow`] (it serializes without any secret) and resume it after a crash:
+//!
+//! - a generated password or set-password token lives only in memory; a workflow restored before
+//!   it reached the CRM issues fresh ones (the member cannot have seen the old ones);
+//! - a workflow restored at the welcome step, or whose welcome request failed ambiguously,
+//!   asks the CRM whether the tag is already there before applying it;
+//! - a workflow whose insert landed before the crash recognizes its own member by `created_by`.
+//!
+//! Time and entropy are inputs; the only state is this struct.
+
+use serde::{Deserialize, Serialize};
+
+use super::contact::{Contact, CrmKind, Secret};
+use super::crm::{self, CrmConfig, HttpRequest, HttpResponse, Loaded};
+use super::directory::{DirOp, DirResult, Index};
+use super::error::{Error, ErrorCode};
+use super::inbound::InboundEvent;
+use super::member::{ContactLink, Credentials, Member, MemberView, Welcome};
+use super::secrets;
+
+/// How a new member gets credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordMode {
+    /// No password travels: a one-time set-password link is written into a CRM field.
+    #[default]
+    Link,
+    /// The CRM's password field is used if acceptable, else a generated password is written
+    /// into it (compatible with CustomerHub-style setups).
+    Crm,
+}
+
+/// The site's registration settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Config {
+    /// The CRM account events come from; `None` for generic JSON sources with no API.
+    pub crm: Option<CrmConfig>,
+    pub password_mode: PasswordMode,
+    /// The page that consumes set-password tokens; the token goes in the URL fragment
+    /// (`…/set-password#token=…`) so it never reaches server logs or `Referer` headers.
+    pub link_url: String,
+    pub link_ttl_ms: u64,
+    /// Length of generated passwords (at least 16; cut to the CRM field's limit).
+    pub password_length: usize,
+    /// Shortest CRM password accepted as is.
+    pub min_crm_password: usize,
+    pub bcrypt_cost: u32,
+    /// Attempts per step before the event is left pending for a retry.
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
+    pub retry_cap_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            crm: None,
+            password_mode: PasswordMode::Link,
+            link_url: "http://127.0.0.1:8787/set-password".to_owned(),
+            link_ttl_ms: 7 * 24 * 3600 * 1000,
+            password_length: 16,
+            min_crm_password: 10,
+            bcrypt_cost: 10,
+            max_attempts: 6,
+            retry_base_ms: 500,
+            retry_cap_ms: 30_000,
+        }
+    }
+}
+
+impl Config {
+    /// Rejects settings that would make a workflow do something unsafe.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |m: &str| Err(Error::new(ErrorCode::InvalidField, m.to_owned()));
+        if !(4..=14).contains(&self.bcrypt_cost) {
+            return bad("bcryptCost must be between 4 and 14");
+        }
+        if self.max_attempts == 0 {
+            return bad("maxAttempts must be at least 1");
+        }
+        if let Some(c) = &self.crm {
+            if c.welcome_tag.is_some() {
+                let carrier = match self.password_mode {
+                    PasswordMode::Link => c.link_field.is_some(),
+                    PasswordMode::Crm => c.password_field.is_some(),
+                };
+                if !carrier {
+                    return bad("a welcome tag needs the CRM field that carries the credentials (linkField for mode link, passwordField for mode crm): otherwise the welcome email would go out without them");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a workflow decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Created,
+    Linked,
+    Existing,
+    Updated,
+    Conflict,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conflict {
+    /// `email_taken_by_other_contact`, `email_change_taken`.
+    pub reason: String,
+    /// The member that holds what this contact needed.
+    pub other_member: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+}
+
+/// How the member's credentials were handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialsIssued {
+    /// Not a new member, or nowhere to deliver them (a source without a CRM API).
+    #[default]
+    Unchanged,
+    LinkSent,
+    CrmPassword,
+    GeneratedPassword,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum WelcomeResult {
+    #[default]
+    NotApplicable,
+    Applied,
+    /// Found already applied when checking after a crash or an ambiguous failure.
+    AlreadyApplied,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub outcome: OutcomeKind,
+    pub event: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<MemberView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<Conflict>,
+    pub credentials: CredentialsIssued,
+    pub welcome: WelcomeResult,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogRecord {
+    pub level: String,
+    pub event: String,
+    pub message: String,
+}
+
+/// The next thing the host must do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Effect {
+    /// Send with the host's `fetch`; answer with `http` or `http_failed`. `purpose` is for
+    /// logs and rate limiting; never log `request.headers`.
+    Http {
+        purpose: &'static str,
+        request: HttpRequest,
+    },
+    /// Apply to the directory; answer with `directory`.
+    Directory { op: DirOp },
+    /// Draw `bytes` bytes from a CSPRNG; answer with `random`.
+    Random { bytes: usize },
+    /// Wait, then answer with `slept`.
+    Sleep { ms: u64 },
+    /// Record, then answer with `logged`.
+    Log { record: LogRecord },
+}
+
+/// The result of an [`Effect`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EffectResult {
+    Http {
+        response: HttpResponse,
+    },
+    /// No answer: connection refused, timed out, aborted.
+    HttpFailed {
+        message: String,
+    },
+    Directory {
+        result: Box<DirResult>,
+    },
+    Random {
+        bytes: Vec<u8>,
+    },
+    Slept,
+    Logged,
+}
+
+/// What [`Workflow::poll`] returns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Poll {
+    Effect {
+        effect: Effect,
+    },
+    Done {
+        outcome: Outcome,
+    },
+    /// A step kept failing or the CRM refused it; the event stays pending until
+    /// [`Workflow::retry`] (automatic later, or the admin page's retry button).
+    Pending {
+        code: String,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+enum Step {
+    Load {
+        part: usize,
+    },
+    FindByContact,
+    FindByEmail,
+    Insert,
+    /// Write `draft` (linking, refreshing, or changing the email of a member).
+    Update {
+        purpose: OutcomeKind,
+    },
+    /// Draw entropy for a password (with its salt) or a token.
+    Draw,
+    StorePassword,
+    StoreToken,
+    WriteCrmField,
+    MarkWelcome {
+        state: Welcome,
+    },
+    /// Load the contact's tags to see whether the welcome tag is already there.
+    CheckWelcome,
+    ApplyWelcome,
+    Done,
+}
+
+/// A secret held only in memory.
+#[derive(Clone, Default)]
+struct Held {
+    value: Option<Secret>,
+    /// Where a password came from.
+    generated: bool,
+    hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Workflow {
+    event_id: String,
+    contact: Contact,
+    step: Step,
+    /// Attempts of the current step's request.
+    attempt: u32,
+    /// A pause to take before the current step's effect.
+    #[serde(default)]
+    sleep_ms: u64,
+    /// The member being worked on, as last read or written.
+    member: Option<Member>,
+    /// The member as it should be after an `Update` step.
+    draft: Option<Member>,
+    outcome: Option<OutcomeKind>,
+    conflict: Option<Conflict>,
+    credentials: CredentialsIssued,
+    welcome: WelcomeResult,
+    /// Re-reads after a lost race; bounded so a flapping directory cannot loop forever.
+    restarts: u32,
+    pending: Option<(String, String)>,
+    /// Whether the welcome tag must be checked in the CRM before applying it.
+    verify_welcome: bool,
+    now: u64,
+    #[serde(skip)]
+    logs: Vec<LogRecord>,
+    #[serde(skip)]
+    held: Held,
+    /// Partial results of a multi-request contact load.
+    #[serde(skip)]
+    loaded: Loaded,
+    /// Whether `contact.password` was read in this process (passwords are never persisted,
+    /// so a restored workflow must load it again before deciding on credentials).
+    #[serde(skip)]
+    password_fresh: bool,
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Held([redacted])")
+    }
+}
+
+const MAX_RESTARTS: u32 = 8;
+
+impl Workflow {
+    /// Starts a workflow for one inbound event. `now` is the host's clock in ms.
+    pub fn new(
+        event_id: &str,
+        event: InboundEvent,
+        cfg: &Config,
+        now: u64,
+    ) -> Result<Workflow, Error> {
+        let contact = event.contact;
+        if cfg.crm.is_none() && contact.email.is_none() {
+            return Err(Error::new(
+                ErrorCode::InvalidEmail,
+                "field `email` is required: this source has no CRM API to load the contact from",
+            ));
+        }
+        if let Some(c) = &cfg.crm {
+            if c.kind != contact.crm {
+                return Err(Error::new(
+                    ErrorCode::UnknownSource,
+                    format!(
+                        "this site is connected to {}, but the post came from {}",
+                        c.kind.as_str(),
+                        contact.crm.as_str()
+                    ),
+                ));
+            }
+        }
+        let mut wf = Workflow {
+            event_id: event_id.to_owned(),
+            contact,
+            step: Step::FindByContact,
+            attempt: 0,
+            sleep_ms: 0,
+            member: None,
+            draft: None,
+            outcome: None,
+            conflict: None,
+            credentials: CredentialsIssued::Unchanged,
+            welcome: WelcomeResult::NotApplicable,
+            restarts: 0,
+            pending: None,
+            verify_welcome: false,
+            now,
+            logs: Vec::new(),
+            held: Held::default(),
+            loaded: Loaded::default(),
+            password_fresh: true,
+        };
+        if wf.needs_load(cfg) {
+            wf.step = Step::Load { part: 0 };
+        }
+        Ok(wf)
+    }
+
+    /// Restores a persisted workflow. Secrets held in memory are gone: the machine reissues
+    /// what it needs, and checks the CRM before a welcome tag it may already have applied.
+    pub fn restore(json: &str) -> Result<Workflow, Error> {
+        let mut wf: Workflow = serde_json::from_str(json).map_err(|e| {
+            Error::new(
+                ErrorCode::MalformedBody,
+                format!("not a saved workflow: {e}"),
+            )
+        })?;
+        wf.after_restore();
+        Ok(wf)
+    }
+
+    pub fn save(&self) -> String {
+        serde_json::to_string(self).expect("workflow state serializes")
+    }
+
+    fn after_restore(&mut self) {
+        self.sleep_ms = 0;
+        match self.step {
+            // The secret was lost with the process: issue a fresh one.
+            Step::Draw | Step::StorePassword | Step::StoreToken | Step::WriteCrmField => {
+                if self.credentials == CredentialsIssued::CrmPassword {
+                    // The CRM's own password: load it again, then decide afresh.
+                    self.step = Step::Load { part: 0 };
+                } else {
+                    self.step = Step::Draw;
+                }
+            }
+            Step::Load { .. } => self.step = Step::Load { part: 0 },
+            // The tag may have been applied just before the crash: ask the CRM first.
+            Step::ApplyWelcome => self.step = Step::CheckWelcome,
+            _ => {}
+        }
+        if self.step
+            == (Step::MarkWelcome {
+                state: Welcome::Pending,
+            })
+        {
+            self.verify_welcome = true;
+        }
+    }
+
+    pub fn event_id(&self) -> &str {
+        &self.event_id
+    }
+
+    pub fn contact(&self) -> &Contact {
+        &self.contact
+    }
+
+    /// Whether the workflow is parked waiting for a retry.
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Un-parks a pending workflow: its current step starts again with a fresh attempt count.
+    pub fn retry(&mut self) {
+        if self.pending.take().is_some() {
+            self.attempt = 0;
+            self.sleep_ms = 0;
+            self.after_restore();
+        }
+    }
+
+    fn needs_load(&self, cfg: &Config) -> bool {
+        let Some(crm) = &cfg.crm else { return false };
+        let c = &self.contact;
+        c.email.is_none()
+            || c.tags.is_none()
+            || (cfg.password_mode == PasswordMode::Crm
+                && crm.password_field.is_some()
+                && c.password.is_none())
+    }
+
+    fn key(&self) -> String {
+        self.contact.key()
+    }
+
+    fn log(&mut self, level: &str, message: String) {
+        self.logs.push(LogRecord {
+            level: level.to_owned(),
+            event: self.event_id.clone(),
+            message,
+        });
+    }
+
+    /// The next effect, or the end. Calling it again without `handle` returns the same effect.
+    pub fn poll(&mut self, cfg: &Config) -> Poll {
+        if let Some(record) = self.logs.first() {
+            return Poll::Effect {
+                effect: Effect::Log {
+                    record: record.clone(),
+                },
+            };
+        }
+        if let Some((code, reason)) = &self.pending {
+            return Poll::Pending {
+                code: code.clone(),
+                reason: reason.clone(),
+            };
+        }
+        if self.sleep_ms > 0 {
+            return Poll::Effect {
+                effect: Effect::Sleep { ms: self.sleep_ms },
+            };
+        }
+        let crm = cfg.crm.as_ref();
+        let id = self.contact.contact_id.as_str().to_owned();
+        let effect = match &self.step {
+            Step::Load { part } => {
+                let c = crm.expect("Load only with a CRM");
+                let request = crm::load_requests(c, &id).swap_remove(*part);
+                Effect::Http {
+                    purpose: "load_contact",
+                    request,
+                }
+            }
+            Step::CheckWelcome => {
+                let c = crm.expect("CheckWelcome only with a CRM");
+                let request = crm::load_requests(c, &id).swap_remove(tags_part(c));
+                Effect::Http {
+                    purpose: "check_welcome_tag",
+                    request,
+                }
+            }
+            Step::FindByContact => Effect::Directory {
+                op: DirOp::GetByContact { key: self.key() },
+            },
+            Step::FindByEmail => Effect::Directory {
+                op: DirOp::GetByEmail {
+                    email: self
+                        .contact
+                        .email
+                        .clone()
+                        .expect("email checked before FindByEmail"),
+                },
+            },
+            Step::Insert => Effect::Directory {
+                op: DirOp::Insert {
+                    member: self.new_member(),
+                },
+            },
+            Step::Update { .. } => Effect::Directory {
+                op: DirOp::Update {
+                    member: self.draft.clone().expect("draft set before Update"),
+                },
+            },
+            Step::Draw => Effect::Random {
+                bytes: self.draw_len(cfg),
+            },
+            Step::StorePassword => Effect::Directory {
+                op: DirOp::SetPassword {
+                    member_id: self.member_id(),
+                    password_hash: self
+                        .held
+                        .hash
+                        .clone()
+                        .expect("hash computed before StorePassword"),
+                    now: self.now,
+                },
+            },
+            Step::StoreToken => Effect::Directory {
+                op: DirOp::PutToken {
+                    token_hash: self
+                        .held
+                        .hash
+                        .clone()
+                        .expect("digest computed before StoreToken"),
+                    member_id: self.member_id(),
+                    expires_at: self.now + cfg.link_ttl_ms,
+                },
+            },
+            Step::WriteCrmField => {
+                let c = crm.expect("credentials go to the CRM only when there is one");
+                let secret = self
+                    .held
+                    .value
+                    .as_ref()
+                    .expect("secret held before WriteCrmField")
+                    .expose();
+                let (field, value) = match cfg.password_mode {
+                    PasswordMode::Link => (
+                        c.link_field.as_deref(),
+                        format!("{}#token={}", cfg.link_url, secret),
+                    ),
+                    PasswordMode::Crm => (c.password_field.as_deref(), secret.to_owned()),
+                };
+                let request = crm::write_field(
+                    c,
+                    &id,
+                    field.expect("field checked before WriteCrmField"),
+                    &value,
+                );
+                Effect::Http {
+                    purpose: "write_credentials",
+                    request,
+                }
+            }
+            Step::MarkWelcome { state } => {
+                let mut m = self
+                    .member
+                    .clone()
+                    .expect("member known before MarkWelcome");
+                m.welcome = *state;
+                m.updated_at = self.now;
+                Effect::Directory {
+                    op: DirOp::Update { member: m },
+                }
+            }
+            Step::ApplyWelcome => {
+                let c = crm.expect("welcome needs a CRM");
+                let request = crm::apply_tag(
+                    c,
+                    &id,
+                    c.welcome_tag.as_deref().expect("welcome tag configured"),
+                );
+                Effect::Http {
+                    purpose: "apply_welcome_tag",
+                    request,
+                }
+            }
+            Step::Done => {
+                return Poll::Done {
+                    outcome: self.outcome(),
+                }
+            }
+        };
+        Poll::Effect { effect }
+    }
+
+    /// Takes the result of the effect [`Workflow::poll`] returned. `now` is the host's clock.
+    pub fn handle(&mut self, cfg: &Config, result: EffectResult, now: u64) {
+        self.now = self.now.max(now);
+        match result {
+            EffectResult::Logged => {
+                if !self.logs.is_empty() {
+                    self.logs.remove(0);
+                }
+            }
+            EffectResult::Slept => self.sleep_ms = 0,
+            EffectResult::Random { bytes } => self.on_random(cfg, bytes),
+            EffectResult::Directory { result } => self.on_directory(cfg, *result),
+            EffectResult::Http { response } => self.on_http(cfg, Ok(response)),
+            EffectResult::HttpFailed { message } => self.on_http(cfg, Err(message)),
+        }
+    }
+
+    fn member_id(&self) -> String {
+        self.member
+            .as_ref()
+            .map(|m| m.id.clone())
+            .expect("member known")
+    }
+
+    fn new_member(&self) -> Member {
+        let c = &self.contact;
+        Member {
+            id: String::new(),
+            version: 0,
+            email: c.email.clone().expect("email checked before Insert"),
+            contact: Some(self.link()),
+            first_name: c.first_name.clone(),
+            last_name: c.last_name.clone(),
+            tags: c.tags.clone().unwrap_or_default(),
+            credentials: Credentials::None,
+            password_hash: None,
+            welcome: Welcome::NotSent,
+            created_by: Some(self.event_id.clone()),
+            created_at: self.now,
+            updated_at: self.now,
+        }
+    }
+
+    fn link(&self) -> ContactLink {
+        ContactLink {
+            crm: self.contact.crm,
+            account: self.contact.account.clone(),
+            contact_id: self.contact.contact_id.as_str().to_owned(),
+        }
+    }
+
+    fn draw_len(&self, cfg: &Config) -> usize {
+        match cfg.password_mode {
+            PasswordMode::Link => 32,
+            PasswordMode::Crm => 16 + self.password_len(cfg),
+        }
+    }
+
+    fn password_len(&self, cfg: &Config) -> usize {
+        let limit = cfg.crm.as_ref().and_then(|c| c.password_field_max);
+        secrets::generated_length(cfg.password_length, limit)
+    }
+
+    fn go(&mut self, step: Step) {
+        self.step = step;
+        self.attempt = 0;
+    }
+
+    fn park(&mut self, code: &str, reason: String) {
+        self.log("warn", format!("pending ({code}): {reason}"));
+        self.pending = Some((code.to_owned(), reason));
+    }
+
+    fn finish(&mut self, outcome: OutcomeKind) {
+        self.outcome = Some(outcome);
+        self.log(
+            "info",
+            format!(
+                "{} member {}",
+                outcome_word(outcome),
+                self.member.as_ref().map(|m| m.id.as_str()).unwrap_or("-")
+            ),
+        );
+        self.go(Step::Done);
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        Outcome {
+            outcome: self.outcome.unwrap_or(OutcomeKind::Conflict),
+            event: self.event_id.clone(),
+            member: self.member.as_ref().map(MemberView::from),
+            conflict: self.conflict.clone(),
+            credentials: self.credentials,
+            welcome: self.welcome,
+        }
+    }
+
+    // ----- directory results -----
+
+    fn on_directory(&mut self, cfg: &Config, result: DirResult) {
+        match (&self.step, result) {
+            (Step::FindByContact, DirResult::Found { member: Some(m) }) => {
+                self.on_found_by_contact(cfg, m)
+            }
+            (Step::FindByContact, DirResult::Found { member: None }) => {
+                if self.contact.email.is_some() {
+                    self.go(Step::FindByEmail);
+                } else {
+                    self.park(
+                        "no_email",
+                        "the contact has no email address in the CRM, so no account can be created"
+                            .into(),
+                    );
+                }
+            }
+            (Step::FindByEmail, DirResult::Found { member: None }) => self.go(Step::Insert),
+            (Step::FindByEmail, DirResult::Found { member: Some(m) }) => match &m.contact {
+                None => {
+                    let mut d = m.clone();
+                    d.contact = Some(self.link());
+                    self.refresh_into(&mut d);
+                    self.member = Some(m);
+                    self.draft = Some(d);
+                    self.go(Step::Update {
+                        purpose: OutcomeKind::Linked,
+                    });
+                }
+                Some(other) if other.key() == self.key() => self.restart(), // linked meanwhile
+                Some(_) => {
+                    self.conflict = Some(Conflict {
+                        reason: "email_taken_by_other_contact".into(),
+                        other_member: m.id.clone(),
+                        member: None,
+                    });
+                    self.member = None;
+                    self.finish(OutcomeKind::Conflict);
+                }
+            },
+            (Step::Insert, DirResult::Inserted { member }) => {
+                self.member = Some(member);
+                self.begin_credentials(cfg);
+            }
+            (Step::Insert, DirResult::Exists { member, .. }) => {
+                if member.created_by.as_deref() == Some(self.event_id.as_str()) {
+                    // Our own insert, replayed after a crash.
+                    self.member = Some(member);
+                    self.begin_credentials(cfg);
+                } else {
+                    self.restart();
+                }
+            }
+            (Step::Update { purpose }, DirResult::Updated { member }) => {
+                let purpose = *purpose;
+                self.member = Some(member);
+                self.finish(purpose);
+            }
+            (Step::Update { purpose }, DirResult::Taken { on, member: holder }) => {
+                if *purpose == OutcomeKind::Updated && on == Index::Email {
+                    self.conflict = Some(Conflict {
+                        reason: "email_change_taken".into(),
+                        other_member: holder.id,
+                        member: self.member.as_ref().map(|m| m.id.clone()),
+                    });
+                    self.finish(OutcomeKind::Conflict);
+                } else {
+                    self.restart();
+                }
+            }
+            (Step::Update { .. }, DirResult::Stale { .. }) => self.restart(),
+            (Step::StorePassword, DirResult::PasswordSet { member }) => {
+                self.member = Some(member);
+                if self.held.generated {
+                    self.go(Step::WriteCrmField);
+                } else {
+                    self.held = Held::default();
+                    self.begin_welcome(cfg);
+                }
+            }
+            (Step::StoreToken, DirResult::TokenStored { member }) => {
+                self.member = Some(member);
+                if cfg.crm.as_ref().is_some_and(|c| c.link_field.is_some()) {
+                    self.go(Step::WriteCrmField);
+                } else {
+                    self.held = Held::default();
+                    self.finish(OutcomeKind::Created);
+                }
+            }
+            (Step::MarkWelcome { state }, DirResult::Updated { member }) => {
+                let state = *state;
+                self.member = Some(member);
+                match state {
+                    Welcome::Pending if self.verify_welcome => self.go(Step::CheckWelcome),
+                    Welcome::Pending => self.go(Step::ApplyWelcome),
+                    _ => self.finish(OutcomeKind::Created),
+                }
+            }
+            (
+                Step::MarkWelcome { state },
+                DirResult::Stale {
+                    member: Some(current),
+                },
+            ) => {
+                // Someone refreshed the member meanwhile: write our flag onto the new version.
+                let state = *state;
+                if current.welcome == Welcome::Sent {
+                    self.member = Some(current);
+                    self.finish(OutcomeKind::Created);
+                } else {
+                    self.member = Some(current);
+                    self.step = Step::MarkWelcome { state };
+                }
+            }
+            (_, DirResult::NoSuchMember) | (_, DirResult::Stale { member: None }) => {
+                self.park(
+                    "member_deleted",
+                    "the member was removed while its registration was running".into(),
+                );
+            }
+            (step, other) => {
+                let msg = format!("directory answered {other:?} to {step:?}");
+                self.park("directory_protocol", msg);
+            }
+        }
+    }
+
+    fn on_found_by_contact(&mut self, cfg: &Config, m: Member) {
+        if m.created_by.as_deref() == Some(self.event_id.as_str())
+            && m.welcome != Welcome::Sent
+            && self.outcome.is_none()
+        {
+            // Our own member from before a crash, whose credentials step did not finish.
+            self.member = Some(m);
+            self.begin_credentials(cfg);
+            return;
+        }
+        let mut d = m.clone();
+        let email_change = match &self.contact.email {
+            Some(e) if *e != m.email => Some(e.clone()),
+            _ => None,
+        };
+        if let Some(e) = email_change {
+            d.email = e;
+            self.refresh_into(&mut d);
+            self.member = Some(m);
+            self.draft = Some(d);
+            self.go(Step::Update {
+                purpose: OutcomeKind::Updated,
+            });
+            return;
+        }
+        self.refresh_into(&mut d);
+        self.member = Some(m.clone());
+        if d == m {
+            self.finish(OutcomeKind::Existing);
+        } else {
+            self.draft = Some(d);
+            self.go(Step::Update {
+                purpose: OutcomeKind::Existing,
+            });
+        }
+    }
+
+    /// Copies tags and names from the contact onto `m` (never credentials).
+    fn refresh_into(&self, m: &mut Member) {
+        let c = &self.contact;
+        if let Some(tags) = &c.tags {
+            if m.tags != *tags {
+                m.tags = tags.clone();
+            }
+        }
+        if c.first_name.is_some() && m.first_name != c.first_name {
+            m.first_name = c.first_name.clone();
+        }
+        if c.last_name.is_some() && m.last_name != c.last_name {
+            m.last_name = c.last_name.clone();
+        }
+        if *m != self.member.clone().unwrap_or_else(|| m.clone()) {
+            m.updated_at = self.now;
+        }
+    }
+
+    fn restart(&mut self) {
+        self.restarts += 1;
+        if self.restarts > MAX_RESTARTS {
+            self.park(
+                "directory_contended",
+                "the directory kept changing under this registration".into(),
+            );
+            return;
+        }
+        self.member = None;
+        self.draft = None;
+        self.go(Step::FindByContact);
+    }
+
+    // ----- credentials and welcome -----
+
+    fn begin_credentials(&mut self, cfg: &Config) {
+        let Some(crm) = &cfg.crm else {
+            self.log("info", "no CRM to deliver credentials through: the member sets a password with the site's lost-password form".into());
+            self.finish(OutcomeKind::Created);
+            return;
+        };
+        if self
+            .member
+            .as_ref()
+            .is_some_and(|m| m.credentials == Credentials::Password && m.password_hash.is_some())
+        {
+            self.begin_welcome(cfg);
+            return;
+        }
+        match cfg.password_mode {
+            PasswordMode::Link => {
+                if crm.link_field.is_none() {
+                    self.log("warn", "no CRM field is configured for the set-password link; the member was created without credentials".into());
+                    self.finish(OutcomeKind::Created);
+                    return;
+                }
+                self.credentials = CredentialsIssued::LinkSent;
+                self.go(Step::Draw);
+            }
+            PasswordMode::Crm => {
+                if !self.password_fresh && crm.password_field.is_some() {
+                    self.go(Step::Load { part: 0 });
+                    return;
+                }
+                let acceptable = match &self.contact.password {
+                    Some(p) => match secrets::check_password(p, cfg.min_crm_password) {
+                        Ok(()) => true,
+                        Err(why) => {
+                            self.log(
+                                "info",
+                                format!(
+                                    "the CRM's password was not accepted ({}); generating one",
+                                    why.as_str()
+                                ),
+                            );
+                            false
+                        }
+                    },
+                    None => false,
+                };
+                if crm.password_field.is_none() && !acceptable {
+                    self.log("warn", "no CRM password field is configured; the member was created without credentials".into());
+                    self.finish(OutcomeKind::Created);
+                    return;
+                }
+                self.credentials = if acceptable {
+                    CredentialsIssued::CrmPassword
+                } else {
+                    CredentialsIssued::GeneratedPassword
+                };
+                self.go(Step::Draw);
+            }
+        }
+    }
+
+    fn on_random(&mut self, cfg: &Config, bytes: Vec<u8>) {
+        if self.step != Step::Draw || bytes.len() < self.draw_len(cfg) {
+            self.park("entropy", "the host returned too few random bytes".into());
+            return;
+        }
+        match cfg.password_mode {
+            PasswordMode::Link => {
+                let mut t = [0u8; 32];
+                t.copy_from_slice(&bytes[..32]);
+                let token = secrets::token_from(&t);
+                self.held = Held {
+                    hash: Some(secrets::token_digest(token.expose())),
+                    value: Some(token),
+                    generated: true,
+                };
+                self.go(Step::StoreToken);
+            }
+            PasswordMode::Crm => {
+                let mut salt = [0u8; 16];
+                salt.copy_from_slice(&bytes[..16]);
+                let (password, generated) = match (&self.contact.password, self.credentials) {
+                    (Some(p), CredentialsIssued::CrmPassword) => (p.clone(), false),
+                    _ => (
+                        secrets::generate_password(&bytes[16..16 + self.password_len(cfg)]),
+                        true,
+                    ),
+                };
+                self.held = Held {
+                    hash: Some(secrets::hash_password(&password, salt, cfg.bcrypt_cost)),
+                    value: Some(password),
+                    generated,
+                };
+                self.go(Step::StorePassword);
+            }
+        }
+    }
+
+    fn begin_welcome(&mut self, cfg: &Config) {
+        let has_tag = cfg.crm.as_ref().is_some_and(|c| c.welcome_tag.is_some());
+        let state = self.member.as_ref().map(|m| m.welcome).unwrap_or_default();
+        match (has_tag, state) {
+            (false, _) => self.finish(OutcomeKind::Created),
+            (true, Welcome::Sent) => self.finish(OutcomeKind::Created),
+            (true, Welcome::Pending) => {
+                // Marked pending by an earlier run of this workflow: it may have applied it.
+                self.verify_welcome = true;
+                self.go(Step::CheckWelcome);
+            }
+            (true, Welcome::NotSent) => self.go(Step::MarkWelcome {
+                state: Welcome::Pending,
+            }),
+        }
+    }
+
+    // ----- HTTP results -----
+
+    fn on_http(&mut self, cfg: &Config, res: Result<HttpResponse, String>) {
+        let crm = cfg.crm.as_ref().expect("HTTP effects only with a CRM");
+        let res = match res {
+            Ok(r)
+                if (200..300).contains(&r.status)
+                    || (r.status == 404 && matches!(self.step, Step::Load { .. })) =>
+            {
+                r
+            }
+            Ok(r) if r.status == 429 || r.status >= 500 || r.status == 408 => {
+                let wait = r.retry_after.map(|s| s * 1000);
+                return self.retry_later(cfg, format!("the CRM answered {}", r.status), wait);
+            }
+            Ok(r) => {
+                let code = if r.status == 401 || r.status == 403 {
+                    "crm_auth"
+                } else {
+                    "crm_rejected"
+                };
+                return self.park(
+                    code,
+                    format!(
+                        "the CRM refused {} with status {}",
+                        step_word(&self.step),
+                        r.status
+                    ),
+                );
+            }
+            Err(message) => {
+                if self.step == Step::ApplyWelcome {
+                    // The tag may have been applied before the answer was lost.
+                    self.verify_welcome = true;
+                }
+                return self.retry_later(
+                    cfg,
+                    format!("no answer from the CRM: {}", clip(&message)),
+                    None,
+                );
+            }
+        };
+        match self.step.clone() {
+            Step::Load { part } => {
+                let mut loaded = std::mem::take(&mut self.loaded);
+                if let Err(e) = crm::parse_load(crm, part, &res, &mut loaded) {
+                    return self.park("crm_bad_response", e.0);
+                }
+                if loaded.missing {
+                    return self.park(
+                        "crm_contact_missing",
+                        format!(
+                            "contact {} does not exist in the CRM",
+                            self.contact.contact_id
+                        ),
+                    );
+                }
+                if part + 1 < crm::load_requests(crm, self.contact.contact_id.as_str()).len() {
+                    self.loaded = loaded;
+                    self.go(Step::Load { part: part + 1 });
+                } else {
+                    if !self.password_fresh {
+                        self.contact.password = None;
+                        self.password_fresh = true;
+                    }
+                    loaded.merge_into(&mut self.contact);
+                    self.go(Step::FindByContact);
+                }
+            }
+            Step::CheckWelcome => {
+                let mut loaded = Loaded::default();
+                if let Err(e) = crm::parse_load(crm, tags_part(crm), &res, &mut loaded) {
+                    return self.park("crm_bad_response", e.0);
+                }
+                let tag = crm.welcome_tag.as_deref();
+                let present = loaded
+                    .tags
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|t| t.id.as_deref() == tag);
+                self.verify_welcome = false;
+                if present {
+                    self.welcome = WelcomeResult::AlreadyApplied;
+                    self.go(Step::MarkWelcome {
+                        state: Welcome::Sent,
+                    });
+                } else {
+                    self.go(Step::ApplyWelcome);
+                }
+            }
+            Step::WriteCrmField => {
+                self.held = Held::default();
+                self.begin_welcome(cfg);
+            }
+            Step::ApplyWelcome => {
+                self.welcome = WelcomeResult::Applied;
+                self.go(Step::MarkWelcome {
+                    state: Welcome::Sent,
+                });
+            }
+            other => self.park("protocol", format!("unexpected HTTP result at {other:?}")),
+        }
+    }
+
+    fn retry_later(&mut self, cfg: &Config, why: String, server_wait_ms: Option<u64>) {
+        self.attempt += 1;
+        if self.attempt >= cfg.max_attempts {
+            let reason = format!(
+                "{} failed {} times; last: {why}",
+                step_word(&self.step),
+                self.attempt
+            );
+            return self.park("crm_unavailable", reason);
+        }
+        if self.verify_welcome && self.step == Step::ApplyWelcome {
+            self.step = Step::CheckWelcome;
+        }
+        let backoff = backoff_ms(cfg, self.attempt, &self.event_id);
+        self.sleep_ms = server_wait_ms
+            .map_or(backoff, |w| w.max(backoff))
+            .min(cfg.retry_cap_ms.max(1));
+        self.log(
+            "info",
+            format!(
+                "{}: {why}; retry {} in {} ms",
+                step_word(&self.step),
+                self.attempt,
+                self.sleep_ms
+            ),
+        );
+    }
+}
+
+/// Exponential backoff with full jitter. The jitter is derived from the event id and the
+/// attempt (deterministic, so simulations replay), which is enough to spread workflows apart:
+/// it needs no secrecy.
+pub fn backoff_ms(cfg: &Config, attempt: u32, event_id: &str) -> u64 {
+    let ceiling = cfg
+        .retry_base_ms
+        .saturating_mul(1u64 << attempt.min(20))
+        .min(cfg.retry_cap_ms)
+        .max(1);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in event_id.bytes().chain(attempt.to_le_bytes()) {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    ceiling / 2 + h % (ceiling / 2 + 1)
+}
+
+fn outcome_word(o: OutcomeKind) -> &'static str {
+    match o {
+        OutcomeKind::Created => "created",
+        OutcomeKind::Linked => "linked contact to",
+        OutcomeKind::Existing => "refreshed",
+        OutcomeKind::Updated => "changed the email of",
+        OutcomeKind::Conflict => "conflict; left unchanged",
+    }
+}
+
+fn step_word(s: &Step) -> &'static str {
+    match s {
+        Step::Load { .. } => "loading the contact",
+        Step::CheckWelcome => "checking the welcome tag",
+        Step::WriteCrmField => "writing the credentials field",
+        Step::ApplyWelcome => "applying the welcome tag",
+        _ => "this step",
+    }
+}
+
+/// Error texts from hosts are cut and kept to printable ASCII before they reach a log.
+fn clip(s: &str) -> String {
+    s.chars()
+        .take(200)
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+/// Used by hosts to answer set-password requests: checks and hashes a new password.
+pub fn password_for_token(
+    password: &Secret,
+    salt: [u8; 16],
+    cfg: &Config,
+) -> Result<String, secrets::Rejected> {
+    secrets::check_password(password, cfg.min_crm_password)?;
+    Ok(secrets::hash_password(password, salt, cfg.bcrypt_cost))
+}
+
+/// Which request of a contact load returns its tags.
+fn tags_part(c: &CrmConfig) -> usize {
+    match c.kind {
+        CrmKind::ActiveCampaign => 1,
+        _ => 0,
+    }
+}
