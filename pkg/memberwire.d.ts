@@ -5,7 +5,7 @@
 export type ErrorCode =
 | "malformed_body" | "unsupported_content_type" | "body_too_large" | "missing_contact_id"
 | "invalid_contact_id" | "invalid_email" | "field_too_large" | "invalid_field"
-| "too_many_objects" | "unknown_source";
+| "too_many_objects" | "unknown_source" | "password_rejected" | "invalid_config";
 
 /** Errors thrown by memberwire functions are `Error`s with these two extra properties. */
 export interface MemberwireError extends Error {
@@ -53,6 +53,113 @@ export interface InboundEvent {
     contact: Contact;
 }
 
+export interface HttpRequest {
+    method: string;
+    url: string;
+    /** Carries the CRM's API token: never log it. */
+    headers: [string, string][];
+    body?: string;
+}
+
+export interface MemberView {
+    id: string;
+    email: string;
+    contactId?: string;
+    tags: Tag[];
+}
+
+/** A member as the directory stores it, without its password hash. */
+export interface MemberRecord {
+    id: string;
+    version: number;
+    email: string;
+    contact?: { crm: CrmKind; account: string; contactId: string };
+    firstName?: string;
+    lastName?: string;
+    tags: Tag[];
+    credentials: "none" | "link_issued" | "password";
+    welcome: "not_sent" | "pending" | "sent";
+    hasPassword: boolean;
+    createdBy?: string;
+    createdAt: number;
+    updatedAt: number;
+}
+
+export type DirOp =
+| { op: "get_by_contact"; key: string }
+| { op: "get_by_email"; email: string }
+| { op: "insert"; member: object }
+| { op: "update"; member: object }
+| { op: "put_token"; tokenHash: string; memberId: string; expiresAt: number }
+| { op: "consume_token"; tokenHash: string; now: number }
+| { op: "set_password"; memberId: string; passwordHash: string; now: number };
+
+/** What the directory answers; `member` objects here include the stored hash. */
+export type DirResult = { result: string; [field: string]: unknown };
+
+export type DirChange =
+| { kind: "member"; member: object }
+| { kind: "token"; token: { tokenHash: string; memberId: string; expiresAt: number } };
+
+export type Effect =
+| { type: "http"; purpose: "load_contact" | "check_welcome_tag" | "write_credentials" | "apply_welcome_tag"; request: HttpRequest }
+| { type: "directory"; op: DirOp }
+| { type: "random"; bytes: number }
+| { type: "sleep"; ms: number }
+| { type: "log"; record: { level: "info" | "warn"; event: string; message: string } };
+
+export type EffectResult =
+| { type: "http"; response: { status: number; body: string; retryAfter?: number | null } }
+| { type: "http_failed"; message: string }
+| { type: "directory"; result: DirResult }
+| { type: "slept" }
+| { type: "logged" };
+
+export type OutcomeKind = "created" | "linked" | "existing" | "updated" | "conflict";
+
+export interface Outcome {
+    outcome: OutcomeKind;
+    event: string;
+    member?: MemberView;
+    conflict?: { reason: string; otherMember: string; member?: string };
+    credentials: "unchanged" | "link_sent" | "crm_password" | "generated_password";
+    welcome: "not_applicable" | "applied" | "already_applied";
+}
+
+export type Poll =
+| { state: "effect"; effect: Effect }
+| { state: "done"; outcome: Outcome }
+| { state: "pending"; code: string; reason: string };
+
+export interface CrmConfig {
+    kind: "keap" | "activecampaign";
+    baseUrl: string;
+    token: string;
+    passwordField?: string | null;
+    passwordFieldMax?: number | null;
+    linkField?: string | null;
+    welcomeTag?: string | null;
+}
+
+export interface RegistrarConfig {
+    crm?: CrmConfig | null;
+    passwordMode?: "link" | "crm";
+    linkUrl?: string;
+    linkTtlMs?: number;
+    passwordLength?: number;
+    minCrmPassword?: number;
+    bcryptCost?: number;
+    maxAttempts?: number;
+    retryBaseMs?: number;
+    retryCapMs?: number;
+    parse?: ParseOptions;
+}
+
+export type Accepted =
+| { kind: "events"; workflows: Workflow[] }
+| { kind: "hook_verification" }
+| { kind: "ignored"; reason: string };
+
 export type Inbound =
 | { kind: "events"; events: InboundEvent[] }
 /** Keap REST hook verification: answer 200 echoing the X-Hook-Secret header. */
@@ -60,6 +167,133 @@ export type Inbound =
 | { kind: "ignored"; reason: string };
 
 
+
+export class Directory {
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Performs one operation atomically: `{result, changes}`; a host journals `changes`
+     * (durably) before handing `result` back.
+     */
+    apply(op: DirOp): { result: DirResult; changes: DirChange[] };
+    /**
+     * A member as hosts may show it (no password hash), or `undefined`.
+     */
+    get(id: string): MemberRecord | undefined;
+    constructor();
+    /**
+     * Replays one journaled change.
+     */
+    replay(change: DirChange): void;
+    /**
+     * The members whose email, name or contact id contains `query` (case-insensitive), newest
+     * first, `limit` from `offset`: `{total, members}`.
+     */
+    search(query: string, offset: number, limit: number): { total: number; members: MemberRecord[] };
+    /**
+     * Every member and live token as changes: a host's snapshot.
+     */
+    snapshot(): DirChange[];
+    readonly size: number;
+}
+
+/**
+ * A token bucket for one CRM account's rate limit.
+ */
+export class RateLimiter {
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * `perSecond` requests a second (0: unlimited), `burst` back to back.
+     */
+    constructor(per_second: number, burst: number);
+    /**
+     * Reserves the next slot; returns the ms to wait before sending.
+     */
+    reserve(now: number): number;
+}
+
+export class Registrar {
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Parses one post and starts a workflow per contact it names, each with a new event id.
+     * `source` is a source name or a route. Throws `MemberwireError` for a bad post.
+     */
+    accept(source: string, headers: Headers, body: Uint8Array | number[], now: number): Accepted;
+    /**
+     * Checks a member's new password against the policy and returns its hash (salt drawn
+     * here). Throws `password_rejected` with the reason.
+     */
+    hashNewPassword(password: string): string;
+    /**
+     * Validates the settings; throws `MemberwireError` (`invalid_config`) when they cannot work.
+     */
+    constructor(config: RegistrarConfig);
+    /**
+     * Restores a workflow from `Workflow.save()` (after a restart, or for a retry).
+     */
+    restore(state: string): Workflow;
+}
+
+/**
+ * One running registration.
+ */
+export class Workflow {
+    private constructor();
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * The result of the effect `poll` returned (for every effect but `random`).
+     */
+    handle(result: EffectResult, now: number): void;
+    /**
+     * The next effect to perform, the outcome, or a pending state.
+     */
+    poll(): Poll;
+    /**
+     * Answers a `random` effect with bytes from the platform's CSPRNG, drawn here so the
+     * secrets made from them never pass through JS.
+     */
+    provideRandom(bytes: number, now: number): void;
+    /**
+     * Un-parks a pending workflow.
+     */
+    retry(): void;
+    /**
+     * The state to persist (it holds no secret).
+     */
+    save(): string;
+    /**
+     * `crm:account:contactId`: hosts may use it to run one contact's workflows in order.
+     */
+    readonly contactKey: string;
+    /**
+     * The contact as far as known (never its password).
+     */
+    readonly contact: Contact;
+    readonly eventId: string;
+}
+
+/**
+ * The digest stored for an access key.
+ */
+export function accessKeyDigest(key: string): string;
+
+/**
+ * Whether `presented` is the key whose digest is `digest`, compared in constant time.
+ */
+export function accessKeyMatches(presented: string, digest: string): boolean;
+
+/**
+ * A new access key for the hook URLs. Returns the key (show it once) and the digest to store.
+ */
+export function generateAccessKey(): { key: string; digest: string };
+
+/**
+ * A new event id: `ev_` + the time in base 36 + 64 random bits (sortable by arrival).
+ */
+export function newEventId(now: number): string;
 
 /**
  * Parses one CRM post. `source` is a source name or a route path; `headers` are the request's
@@ -73,6 +307,11 @@ export function parsePost(source: SourceName | string, headers: Headers, body: U
 export function sourceForRoute(path: string): SourceName | undefined;
 
 /**
+ * The digest under which a set-password token is stored.
+ */
+export function tokenDigest(token: string): string;
+
+/**
  * memberwire's version, for `/health` answers and logs.
  */
 export function version(): string;
@@ -81,9 +320,39 @@ export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembl
 
 export interface InitOutput {
     readonly memory: WebAssembly.Memory;
+    readonly __wbg_directory_free: (a: number, b: number) => void;
+    readonly __wbg_ratelimiter_free: (a: number, b: number) => void;
+    readonly __wbg_registrar_free: (a: number, b: number) => void;
+    readonly __wbg_workflow_free: (a: number, b: number) => void;
+    readonly accessKeyDigest: (a: number, b: number) => [number, number];
+    readonly accessKeyMatches: (a: number, b: number, c: number, d: number) => number;
+    readonly directory_apply: (a: number, b: any) => [number, number, number];
+    readonly directory_get: (a: number, b: number, c: number) => [number, number, number];
+    readonly directory_new: () => number;
+    readonly directory_replay: (a: number, b: any) => [number, number];
+    readonly directory_search: (a: number, b: number, c: number, d: number, e: number) => [number, number, number];
+    readonly directory_size: (a: number) => number;
+    readonly directory_snapshot: (a: number) => [number, number, number];
+    readonly generateAccessKey: () => [number, number, number];
+    readonly newEventId: (a: number) => [number, number, number, number];
     readonly parsePost: (a: number, b: number, c: any, d: number, e: number, f: number) => [number, number, number];
+    readonly ratelimiter_new: (a: number, b: number) => number;
+    readonly ratelimiter_reserve: (a: number, b: number) => number;
+    readonly registrar_accept: (a: number, b: number, c: number, d: any, e: number, f: number, g: number) => [number, number, number];
+    readonly registrar_hashNewPassword: (a: number, b: number, c: number) => [number, number, number, number];
+    readonly registrar_new: (a: any) => [number, number, number];
+    readonly registrar_restore: (a: number, b: number, c: number) => [number, number, number];
     readonly sourceForRoute: (a: number, b: number) => [number, number];
+    readonly tokenDigest: (a: number, b: number) => [number, number];
     readonly version: () => [number, number];
+    readonly workflow_contact: (a: number) => [number, number, number];
+    readonly workflow_contactKey: (a: number) => [number, number];
+    readonly workflow_eventId: (a: number) => [number, number];
+    readonly workflow_handle: (a: number, b: any, c: number) => [number, number];
+    readonly workflow_poll: (a: number) => [number, number, number];
+    readonly workflow_provideRandom: (a: number, b: number, c: number) => [number, number];
+    readonly workflow_retry: (a: number) => void;
+    readonly workflow_save: (a: number) => [number, number];
     readonly __wbindgen_malloc: (a: number, b: number) => number;
     readonly __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_free: (a: number, b: number, c: number) => void;

@@ -1,5 +1,430 @@
 /* @ts-self-types="./memberwire.d.ts" */
 
+export class Directory {
+    __destroy_into_raw() {
+        const ptr = this.__wbg_ptr;
+        this.__wbg_ptr = 0;
+        DirectoryFinalization.unregister(this);
+        return ptr;
+    }
+    free() {
+        const ptr = this.__destroy_into_raw();
+        wasm.__wbg_directory_free(ptr, 0);
+    }
+    /**
+     * Performs one operation atomically: `{result, changes}`; a host journals `changes`
+     * (durably) before handing `result` back.
+     * @param {DirOp} op
+     * @returns {{ result: DirResult; changes: DirChange[] }}
+     */
+    apply(op) {
+        const ret = wasm.directory_apply(this.__wbg_ptr, op);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
+    }
+    /**
+     * A member as hosts may show it (no password hash), or `undefined`.
+     * @param {string} id
+     * @returns {MemberRecord | undefined}
+     */
+    get(id) {
+        const ptr0 = passStringToWasm0(id, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.directory_get(this.__wbg_ptr, ptr0, len0);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
+    }
+    constructor() {
+        const ret = wasm.directory_new();
+        this.__wbg_ptr = ret;
+        DirectoryFinalization.register(this, this.__wbg_ptr, this);
+        return this;
+    }
+    /**
+     * Replays one journaled change.
+     * @param {DirChange} change
+     */
+    replay(change) {
+        const ret = wasm.directory_replay(this.__wbg_ptr, change);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
+    }
+    /**
+     * The members whose email, name or contact id contains `query` (case-insensitive), newest
+     * first, `limit` from `offset`: `{total, members}`.
+     * @param {string} query
+     * @param {number} offset
+     * @param {number} limit
+     * @returns {{ total: number; members: MemberRecord[] }}
+     */
+    search(query, offset, limit) {
+        const val2 = +offset;
+        const val3 = +limit;
+        const ptr0 = passStringToWasm0(query, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.directory_search(this.__wbg_ptr, ptr0, len0, val2, val3);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
+    }
+    /**
+     * @returns {number}
+     */
+    get size() {
+        const ret = wasm.directory_size(this.__wbg_ptr);
+        return ret >>> 0;
+    }
+    /**
+     * Every member and live token as changes: a host's snapshot.
+     * @returns {DirChange[]}
+     */
+    snapshot() {
+        const ret = wasm.directory_snapshot(this.__wbg_ptr);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
+    }
+}
+if (Symbol.dispose) Directory.prototype[Symbol.dispose] = Directory.prototype.free;
+
+/**
+ * A token bucket for one CRM account's rate limit.
+ */
+export class RateLimiter {
+    __destroy_into_raw() {
+        const ptr = this.__wbg_ptr;
+        this.__wbg_ptr = 0;
+        RateLimiterFinalization.unregister(this);
+        return ptr;
+    }
+    free() {
+        const ptr = this.__destroy_into_raw();
+        wasm.__wbg_ratelimiter_free(ptr, 0);
+    }
+    /**
+     * `perSecond` requests a second (0: unlimited), `burst` back to back.
+     * @param {number} per_second
+     * @param {number} burst
+     */
+    constructor(per_second, burst) {
+        const ret = wasm.ratelimiter_new(per_second, burst);
+        this.__wbg_ptr = ret;
+        RateLimiterFinalization.register(this, this.__wbg_ptr, this);
+        return this;
+    }
+    /**
+     * Reserves the next slot; returns the ms to wait before sending.
+     * @param {number} now
+     * @returns {number}
+     */
+    reserve(now) {
+        const ret = wasm.ratelimiter_reserve(this.__wbg_ptr, now);
+        return ret;
+    }
+}
+if (Symbol.dispose) RateLimiter.prototype[Symbol.dispose] = RateLimiter.prototype.free;
+
+export class Registrar {
+    __destroy_into_raw() {
+        const ptr = this.__wbg_ptr;
+        this.__wbg_ptr = 0;
+        RegistrarFinalization.unregister(this);
+        return ptr;
+    }
+    free() {
+        const ptr = this.__destroy_into_raw();
+        wasm.__wbg_registrar_free(ptr, 0);
+    }
+    /**
+     * Parses one post and starts a workflow per contact it names, each with a new event id.
+     * `source` is a source name or a route. Throws `MemberwireError` for a bad post.
+     * @param {string} source
+     * @param {Headers} headers
+     * @param {Uint8Array | number[]} body
+     * @param {number} now
+     * @returns {Accepted}
+     */
+    accept(source, headers, body, now) {
+        const val3 = +now;
+        let ptr0, len0, ptr1, len1;
+        try {
+            ptr0 = passStringToWasm0(source, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len0 = WASM_VECTOR_LEN;
+            ptr1 = passArray8ToWasm0(body, wasm.__wbindgen_malloc);
+            len1 = WASM_VECTOR_LEN;
+        } catch (e) {
+            if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+            if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+            throw e;
+        }
+        const ret = wasm.registrar_accept(this.__wbg_ptr, ptr0, len0, headers, ptr1, len1, val3);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
+    }
+    /**
+     * Checks a member's new password against the policy and returns its hash (salt drawn
+     * here). Throws `password_rejected` with the reason.
+     * @param {string} password
+     * @returns {string}
+     */
+    hashNewPassword(password) {
+        let deferred3_0;
+        let deferred3_1;
+        try {
+            const ptr0 = passStringToWasm0(password, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            const len0 = WASM_VECTOR_LEN;
+            const ret = wasm.registrar_hashNewPassword(this.__wbg_ptr, ptr0, len0);
+            var ptr2 = ret[0];
+            var len2 = ret[1];
+            if (ret[3]) {
+                ptr2 = 0; len2 = 0;
+                throw takeFromExternrefTable0(ret[2]);
+            }
+            deferred3_0 = ptr2;
+            deferred3_1 = len2;
+            return getStringFromWasm0(ptr2, len2);
+        } finally {
+            wasm.__wbindgen_free(deferred3_0, deferred3_1, 1);
+        }
+    }
+    /**
+     * Validates the settings; throws `MemberwireError` (`invalid_config`) when they cannot work.
+     * @param {RegistrarConfig} config
+     */
+    constructor(config) {
+        const ret = wasm.registrar_new(config);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        this.__wbg_ptr = ret[0];
+        RegistrarFinalization.register(this, this.__wbg_ptr, this);
+        return this;
+    }
+    /**
+     * Restores a workflow from `Workflow.save()` (after a restart, or for a retry).
+     * @param {string} state
+     * @returns {Workflow}
+     */
+    restore(state) {
+        const ptr0 = passStringToWasm0(state, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.registrar_restore(this.__wbg_ptr, ptr0, len0);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return Workflow.__wrap(ret[0]);
+    }
+}
+if (Symbol.dispose) Registrar.prototype[Symbol.dispose] = Registrar.prototype.free;
+
+/**
+ * One running registration.
+ */
+export class Workflow {
+    static __wrap(ptr) {
+        const obj = Object.create(Workflow.prototype);
+        obj.__wbg_ptr = ptr;
+        WorkflowFinalization.register(obj, obj.__wbg_ptr, obj);
+        return obj;
+    }
+    __destroy_into_raw() {
+        const ptr = this.__wbg_ptr;
+        this.__wbg_ptr = 0;
+        WorkflowFinalization.unregister(this);
+        return ptr;
+    }
+    free() {
+        const ptr = this.__destroy_into_raw();
+        wasm.__wbg_workflow_free(ptr, 0);
+    }
+    /**
+     * `crm:account:contactId`: hosts may use it to run one contact's workflows in order.
+     * @returns {string}
+     */
+    get contactKey() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const ret = wasm.workflow_contactKey(this.__wbg_ptr);
+            deferred1_0 = ret[0];
+            deferred1_1 = ret[1];
+            return getStringFromWasm0(ret[0], ret[1]);
+        } finally {
+            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
+        }
+    }
+    /**
+     * The contact as far as known (never its password).
+     * @returns {Contact}
+     */
+    get contact() {
+        const ret = wasm.workflow_contact(this.__wbg_ptr);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
+    }
+    /**
+     * @returns {string}
+     */
+    get eventId() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const ret = wasm.workflow_eventId(this.__wbg_ptr);
+            deferred1_0 = ret[0];
+            deferred1_1 = ret[1];
+            return getStringFromWasm0(ret[0], ret[1]);
+        } finally {
+            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
+        }
+    }
+    /**
+     * The result of the effect `poll` returned (for every effect but `random`).
+     * @param {EffectResult} result
+     * @param {number} now
+     */
+    handle(result, now) {
+        const ret = wasm.workflow_handle(this.__wbg_ptr, result, now);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
+    }
+    /**
+     * The next effect to perform, the outcome, or a pending state.
+     * @returns {Poll}
+     */
+    poll() {
+        const ret = wasm.workflow_poll(this.__wbg_ptr);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
+    }
+    /**
+     * Answers a `random` effect with bytes from the platform's CSPRNG, drawn here so the
+     * secrets made from them never pass through JS.
+     * @param {number} bytes
+     * @param {number} now
+     */
+    provideRandom(bytes, now) {
+        const ret = wasm.workflow_provideRandom(this.__wbg_ptr, bytes, now);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
+    }
+    /**
+     * Un-parks a pending workflow.
+     */
+    retry() {
+        wasm.workflow_retry(this.__wbg_ptr);
+    }
+    /**
+     * The state to persist (it holds no secret).
+     * @returns {string}
+     */
+    save() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const ret = wasm.workflow_save(this.__wbg_ptr);
+            deferred1_0 = ret[0];
+            deferred1_1 = ret[1];
+            return getStringFromWasm0(ret[0], ret[1]);
+        } finally {
+            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
+        }
+    }
+}
+if (Symbol.dispose) Workflow.prototype[Symbol.dispose] = Workflow.prototype.free;
+
+/**
+ * The digest stored for an access key.
+ * @param {string} key
+ * @returns {string}
+ */
+export function accessKeyDigest(key) {
+    let deferred2_0;
+    let deferred2_1;
+    try {
+        const ptr0 = passStringToWasm0(key, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.accessKeyDigest(ptr0, len0);
+        deferred2_0 = ret[0];
+        deferred2_1 = ret[1];
+        return getStringFromWasm0(ret[0], ret[1]);
+    } finally {
+        wasm.__wbindgen_free(deferred2_0, deferred2_1, 1);
+    }
+}
+
+/**
+ * Whether `presented` is the key whose digest is `digest`, compared in constant time.
+ * @param {string} presented
+ * @param {string} digest
+ * @returns {boolean}
+ */
+export function accessKeyMatches(presented, digest) {
+    let ptr0, len0, ptr1, len1;
+    try {
+        ptr0 = passStringToWasm0(presented, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        len0 = WASM_VECTOR_LEN;
+        ptr1 = passStringToWasm0(digest, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        len1 = WASM_VECTOR_LEN;
+    } catch (e) {
+        if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+        if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+        throw e;
+    }
+    const ret = wasm.accessKeyMatches(ptr0, len0, ptr1, len1);
+    return ret !== 0;
+}
+
+/**
+ * A new access key for the hook URLs. Returns the key (show it once) and the digest to store.
+ * @returns {{ key: string; digest: string }}
+ */
+export function generateAccessKey() {
+    const ret = wasm.generateAccessKey();
+    if (ret[2]) {
+        throw takeFromExternrefTable0(ret[1]);
+    }
+    return takeFromExternrefTable0(ret[0]);
+}
+
+/**
+ * A new event id: `ev_` + the time in base 36 + 64 random bits (sortable by arrival).
+ * @param {number} now
+ * @returns {string}
+ */
+export function newEventId(now) {
+    let deferred2_0;
+    let deferred2_1;
+    try {
+        const ret = wasm.newEventId(now);
+        var ptr1 = ret[0];
+        var len1 = ret[1];
+        if (ret[3]) {
+            ptr1 = 0; len1 = 0;
+            throw takeFromExternrefTable0(ret[2]);
+        }
+        deferred2_0 = ptr1;
+        deferred2_1 = len1;
+        return getStringFromWasm0(ptr1, len1);
+    } finally {
+        wasm.__wbindgen_free(deferred2_0, deferred2_1, 1);
+    }
+}
+
 /**
  * Parses one CRM post. `source` is a source name or a route path; `headers` are the request's
  * headers (only `Content-Type` and `X-Hook-Secret` are read). Throws a `MemberwireError`.
@@ -46,6 +471,26 @@ export function sourceForRoute(path) {
 }
 
 /**
+ * The digest under which a set-password token is stored.
+ * @param {string} token
+ * @returns {string}
+ */
+export function tokenDigest(token) {
+    let deferred2_0;
+    let deferred2_1;
+    try {
+        const ptr0 = passStringToWasm0(token, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.tokenDigest(ptr0, len0);
+        deferred2_0 = ret[0];
+        deferred2_1 = ret[1];
+        return getStringFromWasm0(ret[0], ret[1]);
+    } finally {
+        wasm.__wbindgen_free(deferred2_0, deferred2_1, 1);
+    }
+}
+
+/**
  * memberwire's version, for `/health` answers and logs.
  * @returns {string}
  */
@@ -83,6 +528,9 @@ function __wbg_get_imports() {
         __wbg___wbindgen_throw_4c88d8bf264fd984: function(arg0, arg1) {
             throw new Error(getStringFromWasm0(arg0, arg1));
         },
+        __wbg_getRandomValues_8b6f1f663e6f188d: function() { return handleError(function (arg0, arg1) {
+            globalThis.crypto.getRandomValues(getArrayU8FromWasm0(arg0, arg1));
+        }, arguments); },
         __wbg_get_556f1c9a5c587e8c: function() { return handleError(function (arg0, arg1, arg2, arg3) {
             const ret = arg1.get(getStringFromWasm0(arg2, arg3));
             var ptr1 = isLikeNone(ret) ? 0 : passStringToWasm0(ret, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -90,14 +538,26 @@ function __wbg_get_imports() {
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
         }, arguments); },
+        __wbg_new_37eb45aaf5eeb820: function() {
+            const ret = new Array();
+            return ret;
+        },
         __wbg_new_787b9fb330d55d78: function(arg0, arg1) {
             const ret = new Error(getStringFromWasm0(arg0, arg1));
+            return ret;
+        },
+        __wbg_new_cd4348290afae586: function() {
+            const ret = new Object();
             return ret;
         },
         __wbg_parse_c3f72b5a24f83c01: function() { return handleError(function (arg0, arg1) {
             const ret = JSON.parse(getStringFromWasm0(arg0, arg1));
             return ret;
         }, arguments); },
+        __wbg_push_c9f4893fc209f768: function(arg0, arg1) {
+            const ret = arg0.push(arg1);
+            return ret;
+        },
         __wbg_set_2793479888329cb6: function() { return handleError(function (arg0, arg1, arg2) {
             const ret = Reflect.set(arg0, arg1, arg2);
             return ret;
@@ -109,6 +569,10 @@ function __wbg_get_imports() {
             const ret = JSON.stringify(arg0);
             return ret;
         }, arguments); },
+        __wbg_workflow_new: function(arg0) {
+            const ret = Workflow.__wrap(arg0);
+            return ret;
+        },
         __wbindgen_generic_0000000000000001: function(arg0) {
             // Cast intrinsic for `F64 -> Externref`.
             const ret = arg0;
@@ -134,10 +598,28 @@ function __wbg_get_imports() {
     };
 }
 
+const DirectoryFinalization = (typeof FinalizationRegistry === 'undefined')
+    ? { register: () => {}, unregister: () => {} }
+    : new FinalizationRegistry(ptr => wasm.__wbg_directory_free(ptr, 1));
+const RateLimiterFinalization = (typeof FinalizationRegistry === 'undefined')
+    ? { register: () => {}, unregister: () => {} }
+    : new FinalizationRegistry(ptr => wasm.__wbg_ratelimiter_free(ptr, 1));
+const RegistrarFinalization = (typeof FinalizationRegistry === 'undefined')
+    ? { register: () => {}, unregister: () => {} }
+    : new FinalizationRegistry(ptr => wasm.__wbg_registrar_free(ptr, 1));
+const WorkflowFinalization = (typeof FinalizationRegistry === 'undefined')
+    ? { register: () => {}, unregister: () => {} }
+    : new FinalizationRegistry(ptr => wasm.__wbg_workflow_free(ptr, 1));
+
 function addToExternrefTable0(obj) {
     const idx = wasm.__externref_table_alloc();
     wasm.__wbindgen_externrefs.set(idx, obj);
     return idx;
+}
+
+function getArrayU8FromWasm0(ptr, len) {
+    ptr = ptr >>> 0;
+    return getUint8ArrayMemory0().subarray(ptr / 1, ptr / 1 + len);
 }
 
 let cachedDataViewMemory0 = null;

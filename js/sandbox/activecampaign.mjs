@@ -20,7 +20,7 @@ import {
   readJsonObject,
   realSleep,
 } from './common.mjs';
-import { listen } from './http-bridge.mjs';
+import { listen } from '../server/http-bridge.mjs';
 
 export const AC_DEFAULT_API_TOKEN = 'ac-sandbox-api-token';
 

@@ -29,7 +29,7 @@ import {
   realSleep,
   truncateCodePoints,
 } from './common.mjs';
-import { listen } from './http-bridge.mjs';
+import { listen } from '../server/http-bridge.mjs';
 
 export const KEAP_DEFAULT_API_KEY = 'keap-sandbox-api-key';
 

@@ -5,7 +5,9 @@
 //! written by hand in [`TS_TYPES`]; errors cross as JS `Error` objects with a stable `code` and
 //! the HTTP `status` a host should answer with.
 
+mod directory;
 mod parse;
+mod workflow;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -19,7 +21,7 @@ const TS_TYPES: &'static str = r#"
 export type ErrorCode =
   | "malformed_body" | "unsupported_content_type" | "body_too_large" | "missing_contact_id"
   | "invalid_contact_id" | "invalid_email" | "field_too_large" | "invalid_field"
-  | "too_many_objects" | "unknown_source";
+  | "too_many_objects" | "unknown_source" | "password_rejected" | "invalid_config";
 
 /** Errors thrown by memberwire functions are `Error`s with these two extra properties. */
 export interface MemberwireError extends Error {
@@ -66,6 +68,113 @@ export interface InboundEvent {
   eventType: string;
   contact: Contact;
 }
+
+export interface HttpRequest {
+  method: string;
+  url: string;
+  /** Carries the CRM's API token: never log it. */
+  headers: [string, string][];
+  body?: string;
+}
+
+export interface MemberView {
+  id: string;
+  email: string;
+  contactId?: string;
+  tags: Tag[];
+}
+
+/** A member as the directory stores it, without its password hash. */
+export interface MemberRecord {
+  id: string;
+  version: number;
+  email: string;
+  contact?: { crm: CrmKind; account: string; contactId: string };
+  firstName?: string;
+  lastName?: string;
+  tags: Tag[];
+  credentials: "none" | "link_issued" | "password";
+  welcome: "not_sent" | "pending" | "sent";
+  hasPassword: boolean;
+  createdBy?: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type DirOp =
+  | { op: "get_by_contact"; key: string }
+  | { op: "get_by_email"; email: string }
+  | { op: "insert"; member: object }
+  | { op: "update"; member: object }
+  | { op: "put_token"; tokenHash: string; memberId: string; expiresAt: number }
+  | { op: "consume_token"; tokenHash: string; now: number }
+  | { op: "set_password"; memberId: string; passwordHash: string; now: number };
+
+/** What the directory answers; `member` objects here include the stored hash. */
+export type DirResult = { result: string; [field: string]: unknown };
+
+export type DirChange =
+  | { kind: "member"; member: object }
+  | { kind: "token"; token: { tokenHash: string; memberId: string; expiresAt: number } };
+
+export type Effect =
+  | { type: "http"; purpose: "load_contact" | "check_welcome_tag" | "write_credentials" | "apply_welcome_tag"; request: HttpRequest }
+  | { type: "directory"; op: DirOp }
+  | { type: "random"; bytes: number }
+  | { type: "sleep"; ms: number }
+  | { type: "log"; record: { level: "info" | "warn"; event: string; message: string } };
+
+export type EffectResult =
+  | { type: "http"; response: { status: number; body: string; retryAfter?: number | null } }
+  | { type: "http_failed"; message: string }
+  | { type: "directory"; result: DirResult }
+  | { type: "slept" }
+  | { type: "logged" };
+
+export type OutcomeKind = "created" | "linked" | "existing" | "updated" | "conflict";
+
+export interface Outcome {
+  outcome: OutcomeKind;
+  event: string;
+  member?: MemberView;
+  conflict?: { reason: string; otherMember: string; member?: string };
+  credentials: "unchanged" | "link_sent" | "crm_password" | "generated_password";
+  welcome: "not_applicable" | "applied" | "already_applied";
+}
+
+export type Poll =
+  | { state: "effect"; effect: Effect }
+  | { state: "done"; outcome: Outcome }
+  | { state: "pending"; code: string; reason: string };
+
+export interface CrmConfig {
+  kind: "keap" | "activecampaign";
+  baseUrl: string;
+  token: string;
+  passwordField?: string | null;
+  passwordFieldMax?: number | null;
+  linkField?: string | null;
+  welcomeTag?: string | null;
+}
+
+export interface RegistrarConfig {
+  crm?: CrmConfig | null;
+  passwordMode?: "link" | "crm";
+  linkUrl?: string;
+  linkTtlMs?: number;
+  passwordLength?: number;
+  minCrmPassword?: number;
+  bcryptCost?: number;
+  maxAttempts?: number;
+  retryBaseMs?: number;
+  retryCapMs?: number;
+  parse?: ParseOptions;
+}
+
+export type Accepted =
+  | { kind: "events"; workflows: Workflow[] }
+  | { kind: "hook_verification" }
+  | { kind: "ignored"; reason: string };
 
 export type Inbound =
   | { kind: "events"; events: InboundEvent[] }

@@ -122,6 +122,20 @@ pub struct TokenRecord {
     pub expires_at: u64,
 }
 
+/// What one operation changed, for a host's journal: replaying these with
+/// [`MemoryDirectory::restore`] and [`MemoryDirectory::restore_token`] rebuilds the directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    Member {
+        member: Member,
+    },
+    /// A token stored (or, with an empty `member_id`, removed).
+    Token {
+        token: TokenRecord,
+    },
+}
+
 /// An in-memory directory with the port's atomic semantics.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryDirectory {
@@ -130,6 +144,7 @@ pub struct MemoryDirectory {
     by_email: HashMap<Email, String>,
     tokens: HashMap<String, TokenRecord>,
     next_id: u64,
+    changes: Vec<Change>,
 }
 
 impl MemoryDirectory {
@@ -212,6 +227,19 @@ impl MemoryDirectory {
         })
     }
 
+    /// Performs one operation atomically and returns what it changed, for a journal.
+    pub fn apply_journaled(&mut self, op: DirOp) -> (DirResult, Vec<Change>) {
+        self.changes.clear();
+        let result = self.apply(op);
+        (result, std::mem::take(&mut self.changes))
+    }
+
+    fn changed(&mut self, member: &Member) {
+        self.changes.push(Change::Member {
+            member: member.clone(),
+        });
+    }
+
     /// Performs one operation atomically.
     pub fn apply(&mut self, op: DirOp) -> DirResult {
         match op {
@@ -234,6 +262,7 @@ impl MemoryDirectory {
                 member.version = 1;
                 self.index(&member);
                 self.members.insert(member.id.clone(), member.clone());
+                self.changed(&member);
                 DirResult::Inserted { member }
             }
             DirOp::Update { mut member } => {
@@ -257,6 +286,7 @@ impl MemoryDirectory {
                 self.unindex(&member.id);
                 self.index(&member);
                 self.members.insert(member.id.clone(), member.clone());
+                self.changed(&member);
                 DirResult::Updated { member }
             }
             DirOp::PutToken {
@@ -272,22 +302,47 @@ impl MemoryDirectory {
                     m.version += 1;
                 }
                 let member = m.clone();
+                self.changed(&member);
                 // One live link per member: a new one replaces the old.
-                self.tokens.retain(|_, t| t.member_id != member_id);
-                self.tokens.insert(
-                    token_hash.clone(),
-                    TokenRecord {
-                        token_hash,
-                        member_id,
-                        expires_at,
-                    },
-                );
+                let old: Vec<String> = self
+                    .tokens
+                    .values()
+                    .filter(|t| t.member_id == member_id)
+                    .map(|t| t.token_hash.clone())
+                    .collect();
+                for hash in old {
+                    self.tokens.remove(&hash);
+                    self.changes.push(Change::Token {
+                        token: TokenRecord {
+                            token_hash: hash,
+                            member_id: String::new(),
+                            expires_at: 0,
+                        },
+                    });
+                }
+                let token = TokenRecord {
+                    token_hash: token_hash.clone(),
+                    member_id,
+                    expires_at,
+                };
+                self.tokens.insert(token_hash, token.clone());
+                self.changes.push(Change::Token { token });
                 DirResult::TokenStored { member }
             }
             DirOp::ConsumeToken { token_hash, now } => {
                 // The map lookup is by digest of a 256-bit random token: learning whether some
                 // digest is present reveals nothing usable, so no constant-time scan is needed.
-                match self.tokens.remove(&token_hash) {
+                let removed = self.tokens.remove(&token_hash);
+                if removed.is_some() {
+                    self.changes.push(Change::Token {
+                        token: TokenRecord {
+                            token_hash: token_hash.clone(),
+                            member_id: String::new(),
+                            expires_at: 0,
+                        },
+                    });
+                }
+                match removed {
                     Some(t) if t.expires_at > now => match self.members.get(&t.member_id) {
                         Some(m) => DirResult::TokenConsumed { member: m.clone() },
                         None => DirResult::TokenInvalid,
@@ -305,7 +360,9 @@ impl MemoryDirectory {
                     m.credentials = Credentials::Password;
                     m.version += 1;
                     m.updated_at = now;
-                    DirResult::PasswordSet { member: m.clone() }
+                    let member = m.clone();
+                    self.changed(&member);
+                    DirResult::PasswordSet { member }
                 }
                 None => DirResult::NoSuchMember,
             },

@@ -31,6 +31,10 @@ pub enum ErrorCode {
     TooManyObjects,
     /// The route names no known source.
     UnknownSource,
+    /// A new password that does not meet the policy (too short, too long, weak).
+    PasswordRejected,
+    /// Settings that cannot work together.
+    InvalidConfig,
 }
 
 impl ErrorCode {
@@ -46,6 +50,8 @@ impl ErrorCode {
             ErrorCode::InvalidField => "invalid_field",
             ErrorCode::TooManyObjects => "too_many_objects",
             ErrorCode::UnknownSource => "unknown_source",
+            ErrorCode::PasswordRejected => "password_rejected",
+            ErrorCode::InvalidConfig => "invalid_config",
         }
     }
 

@@ -8,6 +8,7 @@ pub mod error;
 pub mod form;
 pub mod inbound;
 pub mod member;
+pub mod ratelimit;
 pub mod secrets;
 pub mod workflow;
 

@@ -78,7 +78,7 @@ impl Default for Config {
 impl Config {
     /// Rejects settings that would make a workflow do something unsafe.
     pub fn validate(&self) -> Result<(), Error> {
-        let bad = |m: &str| Err(Error::new(ErrorCode::InvalidField, m.to_owned()));
+        let bad = |m: &str| Err(Error::new(ErrorCode::InvalidConfig, m.to_owned()));
         if !(4..=14).contains(&self.bcrypt_cost) {
             return bad("bcryptCost must be between 4 and 14");
         }
@@ -315,23 +315,15 @@ impl Workflow {
         now: u64,
     ) -> Result<Workflow, Error> {
         let contact = event.contact;
-        if cfg.crm.is_none() && contact.email.is_none() {
+        // Posts from a source other than the connected CRM (generic JSON from Zapier or Make,
+        // say) register members without ever calling the CRM: there is nothing to load the
+        // contact from, so the post must carry the email.
+        let connected = cfg.crm.as_ref().is_some_and(|c| c.kind == contact.crm);
+        if !connected && contact.email.is_none() {
             return Err(Error::new(
                 ErrorCode::InvalidEmail,
                 "field `email` is required: this source has no CRM API to load the contact from",
             ));
-        }
-        if let Some(c) = &cfg.crm {
-            if c.kind != contact.crm {
-                return Err(Error::new(
-                    ErrorCode::UnknownSource,
-                    format!(
-                        "this site is connected to {}, but the post came from {}",
-                        c.kind.as_str(),
-                        contact.crm.as_str()
-                    ),
-                ));
-            }
         }
         let mut wf = Workflow {
             event_id: event_id.to_owned(),
@@ -426,7 +418,9 @@ impl Workflow {
     }
 
     fn needs_load(&self, cfg: &Config) -> bool {
-        let Some(crm) = &cfg.crm else { return false };
+        let Some(crm) = self.crm(cfg) else {
+            return false;
+        };
         let c = &self.contact;
         c.email.is_none()
             || c.tags.is_none()
@@ -437,6 +431,11 @@ impl Workflow {
 
     fn key(&self) -> String {
         self.contact.key()
+    }
+
+    /// The CRM this workflow talks to: the connected one, when the event came from it.
+    fn crm<'c>(&self, cfg: &'c Config) -> Option<&'c CrmConfig> {
+        cfg.crm.as_ref().filter(|c| c.kind == self.contact.crm)
     }
 
     fn log(&mut self, level: &str, message: String) {
@@ -467,11 +466,16 @@ impl Workflow {
                 effect: Effect::Sleep { ms: self.sleep_ms },
             };
         }
-        let crm = cfg.crm.as_ref();
+        let crm = self.crm(cfg);
         let id = self.contact.contact_id.as_str().to_owned();
         let effect = match &self.step {
             Step::Load { part } => {
-                let c = crm.expect("Load only with a CRM");
+                let Some(c) = crm else {
+                    // Restored without a CRM to load from (a generic source): go on with what
+                    // the post carried.
+                    self.go(Step::FindByContact);
+                    return self.poll(cfg);
+                };
                 let request = crm::load_requests(c, &id).swap_remove(*part);
                 Effect::Http {
                     purpose: "load_contact",
@@ -650,7 +654,7 @@ impl Workflow {
     }
 
     fn password_len(&self, cfg: &Config) -> usize {
-        let limit = cfg.crm.as_ref().and_then(|c| c.password_field_max);
+        let limit = self.crm(cfg).and_then(|c| c.password_field_max);
         secrets::generated_length(cfg.password_length, limit)
     }
 
@@ -771,7 +775,7 @@ impl Workflow {
             }
             (Step::StoreToken, DirResult::TokenStored { member }) => {
                 self.member = Some(member);
-                if cfg.crm.as_ref().is_some_and(|c| c.link_field.is_some()) {
+                if self.crm(cfg).is_some_and(|c| c.link_field.is_some()) {
                     self.go(Step::WriteCrmField);
                 } else {
                     self.held = Held::default();
@@ -889,9 +893,24 @@ impl Workflow {
     // ----- credentials and welcome -----
 
     fn begin_credentials(&mut self, cfg: &Config) {
-        let Some(crm) = &cfg.crm else {
-            self.log("info", "no CRM to deliver credentials through: the member sets a password with the site's lost-password form".into());
-            self.finish(OutcomeKind::Created);
+        let Some(crm) = self.crm(cfg) else {
+            // No CRM to deliver credentials through. A password the post carried is used when
+            // the site takes passwords from its source and it is acceptable; otherwise the
+            // member sets one with the site's lost-password form.
+            let usable = cfg.password_mode == PasswordMode::Crm
+                && self.password_fresh
+                && self
+                    .contact
+                    .password
+                    .as_ref()
+                    .is_some_and(|p| secrets::check_password(p, cfg.min_crm_password).is_ok());
+            if usable {
+                self.credentials = CredentialsIssued::CrmPassword;
+                self.go(Step::Draw);
+            } else {
+                self.log("info", "no CRM to deliver credentials through: the member sets a password with the site's lost-password form".into());
+                self.finish(OutcomeKind::Created);
+            }
             return;
         };
         if self
@@ -986,7 +1005,7 @@ impl Workflow {
     }
 
     fn begin_welcome(&mut self, cfg: &Config) {
-        let has_tag = cfg.crm.as_ref().is_some_and(|c| c.welcome_tag.is_some());
+        let has_tag = self.crm(cfg).is_some_and(|c| c.welcome_tag.is_some());
         let state = self.member.as_ref().map(|m| m.welcome).unwrap_or_default();
         match (has_tag, state) {
             (false, _) => self.finish(OutcomeKind::Created),
@@ -1005,7 +1024,7 @@ impl Workflow {
     // ----- HTTP results -----
 
     fn on_http(&mut self, cfg: &Config, res: Result<HttpResponse, String>) {
-        let crm = cfg.crm.as_ref().expect("HTTP effects only with a CRM");
+        let crm = self.crm(cfg).expect("HTTP effects only with a CRM");
         let res = match res {
             Ok(r)
                 if (200..300).contains(&r.status)

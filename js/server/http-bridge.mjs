@@ -1,5 +1,5 @@
-// Serves a `handle(Request) -> Promise<Response>` function over node:http, for tests that need a
-// real socket (a wasm host, a browser, a PHP process). Shared by both CRM sandboxes.
+// Serves a `handle(Request) -> Promise<Response>` function over node:http: the bridge between
+// Node's server and the web-standard handlers (memberwire's edge function, the CRM sandboxes).
 
 import http from 'node:http';
 
@@ -19,15 +19,28 @@ const HOP_BY_HOP = new Set([
  * Resolves to `{ url, close() }`; `close()` drops open connections (aborting requests still
  * waiting on an injected delay) and resolves once the server is closed.
  */
-export async function listen(handle, { port = 0, host = '127.0.0.1' } = {}) {
+export async function listen(handle, { port = 0, host = '127.0.0.1', maxBodyBytes = 8 * 1024 * 1024 } = {}) {
   const server = http.createServer(async (req, res) => {
     const controller = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
     try {
+      // A body over the cap is refused before it is buffered whole.
+      const tooLarge = () => {
+        res.statusCode = 413;
+        res.setHeader('content-type', 'application/json; charset=utf-8');
+        res.setHeader('connection', 'close');
+        res.end(JSON.stringify({ error: { code: 'body_too_large', message: `the body is larger than ${maxBodyBytes} bytes` } }));
+      };
+      if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) return tooLarge();
       const chunks = [];
-      for await (const chunk of req) chunks.push(chunk);
+      let size = 0;
+      for await (const chunk of req) {
+        size += chunk.length;
+        if (size > maxBodyBytes) return tooLarge();
+        chunks.push(chunk);
+      }
       const headers = new Headers();
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
         if (!HOP_BY_HOP.has(req.rawHeaders[i].toLowerCase())) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
@@ -51,7 +64,7 @@ export async function listen(handle, { port = 0, host = '127.0.0.1' } = {}) {
       }
       res.statusCode = 500;
       res.setHeader('content-type', 'application/json; charset=utf-8');
-      res.end(JSON.stringify({ message: 'sandbox bridge error' }));
+      res.end(JSON.stringify({ error: { code: 'internal', message: 'the server could not answer this request' } }));
     }
   });
 

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// memberwire's command line. `memberwire serve --help` for the options.
+import { parseArgs } from 'node:util';
+import { serve } from '../js/server/serve.mjs';
+
+const HELP = `usage: memberwire serve [options]
+
+Serves the hook endpoints (and the set-password page) with the embedded file store.
+
+  --port N             port to listen on (default 8787; 0 picks a free one)
+  --host H             address to bind (default 127.0.0.1)
+  --data DIR           where members, events and the access key live (default ./data)
+  --crm NAME           sandbox (default: a built-in Keap-shaped CRM on loopback),
+                       keap (token in MEMBERWIRE_KEAP_TOKEN) or
+                       activecampaign (token in MEMBERWIRE_AC_TOKEN)
+  --crm-url URL        the CRM API's base URL (Keap default https://api.infusionsoft.com/crm/rest;
+                       ActiveCampaign https://ACCOUNT.api-us1.com/api/3)
+  --password-mode M    link (default: a one-time set-password link in a CRM field) or
+                       crm (the CRM's password field, or a generated one written back)
+  --no-sandbox-limit   lift the sandbox CRM's 10 requests/s limit (benchmarks)
+
+Environment: MEMBERWIRE_KEY (the access key; generated and printed once if unset),
+MEMBERWIRE_PASSWORD_FIELD, MEMBERWIRE_LINK_FIELD, MEMBERWIRE_WELCOME_TAG (CRM field and tag ids),
+MEMBERWIRE_PUBLIC_URL (the public address members reach, for set-password links).`;
+
+const [command, ...rest] = process.argv.slice(2);
+if (command !== 'serve') {
+  console.log(HELP);
+  process.exit(command === undefined || command === 'help' || command === '--help' ? 0 : 2);
+}
+
+let args;
+try {
+  args = parseArgs({
+    args: rest,
+    options: {
+      port: { type: 'string', default: '8787' },
+      host: { type: 'string', default: '127.0.0.1' },
+      data: { type: 'string', default: './data' },
+      crm: { type: 'string', default: 'sandbox' },
+      'crm-url': { type: 'string' },
+      'password-mode': { type: 'string', default: 'link' },
+      'no-sandbox-limit': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  }).values;
+} catch (err) {
+  console.error(`memberwire: ${err.message}\n\n${HELP}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+try {
+  const server = await serve({
+    port: Number(args.port),
+    host: args.host,
+    dataDir: args.data,
+    crm: args.crm,
+    crmUrl: args['crm-url'],
+    passwordMode: args['password-mode'],
+    sandboxRateLimit: args['no-sandbox-limit'] ? 0 : 10,
+  });
+  const stop = async () => {
+    await server.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+} catch (err) {
+  console.error(`memberwire: ${err.message}`);
+  process.exit(err.code === 'usage' ? 2 : 1);
+}

@@ -1,0 +1,155 @@
+// The registration engine: accepts posts, records them durably, runs their workflows with the
+// driver, resumes unfinished ones after a restart and retries parked ones. Host-independent:
+// the host passes the wasm module and its ports (event store, directory, fetch, clock).
+
+import { runWorkflow } from './driver.mjs';
+
+/**
+ * @param {object} o
+ * @param {object} o.wasm          the initialized wasm package (pkg/memberwire.js)
+ * @param {object} o.config        RegistrarConfig (see pkg/memberwire.d.ts)
+ * @param {object} o.events        event store port (js/adapters/*.mjs)
+ * @param {object} o.directory     directory port: { apply(op), search(), get() }
+ * @param {typeof fetch} [o.fetch]
+ * @param {() => number} [o.now]
+ * @param {(record: object) => void} [o.log]
+ * @param {number} [o.rateLimit]   CRM requests per second (Keap 10, ActiveCampaign 5; 0: none)
+ */
+export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs }) {
+  const registrar = new wasm.Registrar(config);
+  const perSecond = rateLimit ?? defaultRate(config);
+  // 10% under the CRM's limit: its window and our clock do not start at the same instant.
+  const limiter = new wasm.RateLimiter(perSecond * 0.9, 1);
+  const running = new Map(); // eventId -> Promise of the final poll
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function portsFor(eventId) {
+    return {
+      fetch: (url, init) => fetch(url, init),
+      directory,
+      limiter,
+      now,
+      sleep,
+      log,
+      httpTimeoutMs,
+      persist: (state) => events.progress(eventId, state),
+    };
+  }
+
+  function start(wf) {
+    const id = wf.eventId;
+    const run = (async () => {
+      try {
+        const final = await runWorkflow(wf, portsFor(id));
+        if (final.state === 'done') await events.finish(id, final.outcome, wf.save());
+        else await events.park(id, { code: final.code, reason: final.reason }, wf.save());
+        return final;
+      } catch (err) {
+        // A broken port (disk full, store closed): the event stays recorded as running and is
+        // resumed at the next start.
+        log({ level: 'error', event: id, message: `workflow stopped: ${err?.code ?? err?.name ?? 'error'}` });
+        return { state: 'pending', code: 'host_error', reason: 'the host failed while running this event; it resumes at the next start' };
+      } finally {
+        running.delete(id);
+        wf.free();
+      }
+    })();
+    running.set(id, run);
+    return run;
+  }
+
+  return {
+    registrar,
+
+    /**
+     * Parses a post, records every event durably, starts their workflows. Throws the wasm
+     * MemberwireError (with `code` and `status`) for a bad post.
+     * @returns {Promise<{kind: string, runs?: {eventId: string, done: Promise<object>}[], reason?: string}>}
+     */
+    async accept(source, headers, body) {
+      const t = now();
+      const accepted = registrar.accept(source, headers, body, t);
+      if (accepted.kind !== 'events') return { kind: accepted.kind, reason: accepted.reason };
+      const wfs = accepted.workflows;
+      await events.accept(
+        wfs.map((wf) => ({
+          id: wf.eventId,
+          source,
+          receivedAt: t,
+          contactKey: wf.contactKey,
+          contact: summary(wf.contact),
+          state: wf.save(),
+        })),
+      );
+      return { kind: 'events', runs: wfs.map((wf) => ({ eventId: wf.eventId, done: start(wf) })) };
+    },
+
+    /** Resumes every event that was accepted but not finished (after a restart). */
+    async resumeUnfinished() {
+      const list = await events.unfinished();
+      for (const e of list) if (!running.has(e.id)) start(registrar.restore(e.state));
+      return list.length;
+    },
+
+    /** Retries a parked event now (the admin page's retry button, or the retry timer). */
+    async retry(eventId) {
+      if (running.has(eventId)) return running.get(eventId);
+      const e = await events.get(eventId);
+      if (!e) return null;
+      if (e.status !== 'pending') return { state: e.status, outcome: e.outcome };
+      const wf = registrar.restore(e.state);
+      wf.retry();
+      await events.progress(eventId, wf.save(), 'running');
+      return start(wf);
+    },
+
+    /** Retries every parked event; hosts call it on a timer. */
+    async retryPending() {
+      const list = await events.pending();
+      for (const e of list) await this.retry(e.id);
+      return list.length;
+    },
+
+    /** Consumes a set-password token and sets the member's password. */
+    async setPassword(token, password) {
+      if (typeof token !== 'string' || token.length < 20 || token.length > 100) return { ok: false, code: 'invalid_token' };
+      // Check the password before using up the token, so a rejected password keeps the link alive.
+      const hash = registrar.hashNewPassword(password);
+      const consumed = await directory.apply({ op: 'consume_token', tokenHash: wasm.tokenDigest(token), now: now() });
+      if (consumed.result !== 'token_consumed') return { ok: false, code: 'invalid_token' };
+      const set = await directory.apply({ op: 'set_password', memberId: consumed.member.id, passwordHash: hash, now: now() });
+      if (set.result !== 'password_set') return { ok: false, code: 'invalid_token' };
+      return { ok: true, email: set.member.email };
+    },
+
+    /** Waits for every workflow started so far (tests, graceful shutdown). */
+    async idle() {
+      while (running.size) await Promise.allSettled([...running.values()]);
+    },
+
+    get runningCount() {
+      return running.size;
+    },
+  };
+}
+
+function defaultRate(config) {
+  switch (config?.crm?.kind) {
+    case 'keap':
+      return 10;
+    case 'activecampaign':
+      return 5;
+    default:
+      return 0;
+  }
+}
+
+/** What the activity list shows of a contact: never a password. */
+function summary(contact) {
+  return {
+    crm: contact.crm,
+    contactId: contact.contactId,
+    email: contact.email ?? null,
+    tags: contact.tags ?? null,
+  };
+}

@@ -1,0 +1,160 @@
+// The edge function: a `fetch(request, env, ctx)` handler, the same on every host (Workers,
+// Deno, Node). Routes CRM posts to the engine and answers JSON, always.
+//
+//   POST /hooks/keap            Keap "Send an HTTP post" (form)
+//   POST /hooks/keap-rest       Keap REST hooks (JSON); answers the X-Hook-Secret handshake
+//   POST /hooks/activecampaign  ActiveCampaign webhooks (form)
+//   POST /hooks/json            generic JSON
+//   GET  /health                liveness, version
+//   GET|POST /set-password      the page that consumes a set-password link, and its form post
+//
+// Hook routes need the access key: `Authorization: Bearer K`, `X-Memberwire-Key: K`, or `?key=K`
+// (Keap's HTTP post can only put it in the URL), checked in constant time against its digest.
+
+import { SET_PASSWORD_PAGE } from './set-password-page.mjs';
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+
+export function json(status, body, headers = {}) {
+  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+}
+
+export function error(status, code, message, headers) {
+  return json(status, { error: { code, message } }, headers);
+}
+
+/**
+ * @param {object} o
+ * @param {object} o.wasm        the initialized wasm package
+ * @param {object} o.engine      from createEngine
+ * @param {() => string|null} o.keyDigest  the stored access-key digest (may change on rotation)
+ * @param {number} [o.budgetMs]  how long a post may take before it is answered 202 `queued`
+ * @param {number} [o.maxBodyBytes]
+ * @param {(request: Request, url: URL) => Promise<Response|null>} [o.extra]  more routes (admin)
+ */
+export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBodyBytes = 1024 * 1024, extra }) {
+  return {
+    async fetch(request, env, ctx) {
+      const url = new URL(request.url);
+      try {
+        if (url.pathname === '/health') return json(200, { ok: true, version: wasm.version() });
+        if (url.pathname === '/set-password') return await setPassword(request, engine);
+        const source = wasm.sourceForRoute(url.pathname);
+        if (!source) {
+          const r = extra ? await extra(request, url, ctx) : null;
+          return r ?? error(404, 'not_found', `no route ${url.pathname}`);
+        }
+        if (request.method !== 'POST') {
+          return error(405, 'method_not_allowed', `${url.pathname} accepts POST only`, { allow: 'POST' });
+        }
+        if (!authorized(request, url, wasm, keyDigest())) {
+          return error(401, 'unauthorized', 'a valid access key is required: send it as `Authorization: Bearer KEY`, `X-Memberwire-Key: KEY` or `?key=KEY`');
+        }
+        const body = await readBody(request, maxBodyBytes);
+        if (!body) return error(413, 'body_too_large', `the body is larger than ${maxBodyBytes} bytes`);
+        return await hook(source, request, body, { engine, budgetMs, ctx });
+      } catch (err) {
+        if (err?.code && err?.status) return error(err.status, err.code, err.message);
+        // Never echo an unexpected error's details: they could hold request data.
+        console.error(`memberwire: internal error on ${request.method} ${url.pathname}: ${err?.name ?? 'Error'}`);
+        return error(500, 'internal', 'memberwire could not process this request; nothing it accepted is lost');
+      }
+    },
+  };
+}
+
+async function hook(source, request, body, { engine, budgetMs, ctx }) {
+  const accepted = await engine.accept(source, request.headers, body);
+  if (accepted.kind === 'hook_verification') {
+    // The core validated the secret as a safe header value; echo it as Keap asks.
+    return json(200, { ok: true, verified: true }, { 'x-hook-secret': request.headers.get('x-hook-secret').trim() });
+  }
+  if (accepted.kind === 'ignored') return json(200, { outcome: 'ignored', reason: accepted.reason });
+  const { runs } = accepted;
+  // Every event is durably recorded by now; what is not finished within the budget goes on in
+  // the background (ctx.waitUntil on Workers; the process keeps running on Node and Deno).
+  const all = Promise.all(runs.map((r) => r.done));
+  ctx?.waitUntil?.(all);
+  const finals = await Promise.race([all, new Promise((resolve) => setTimeout(() => resolve(null), budgetMs))]);
+  if (runs.length === 1) {
+    const f = finals?.[0];
+    if (f?.state === 'done') return json(200, present(f.outcome));
+    return json(202, { outcome: 'queued', event: runs[0].eventId });
+  }
+  if (finals && finals.every((f) => f.state === 'done')) {
+    return json(200, { outcome: 'processed', results: finals.map((f) => present(f.outcome)) });
+  }
+  return json(202, { outcome: 'queued', events: runs.map((r) => r.eventId) });
+}
+
+/** The answer for one finished event: ids and tags, never a credential. */
+export function present(o) {
+  const out = { outcome: o.outcome, event: o.event };
+  if (o.member) out.member = { id: o.member.id, email: o.member.email, contactId: o.member.contactId ?? null, tags: o.member.tags };
+  if (o.conflict) out.conflict = o.conflict;
+  return out;
+}
+
+function authorized(request, url, wasm, digest) {
+  if (!digest) return false;
+  const auth = request.headers.get('authorization');
+  const presented =
+    (auth && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, '').trim() : null) ??
+    request.headers.get('x-memberwire-key') ??
+    url.searchParams.get('key');
+  return typeof presented === 'string' && presented.length > 0 && presented.length <= 200 && wasm.accessKeyMatches(presented, digest);
+}
+
+/** The body as bytes, or null when it is over `max` (read no further than that). */
+export async function readBody(request, max) {
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > max) return null;
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+async function setPassword(request, engine) {
+  if (request.method === 'GET') {
+    return new Response(SET_PASSWORD_PAGE, {
+      headers: {
+        'content-type': 'text/html; charset=utf-8',
+        'cache-control': 'no-store',
+        'referrer-policy': 'no-referrer',
+        'content-security-policy': "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'",
+      },
+    });
+  }
+  if (request.method !== 'POST') return error(405, 'method_not_allowed', '/set-password accepts GET and POST', { allow: 'GET, POST' });
+  const body = await readBody(request, 16 * 1024);
+  let input;
+  try {
+    input = JSON.parse(new TextDecoder().decode(body ?? new Uint8Array()));
+  } catch {
+    return error(400, 'malformed_body', 'send {"token": "...", "password": "..."} as JSON');
+  }
+  if (typeof input?.token !== 'string' || typeof input?.password !== 'string') {
+    return error(400, 'malformed_body', 'send {"token": "...", "password": "..."} as JSON');
+  }
+  const r = await engine.setPassword(input.token, input.password);
+  if (!r.ok) return error(400, 'invalid_token', 'this link is invalid, expired or already used: ask the site for a new one');
+  return json(200, { ok: true, email: r.email });
+}

@@ -1,0 +1,14 @@
+// Node host: loads the wasm from pkg/ synchronously. Everything else is host-independent.
+import { readFileSync } from 'node:fs';
+import * as wasm from '../../pkg/memberwire.js';
+
+let loaded = null;
+
+/** The initialized wasm package (compiled once per process). */
+export function loadWasm() {
+  if (!loaded) {
+    wasm.initSync({ module: readFileSync(new URL('../../pkg/memberwire_bg.wasm', import.meta.url)) });
+    loaded = wasm;
+  }
+  return loaded;
+}

@@ -1,0 +1,161 @@
+// `memberwire serve`: the edge function on Node, with the crash-safe file store in DIR and, by
+// default, a built-in sandbox CRM (Keap's REST shapes on loopback, seeded with demo contacts)
+// so the whole flow runs with no account anywhere.
+
+import { loadWasm } from '../hosts/node.mjs';
+import { openFileStore } from '../store/file-store.mjs';
+import { openDirectory } from '../adapters/directory.mjs';
+import { openEventStore } from '../adapters/events.mjs';
+import { createEngine } from '../engine/engine.mjs';
+import { createHandler } from '../engine/handler.mjs';
+import { listen } from './http-bridge.mjs';
+import { createKeapSandbox, KEAP_DEFAULT_API_KEY } from '../sandbox/keap.mjs';
+
+const KEY_FILE = 'access-key.json';
+
+/**
+ * Starts the server. Resolves to { url, sandboxUrl, accessKey (only when generated now),
+ * engine, close() }.
+ *
+ * @param {object} o
+ * @param {number} [o.port]  0 picks a free port
+ * @param {string} [o.host]
+ * @param {string} [o.dataDir]
+ * @param {'sandbox'|'keap'|'activecampaign'} [o.crm]
+ * @param {string} [o.crmUrl]  base URL of the CRM's API (overrides the default)
+ * @param {'link'|'crm'} [o.passwordMode]
+ * @param {object} [o.env]  MEMBERWIRE_KEY, MEMBERWIRE_KEAP_TOKEN, MEMBERWIRE_AC_TOKEN,
+ *   MEMBERWIRE_PASSWORD_FIELD, MEMBERWIRE_LINK_FIELD, MEMBERWIRE_WELCOME_TAG,
+ *   MEMBERWIRE_PUBLIC_URL (where members reach the set-password page)
+ * @param {(line: string) => void} [o.log]
+ */
+export async function serve({
+  port = 8787,
+  host = '127.0.0.1',
+  dataDir = './data',
+  crm = 'sandbox',
+  crmUrl,
+  passwordMode = 'link',
+  sandboxRateLimit = 10,
+  budgetMs,
+  retryEveryMs = 60_000,
+  bcryptCost,
+  env = process.env,
+  log = (line) => console.log(line),
+} = {}) {
+  const wasm = loadWasm();
+  const store = await openFileStore(dataDir);
+  const cleanup = [];
+  try {
+    const { digest, generated } = await accessKey(store, wasm, env);
+
+    let sandbox = null;
+    let crmConfig;
+    if (crm === 'sandbox') {
+      const sb = createKeapSandbox({ rateLimit: sandboxRateLimit ? { perSecond: sandboxRateLimit } : false });
+      const served = await listen(sb.handle, { port: 0, host: '127.0.0.1' });
+      cleanup.push(() => served.close());
+      sandbox = { ...served, api: sb };
+      crmConfig = {
+        kind: 'keap',
+        baseUrl: `${served.url}/crm/rest`,
+        token: KEAP_DEFAULT_API_KEY,
+        // The sandbox's seeded custom fields and tags (js/sandbox/keap.mjs).
+        passwordField: '11',
+        passwordFieldMax: 20,
+        linkField: '13',
+        welcomeTag: '95',
+      };
+    } else if (crm === 'keap' || crm === 'activecampaign') {
+      crmConfig = realCrm(crm, crmUrl, env);
+    } else {
+      throw usage(`--crm must be sandbox, keap or activecampaign, not ${crm}`);
+    }
+
+    const events = await openEventStore(store);
+    const directory = await openDirectory(wasm, store);
+    // Listen first: with --port 0 the set-password links can only name the port once it is known.
+    let handler = null;
+    const unavailable = () => new Response('{"error":{"code":"starting","message":"memberwire is starting"}}', { status: 503 });
+    const served = await listen((request) => (handler ? handler.fetch(request, env, undefined) : unavailable()), { port, host });
+    cleanup.unshift(() => served.close());
+    const publicUrl = (env.MEMBERWIRE_PUBLIC_URL ?? '').replace(/\/$/, '') || served.url;
+    const engine = createEngine({
+      wasm,
+      config: { crm: crmConfig, passwordMode, linkUrl: `${publicUrl}/set-password`, ...(bcryptCost ? { bcryptCost } : {}) },
+      events,
+      directory,
+      rateLimit: crm === 'sandbox' && !sandboxRateLimit ? 0 : undefined,
+      log: (r) => log(`${r.level === 'info' ? '' : `${r.level}: `}${r.event}: ${r.message}`),
+    });
+    handler = createHandler({ wasm, engine, keyDigest: () => digest, budgetMs });
+
+    const resumed = await engine.resumeUnfinished();
+    const timer = setInterval(() => engine.retryPending().catch(() => {}), retryEveryMs);
+    timer.unref();
+    cleanup.unshift(() => clearInterval(timer));
+
+    log(`memberwire ${wasm.version()} listening on ${served.url}`);
+    log(`  data: ${store.dir}  members: ${directory.size}  events: ${events.size}${resumed ? `  resumed: ${resumed}` : ''}`);
+    log(`  crm: ${crm === 'sandbox' ? `sandbox (Keap REST shapes) at ${sandbox.url}/crm/rest` : `${crm} at ${crmConfig.baseUrl}`}`);
+    if (generated) {
+      log('');
+      log(`  access key (shown once; only its digest is kept in ${dataDir}):`);
+      log(`    ${generated}`);
+      log(`  hook URLs:`);
+      for (const r of ['keap', 'keap-rest', 'activecampaign', 'json']) log(`    ${served.url}/hooks/${r}?key=${generated}`);
+    }
+
+    return {
+      url: served.url,
+      sandbox,
+      accessKey: generated,
+      engine,
+      directory,
+      events,
+      async close() {
+        for (const c of cleanup) await c();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    for (const c of cleanup) await c().catch(() => {});
+    await store.close();
+    throw err;
+  }
+}
+
+/** The access key's digest: from MEMBERWIRE_KEY, from DIR, or a new key generated now. */
+async function accessKey(store, wasm, env) {
+  if (env.MEMBERWIRE_KEY) {
+    if (env.MEMBERWIRE_KEY.length < 22) throw usage('MEMBERWIRE_KEY must be at least 22 characters (128 bits); leave it unset to have one generated');
+    return { digest: wasm.accessKeyDigest(env.MEMBERWIRE_KEY), generated: null };
+  }
+  const saved = await store.readFile(KEY_FILE, { encoding: 'utf8' });
+  if (saved) return { digest: JSON.parse(saved).digest, generated: null };
+  const { key, digest } = wasm.generateAccessKey();
+  await store.writeFileAtomic(KEY_FILE, JSON.stringify({ digest, createdAt: new Date().toISOString() }), { mode: 0o600 });
+  return { digest, generated: key };
+}
+
+function realCrm(kind, crmUrl, env) {
+  const token = kind === 'keap' ? env.MEMBERWIRE_KEAP_TOKEN : env.MEMBERWIRE_AC_TOKEN;
+  if (!token) throw usage(`--crm ${kind} needs ${kind === 'keap' ? 'MEMBERWIRE_KEAP_TOKEN' : 'MEMBERWIRE_AC_TOKEN'} in the environment`);
+  const baseUrl = crmUrl ?? (kind === 'keap' ? 'https://api.infusionsoft.com/crm/rest' : env.MEMBERWIRE_AC_URL);
+  if (!baseUrl) throw usage('--crm activecampaign needs --crm-url https://ACCOUNT.api-us1.com/api/3 (or MEMBERWIRE_AC_URL)');
+  return {
+    kind,
+    baseUrl,
+    token,
+    passwordField: env.MEMBERWIRE_PASSWORD_FIELD || null,
+    passwordFieldMax: env.MEMBERWIRE_PASSWORD_FIELD_MAX ? Number(env.MEMBERWIRE_PASSWORD_FIELD_MAX) : null,
+    linkField: env.MEMBERWIRE_LINK_FIELD || null,
+    welcomeTag: env.MEMBERWIRE_WELCOME_TAG || null,
+  };
+}
+
+function usage(message) {
+  const e = new Error(message);
+  e.code = 'usage';
+  return e;
+}

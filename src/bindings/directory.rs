@@ -1,0 +1,170 @@
+//! The in-memory directory adapter for JS hosts; durable hosts journal the `changes` of every
+//! mutating operation and replay them with `restore`/`restoreToken` at start.
+
+use wasm_bindgen::prelude::*;
+
+use super::{js_error, to_js};
+use crate::core::directory::{Change, DirOp, MemoryDirectory, TokenRecord};
+use crate::core::error::{Error, ErrorCode};
+use crate::core::member::Member;
+use crate::core::ratelimit;
+
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct Directory {
+    inner: MemoryDirectory,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(v: &JsValue, what: &str) -> Result<T, JsValue> {
+    let text: String = js_sys::JSON::stringify(v)?.into();
+    serde_json::from_str(&text).map_err(|e| {
+        js_error(&Error::new(
+            ErrorCode::InvalidField,
+            format!("not a valid {what}: {e}"),
+        ))
+    })
+}
+
+#[wasm_bindgen]
+impl Directory {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Directory {
+        Directory::default()
+    }
+
+    /// Performs one operation atomically: `{result, changes}`; a host journals `changes`
+    /// (durably) before handing `result` back.
+    #[wasm_bindgen(unchecked_return_type = "{ result: DirResult; changes: DirChange[] }")]
+    pub fn apply(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "DirOp")] op: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let op: DirOp = parse(&op, "directory operation")?;
+        let (result, changes) = self.inner.apply_journaled(op);
+        #[derive(serde::Serialize)]
+        struct Out {
+            result: crate::core::directory::DirResult,
+            changes: Vec<Change>,
+        }
+        to_js(&Out { result, changes })
+    }
+
+    /// Replays one journaled change.
+    pub fn replay(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "DirChange")] change: JsValue,
+    ) -> Result<(), JsValue> {
+        match parse::<Change>(&change, "directory change")? {
+            Change::Member { member } => self.inner.restore(member),
+            Change::Token { token } => self.inner.restore_token(token),
+        }
+        Ok(())
+    }
+
+    /// Every member and live token as changes: a host's snapshot.
+    #[wasm_bindgen(unchecked_return_type = "DirChange[]")]
+    pub fn snapshot(&self) -> Result<JsValue, JsValue> {
+        let mut all: Vec<Change> = self
+            .inner
+            .members()
+            .map(|m| Change::Member { member: m.clone() })
+            .collect();
+        all.sort_by(|a, b| match (a, b) {
+            (Change::Member { member: x }, Change::Member { member: y }) => x.id.cmp(&y.id),
+            _ => std::cmp::Ordering::Equal,
+        });
+        all.extend(
+            self.inner
+                .tokens()
+                .map(|t: &TokenRecord| Change::Token { token: t.clone() }),
+        );
+        to_js(&all)
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// A member as hosts may show it (no password hash), or `undefined`.
+    #[wasm_bindgen(unchecked_return_type = "MemberRecord | undefined")]
+    pub fn get(&self, id: &str) -> Result<JsValue, JsValue> {
+        match self.inner.get(id) {
+            Some(m) => to_js(&public(m)),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    /// The members whose email, name or contact id contains `query` (case-insensitive), newest
+    /// first, `limit` from `offset`: `{total, members}`.
+    #[wasm_bindgen(unchecked_return_type = "{ total: number; members: MemberRecord[] }")]
+    pub fn search(&self, query: &str, offset: usize, limit: usize) -> Result<JsValue, JsValue> {
+        let q = query.trim().to_lowercase();
+        let mut hits: Vec<&Member> = self
+            .inner
+            .members()
+            .filter(|m| {
+                q.is_empty()
+                    || m.email.as_str().contains(&q)
+                    || m.contact
+                        .as_ref()
+                        .is_some_and(|c| c.contact_id.contains(&q))
+                    || m.first_name
+                        .as_deref()
+                        .is_some_and(|n| n.to_lowercase().contains(&q))
+                    || m.last_name
+                        .as_deref()
+                        .is_some_and(|n| n.to_lowercase().contains(&q))
+            })
+            .collect();
+        hits.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| natural(&b.id).cmp(&natural(&a.id)))
+        });
+        let total = hits.len();
+        let page: Vec<serde_json::Value> = hits
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(public)
+            .collect();
+        to_js(&serde_json::json!({ "total": total, "members": page }))
+    }
+}
+
+fn natural(id: &str) -> u64 {
+    id.trim_start_matches('m').parse().unwrap_or(0)
+}
+
+/// A member without its password hash.
+fn public(m: &Member) -> serde_json::Value {
+    let mut v = serde_json::to_value(m).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.remove("passwordHash");
+        o.insert("hasPassword".into(), m.password_hash.is_some().into());
+    }
+    v
+}
+
+/// A token bucket for one CRM account's rate limit.
+#[wasm_bindgen]
+pub struct RateLimiter {
+    inner: ratelimit::RateLimiter,
+}
+
+#[wasm_bindgen]
+impl RateLimiter {
+    /// `perSecond` requests a second (0: unlimited), `burst` back to back.
+    #[wasm_bindgen(constructor)]
+    pub fn new(per_second: f64, burst: u32) -> RateLimiter {
+        RateLimiter {
+            inner: ratelimit::RateLimiter::new(per_second, burst),
+        }
+    }
+
+    /// Reserves the next slot; returns the ms to wait before sending.
+    pub fn reserve(&mut self, now: f64) -> f64 {
+        self.inner.reserve(now)
+    }
+}

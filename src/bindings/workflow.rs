@@ -1,0 +1,250 @@
+//! The registration workflow for JS hosts: a `Registrar` holds the site's settings (including
+//! the CRM token, which never leaves wasm except in the requests it builds) and starts or
+//! restores `Workflow`s; the host's driver loops `poll` → perform → `handle`.
+
+use std::rc::Rc;
+
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+
+use super::{from_js, js_error, to_js};
+use crate::core::contact::Secret;
+use crate::core::error::{Error, ErrorCode};
+use crate::core::inbound::{parse_post, Inbound, ParseOptions, PostMeta, Source};
+use crate::core::secrets;
+use crate::core::workflow::{self, Config, EffectResult, Workflow};
+
+/// The registrar's settings: the workflow's plus the parser's.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct RegistrarConfig {
+    #[serde(flatten)]
+    workflow: Config,
+    parse: ParseOptions,
+}
+
+#[wasm_bindgen]
+pub struct Registrar {
+    cfg: Rc<Config>,
+    parse: ParseOptions,
+}
+
+#[wasm_bindgen]
+impl Registrar {
+    /// Validates the settings; throws `MemberwireError` (`invalid_config`) when they cannot work.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "RegistrarConfig")] config: JsValue,
+    ) -> Result<Registrar, JsValue> {
+        let c: RegistrarConfig = from_js(&config, "config")?;
+        c.workflow.validate().map_err(|e| js_error(&e))?;
+        Ok(Registrar {
+            cfg: Rc::new(c.workflow),
+            parse: c.parse,
+        })
+    }
+
+    /// Parses one post and starts a workflow per contact it names, each with a new event id.
+    /// `source` is a source name or a route. Throws `MemberwireError` for a bad post.
+    #[wasm_bindgen(unchecked_return_type = "Accepted")]
+    pub fn accept(
+        &self,
+        source: &str,
+        headers: &web_sys::Headers,
+        body: &[u8],
+        now: f64,
+    ) -> Result<JsValue, JsValue> {
+        let source = Source::from_name(source)
+            .or_else(|| Source::from_route(source))
+            .ok_or_else(|| js_error(&Error::new(ErrorCode::UnknownSource, "no such source")))?;
+        let content_type = headers.get("content-type")?;
+        let hook_secret = headers.get("x-hook-secret")?;
+        let meta = PostMeta {
+            content_type: content_type.as_deref(),
+            hook_secret: hook_secret.as_deref(),
+        };
+        let out = js_sys::Object::new();
+        let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &k.into(), v);
+        match parse_post(source, meta, body, &self.parse).map_err(|e| js_error(&e))? {
+            Inbound::HookVerification { .. } => {
+                set("kind", &"hook_verification".into())?;
+            }
+            Inbound::Ignored { reason } => {
+                set("kind", &"ignored".into())?;
+                set("reason", &reason.into())?;
+            }
+            Inbound::Events { events } => {
+                let list = js_sys::Array::new();
+                for ev in events {
+                    let id = new_event_id(now)?;
+                    let wf =
+                        Workflow::new(&id, ev, &self.cfg, now as u64).map_err(|e| js_error(&e))?;
+                    list.push(&JsValue::from(RunningWorkflow {
+                        wf,
+                        cfg: self.cfg.clone(),
+                    }));
+                }
+                set("kind", &"events".into())?;
+                set("workflows", &list)?;
+            }
+        }
+        Ok(out.into())
+    }
+
+    /// Restores a workflow from `Workflow.save()` (after a restart, or for a retry).
+    pub fn restore(&self, state: &str) -> Result<RunningWorkflow, JsValue> {
+        let wf = Workflow::restore(state).map_err(|e| js_error(&e))?;
+        Ok(RunningWorkflow {
+            wf,
+            cfg: self.cfg.clone(),
+        })
+    }
+
+    /// Checks a member's new password against the policy and returns its hash (salt drawn
+    /// here). Throws `password_rejected` with the reason.
+    #[wasm_bindgen(js_name = hashNewPassword)]
+    pub fn hash_new_password(&self, password: &str) -> Result<String, JsValue> {
+        let mut salt = [0u8; 16];
+        fill_random(&mut salt)?;
+        workflow::password_for_token(&Secret::new(password), salt, &self.cfg).map_err(|why| {
+            js_error(&Error::new(
+                ErrorCode::PasswordRejected,
+                format!(
+                    "the password is {}: use at least {} characters, not all the same, with no space at either end",
+                    why.as_str().replace('_', " "),
+                    self.cfg.min_crm_password
+                ),
+            ))
+        })
+    }
+}
+
+/// One running registration.
+#[wasm_bindgen(js_name = Workflow)]
+pub struct RunningWorkflow {
+    wf: Workflow,
+    cfg: Rc<Config>,
+}
+
+#[wasm_bindgen(js_class = Workflow)]
+impl RunningWorkflow {
+    #[wasm_bindgen(getter, js_name = eventId)]
+    pub fn event_id(&self) -> String {
+        self.wf.event_id().to_owned()
+    }
+
+    /// `crm:account:contactId`: hosts may use it to run one contact's workflows in order.
+    #[wasm_bindgen(getter, js_name = contactKey)]
+    pub fn contact_key(&self) -> String {
+        self.wf.contact().key()
+    }
+
+    /// The contact as far as known (never its password).
+    #[wasm_bindgen(getter, unchecked_return_type = "Contact")]
+    pub fn contact(&self) -> Result<JsValue, JsValue> {
+        to_js(self.wf.contact())
+    }
+
+    /// The next effect to perform, the outcome, or a pending state.
+    #[wasm_bindgen(unchecked_return_type = "Poll")]
+    pub fn poll(&mut self) -> Result<JsValue, JsValue> {
+        to_js(&self.wf.poll(&self.cfg))
+    }
+
+    /// The result of the effect `poll` returned (for every effect but `random`).
+    pub fn handle(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "EffectResult")] result: JsValue,
+        now: f64,
+    ) -> Result<(), JsValue> {
+        let text: String = js_sys::JSON::stringify(&result)?.into();
+        let result: EffectResult = serde_json::from_str(&text).map_err(|e| {
+            js_error(&Error::new(
+                ErrorCode::InvalidField,
+                format!("not an effect result: {e}"),
+            ))
+        })?;
+        self.wf.handle(&self.cfg, result, now as u64);
+        Ok(())
+    }
+
+    /// Answers a `random` effect with bytes from the platform's CSPRNG, drawn here so the
+    /// secrets made from them never pass through JS.
+    #[wasm_bindgen(js_name = provideRandom)]
+    pub fn provide_random(&mut self, bytes: usize, now: f64) -> Result<(), JsValue> {
+        let mut buf = vec![0u8; bytes];
+        fill_random(&mut buf)?;
+        self.wf
+            .handle(&self.cfg, EffectResult::Random { bytes: buf }, now as u64);
+        Ok(())
+    }
+
+    /// The state to persist (it holds no secret).
+    pub fn save(&self) -> String {
+        self.wf.save()
+    }
+
+    /// Un-parks a pending workflow.
+    pub fn retry(&mut self) {
+        self.wf.retry();
+    }
+}
+
+/// A new event id: `ev_` + the time in base 36 + 64 random bits (sortable by arrival).
+#[wasm_bindgen(js_name = newEventId)]
+pub fn new_event_id(now: f64) -> Result<String, JsValue> {
+    let mut r = [0u8; 8];
+    fill_random(&mut r)?;
+    let mut t = now.max(0.0) as u64;
+    let mut time = String::new();
+    loop {
+        time.insert(0, char::from_digit((t % 36) as u32, 36).unwrap_or('0'));
+        t /= 36;
+        if t == 0 {
+            break;
+        }
+    }
+    let rand: String = r.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("ev_{time}_{rand}"))
+}
+
+/// Draws from the platform CSPRNG (`crypto.getRandomValues`): only ever called inside a request
+/// handler, never at module start (Workers refuses randomness outside a handler).
+pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), JsValue> {
+    getrandom::fill(buf)
+        .map_err(|e| JsValue::from(js_sys::Error::new(&format!("no randomness available: {e}"))))
+}
+
+/// A new access key for the hook URLs. Returns the key (show it once) and the digest to store.
+#[wasm_bindgen(js_name = generateAccessKey, unchecked_return_type = "{ key: string; digest: string }")]
+pub fn generate_access_key() -> Result<JsValue, JsValue> {
+    let mut r = [0u8; 32];
+    fill_random(&mut r)?;
+    let key = secrets::access_key_from(&r);
+    let out = js_sys::Object::new();
+    js_sys::Reflect::set(
+        &out,
+        &"digest".into(),
+        &secrets::access_key_digest(key.expose()).into(),
+    )?;
+    js_sys::Reflect::set(&out, &"key".into(), &key.expose().into())?;
+    Ok(out.into())
+}
+
+/// The digest stored for an access key.
+#[wasm_bindgen(js_name = accessKeyDigest)]
+pub fn access_key_digest(key: &str) -> String {
+    secrets::access_key_digest(key)
+}
+
+/// Whether `presented` is the key whose digest is `digest`, compared in constant time.
+#[wasm_bindgen(js_name = accessKeyMatches)]
+pub fn access_key_matches(presented: &str, digest: &str) -> bool {
+    secrets::access_key_matches(presented, digest)
+}
+
+/// The digest under which a set-password token is stored.
+#[wasm_bindgen(js_name = tokenDigest)]
+pub fn token_digest(token: &str) -> String {
+    secrets::token_digest(token)
+}
