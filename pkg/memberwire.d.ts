@@ -160,6 +160,45 @@ export type Accepted =
 | { kind: "hook_verification" }
 | { kind: "ignored"; reason: string };
 
+/** A level granted by tags: tag ids or names (names compare case-insensitively). */
+export interface Rule {
+    id: string;
+    level: string;
+    anyOf?: string[];
+    allOf?: string[];
+    noneOf?: string[];
+}
+
+export interface TagSyncPreview {
+    add: Tag[];
+    remove: Tag[];
+    keep: Tag[];
+    levelsGained: string[];
+    levelsLost: string[];
+}
+
+export interface LevelImpact {
+    level: string;
+    before: number;
+    after: number;
+    gain: number;
+    lose: number;
+}
+
+export interface CrmContact {
+    email?: string | null;
+    firstName?: string | null;
+    lastName?: string | null;
+    tags: Tag[];
+    hasPassword: boolean;
+}
+
+export interface ImportPlan {
+    counts: { created: number; linked: number; existing: number; updated: number; conflict: number; invalid: number };
+    rows: { row: number; contactId: string; email: string; outcome: OutcomeKind; reason?: string; otherMember?: string }[];
+    invalid: { row: number; message: string }[];
+}
+
 export type Inbound =
 | { kind: "events"; events: InboundEvent[] }
 /** Keap REST hook verification: answer 200 echoing the X-Hook-Secret header. */
@@ -167,6 +206,20 @@ export type Inbound =
 | { kind: "ignored"; reason: string };
 
 
+
+/**
+ * Every member's tags, indexed once; `impact` recomputes rule changes over all of them.
+ */
+export class AccessIndex {
+    free(): void;
+    [Symbol.dispose](): void;
+    /**
+     * Per level: members before, after, gaining and losing it.
+     */
+    impact(before: Rule[], after: Rule[]): { members: number; levels: LevelImpact[] };
+    constructor(members: { id?: string; tags: Tag[] }[]);
+    readonly size: number;
+}
 
 export class Directory {
     free(): void;
@@ -181,6 +234,10 @@ export class Directory {
      */
     get(id: string): MemberRecord | undefined;
     constructor();
+    /**
+     * Plans a CSV import against this directory (nothing is changed).
+     */
+    planImport(csv: string, crm: string, account: string): ImportPlan;
     /**
      * Replays one journaled change.
      */
@@ -286,9 +343,34 @@ export function accessKeyDigest(key: string): string;
 export function accessKeyMatches(presented: string, digest: string): boolean;
 
 /**
+ * The request that finds contacts by email.
+ */
+export function crmFindByEmail(config: CrmConfig, email: string): HttpRequest;
+
+/**
+ * The requests that load a contact, in order.
+ */
+export function crmLoadContact(config: CrmConfig, contact_id: string): HttpRequest[];
+
+/**
+ * Reads the responses to `crmLoadContact`'s requests: the contact without its password.
+ */
+export function crmParseContact(config: CrmConfig, responses: { status: number; body: string }[]): CrmContact | null;
+
+/**
+ * The contact ids in a find-by-email response.
+ */
+export function crmParseFind(config: CrmConfig, response: { status: number; body: string }): string[];
+
+/**
  * A new access key for the hook URLs. Returns the key (show it once) and the digest to store.
  */
 export function generateAccessKey(): { key: string; digest: string };
+
+/**
+ * The levels `tags` grant under `rules`.
+ */
+export function levelsFor(rules_js: Rule[], tags_js: Tag[]): string[];
 
 /**
  * A new event id: `ev_` + the time in base 36 + 64 random bits (sortable by arrival).
@@ -296,10 +378,20 @@ export function generateAccessKey(): { key: string; digest: string };
 export function newEventId(now: number): string;
 
 /**
+ * Reads a CRM's contact export: `{contacts: [{row, contact}], invalid: [{row, message}]}`.
+ */
+export function parseContactsCsv(csv: string, crm: string, account: string): any;
+
+/**
  * Parses one CRM post. `source` is a source name or a route path; `headers` are the request's
  * headers (only `Content-Type` and `X-Hook-Secret` are read). Throws a `MemberwireError`.
  */
 export function parsePost(source: SourceName | string, headers: Headers, body: Uint8Array | number[], options?: ParseOptions): Inbound;
+
+/**
+ * What replacing a member's tags with the CRM's would change.
+ */
+export function previewTagSync(current: Tag[], crm_tags: Tag[], rules_js: Rule[]): TagSyncPreview;
 
 /**
  * The source that posts to `path` (`/hooks/keap` → `"keap_post"`), or `undefined`.
@@ -312,6 +404,11 @@ export function sourceForRoute(path: string): SourceName | undefined;
 export function tokenDigest(token: string): string;
 
 /**
+ * Whether `password` matches a stored `$2y$` hash.
+ */
+export function verifyPassword(password: string, hash: string): boolean;
+
+/**
  * memberwire's version, for `/health` answers and logs.
  */
 export function version(): string;
@@ -320,22 +417,34 @@ export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembl
 
 export interface InitOutput {
     readonly memory: WebAssembly.Memory;
+    readonly __wbg_accessindex_free: (a: number, b: number) => void;
     readonly __wbg_directory_free: (a: number, b: number) => void;
     readonly __wbg_ratelimiter_free: (a: number, b: number) => void;
     readonly __wbg_registrar_free: (a: number, b: number) => void;
     readonly __wbg_workflow_free: (a: number, b: number) => void;
     readonly accessKeyDigest: (a: number, b: number) => [number, number];
     readonly accessKeyMatches: (a: number, b: number, c: number, d: number) => number;
+    readonly accessindex_impact: (a: number, b: any, c: any) => [number, number, number];
+    readonly accessindex_new: (a: any) => [number, number, number];
+    readonly accessindex_size: (a: number) => number;
+    readonly crmFindByEmail: (a: any, b: number, c: number) => [number, number, number];
+    readonly crmLoadContact: (a: any, b: number, c: number) => [number, number, number];
+    readonly crmParseContact: (a: any, b: any) => [number, number, number];
+    readonly crmParseFind: (a: any, b: any) => [number, number, number];
     readonly directory_apply: (a: number, b: any) => [number, number, number];
     readonly directory_get: (a: number, b: number, c: number) => [number, number, number];
     readonly directory_new: () => number;
+    readonly directory_planImport: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number, number];
     readonly directory_replay: (a: number, b: any) => [number, number];
     readonly directory_search: (a: number, b: number, c: number, d: number, e: number) => [number, number, number];
     readonly directory_size: (a: number) => number;
     readonly directory_snapshot: (a: number) => [number, number, number];
     readonly generateAccessKey: () => [number, number, number];
+    readonly levelsFor: (a: any, b: any) => [number, number, number];
     readonly newEventId: (a: number) => [number, number, number, number];
+    readonly parseContactsCsv: (a: number, b: number, c: number, d: number, e: number, f: number) => [number, number, number];
     readonly parsePost: (a: number, b: number, c: any, d: number, e: number, f: number) => [number, number, number];
+    readonly previewTagSync: (a: any, b: any, c: any) => [number, number, number];
     readonly ratelimiter_new: (a: number, b: number) => number;
     readonly ratelimiter_reserve: (a: number, b: number) => number;
     readonly registrar_accept: (a: number, b: number, c: number, d: any, e: number, f: number, g: number) => [number, number, number];
@@ -344,6 +453,7 @@ export interface InitOutput {
     readonly registrar_restore: (a: number, b: number, c: number) => [number, number, number];
     readonly sourceForRoute: (a: number, b: number) => [number, number];
     readonly tokenDigest: (a: number, b: number) => [number, number];
+    readonly verifyPassword: (a: number, b: number, c: number, d: number) => number;
     readonly version: () => [number, number];
     readonly workflow_contact: (a: number) => [number, number, number];
     readonly workflow_contactKey: (a: number) => [number, number];

@@ -1,5 +1,54 @@
 /* @ts-self-types="./memberwire.d.ts" */
 
+/**
+ * Every member's tags, indexed once; `impact` recomputes rule changes over all of them.
+ */
+export class AccessIndex {
+    __destroy_into_raw() {
+        const ptr = this.__wbg_ptr;
+        this.__wbg_ptr = 0;
+        AccessIndexFinalization.unregister(this);
+        return ptr;
+    }
+    free() {
+        const ptr = this.__destroy_into_raw();
+        wasm.__wbg_accessindex_free(ptr, 0);
+    }
+    /**
+     * Per level: members before, after, gaining and losing it.
+     * @param {Rule[]} before
+     * @param {Rule[]} after
+     * @returns {{ members: number; levels: LevelImpact[] }}
+     */
+    impact(before, after) {
+        const ret = wasm.accessindex_impact(this.__wbg_ptr, before, after);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
+    }
+    /**
+     * @param {{ id?: string; tags: Tag[] }[]} members
+     */
+    constructor(members) {
+        const ret = wasm.accessindex_new(members);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        this.__wbg_ptr = ret[0];
+        AccessIndexFinalization.register(this, this.__wbg_ptr, this);
+        return this;
+    }
+    /**
+     * @returns {number}
+     */
+    get size() {
+        const ret = wasm.accessindex_size(this.__wbg_ptr);
+        return ret >>> 0;
+    }
+}
+if (Symbol.dispose) AccessIndex.prototype[Symbol.dispose] = AccessIndex.prototype.free;
+
 export class Directory {
     __destroy_into_raw() {
         const ptr = this.__wbg_ptr;
@@ -43,6 +92,34 @@ export class Directory {
         this.__wbg_ptr = ret;
         DirectoryFinalization.register(this, this.__wbg_ptr, this);
         return this;
+    }
+    /**
+     * Plans a CSV import against this directory (nothing is changed).
+     * @param {string} csv
+     * @param {string} crm
+     * @param {string} account
+     * @returns {ImportPlan}
+     */
+    planImport(csv, crm, account) {
+        let ptr0, len0, ptr1, len1, ptr2, len2;
+        try {
+            ptr0 = passStringToWasm0(csv, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len0 = WASM_VECTOR_LEN;
+            ptr1 = passStringToWasm0(crm, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len1 = WASM_VECTOR_LEN;
+            ptr2 = passStringToWasm0(account, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len2 = WASM_VECTOR_LEN;
+        } catch (e) {
+            if (ptr2) { wasm.__wbindgen_free(ptr2, len2 * 1, 1); }
+            if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+            if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+            throw e;
+        }
+        const ret = wasm.directory_planImport(this.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
     }
     /**
      * Replays one journaled change.
@@ -390,11 +467,85 @@ export function accessKeyMatches(presented, digest) {
 }
 
 /**
+ * The request that finds contacts by email.
+ * @param {CrmConfig} config
+ * @param {string} email
+ * @returns {HttpRequest}
+ */
+export function crmFindByEmail(config, email) {
+    const ptr0 = passStringToWasm0(email, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+    const len0 = WASM_VECTOR_LEN;
+    const ret = wasm.crmFindByEmail(config, ptr0, len0);
+    if (ret[2]) {
+        throw takeFromExternrefTable0(ret[1]);
+    }
+    return takeFromExternrefTable0(ret[0]);
+}
+
+/**
+ * The requests that load a contact, in order.
+ * @param {CrmConfig} config
+ * @param {string} contact_id
+ * @returns {HttpRequest[]}
+ */
+export function crmLoadContact(config, contact_id) {
+    const ptr0 = passStringToWasm0(contact_id, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+    const len0 = WASM_VECTOR_LEN;
+    const ret = wasm.crmLoadContact(config, ptr0, len0);
+    if (ret[2]) {
+        throw takeFromExternrefTable0(ret[1]);
+    }
+    return takeFromExternrefTable0(ret[0]);
+}
+
+/**
+ * Reads the responses to `crmLoadContact`'s requests: the contact without its password.
+ * @param {CrmConfig} config
+ * @param {{ status: number; body: string }[]} responses
+ * @returns {CrmContact | null}
+ */
+export function crmParseContact(config, responses) {
+    const ret = wasm.crmParseContact(config, responses);
+    if (ret[2]) {
+        throw takeFromExternrefTable0(ret[1]);
+    }
+    return takeFromExternrefTable0(ret[0]);
+}
+
+/**
+ * The contact ids in a find-by-email response.
+ * @param {CrmConfig} config
+ * @param {{ status: number; body: string }} response
+ * @returns {string[]}
+ */
+export function crmParseFind(config, response) {
+    const ret = wasm.crmParseFind(config, response);
+    if (ret[2]) {
+        throw takeFromExternrefTable0(ret[1]);
+    }
+    return takeFromExternrefTable0(ret[0]);
+}
+
+/**
  * A new access key for the hook URLs. Returns the key (show it once) and the digest to store.
  * @returns {{ key: string; digest: string }}
  */
 export function generateAccessKey() {
     const ret = wasm.generateAccessKey();
+    if (ret[2]) {
+        throw takeFromExternrefTable0(ret[1]);
+    }
+    return takeFromExternrefTable0(ret[0]);
+}
+
+/**
+ * The levels `tags` grant under `rules`.
+ * @param {Rule[]} rules_js
+ * @param {Tag[]} tags_js
+ * @returns {string[]}
+ */
+export function levelsFor(rules_js, tags_js) {
+    const ret = wasm.levelsFor(rules_js, tags_js);
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }
@@ -426,6 +577,35 @@ export function newEventId(now) {
 }
 
 /**
+ * Reads a CRM's contact export: `{contacts: [{row, contact}], invalid: [{row, message}]}`.
+ * @param {string} csv
+ * @param {string} crm
+ * @param {string} account
+ * @returns {any}
+ */
+export function parseContactsCsv(csv, crm, account) {
+    let ptr0, len0, ptr1, len1, ptr2, len2;
+    try {
+        ptr0 = passStringToWasm0(csv, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        len0 = WASM_VECTOR_LEN;
+        ptr1 = passStringToWasm0(crm, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        len1 = WASM_VECTOR_LEN;
+        ptr2 = passStringToWasm0(account, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        len2 = WASM_VECTOR_LEN;
+    } catch (e) {
+        if (ptr2) { wasm.__wbindgen_free(ptr2, len2 * 1, 1); }
+        if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+        if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+        throw e;
+    }
+    const ret = wasm.parseContactsCsv(ptr0, len0, ptr1, len1, ptr2, len2);
+    if (ret[2]) {
+        throw takeFromExternrefTable0(ret[1]);
+    }
+    return takeFromExternrefTable0(ret[0]);
+}
+
+/**
  * Parses one CRM post. `source` is a source name or a route path; `headers` are the request's
  * headers (only `Content-Type` and `X-Hook-Secret` are read). Throws a `MemberwireError`.
  * @param {SourceName | string} source
@@ -447,6 +627,21 @@ export function parsePost(source, headers, body, options) {
         throw e;
     }
     const ret = wasm.parsePost(ptr0, len0, headers, ptr1, len1, isLikeNone(options) ? 0 : addToExternrefTable0(options));
+    if (ret[2]) {
+        throw takeFromExternrefTable0(ret[1]);
+    }
+    return takeFromExternrefTable0(ret[0]);
+}
+
+/**
+ * What replacing a member's tags with the CRM's would change.
+ * @param {Tag[]} current
+ * @param {Tag[]} crm_tags
+ * @param {Rule[]} rules_js
+ * @returns {TagSyncPreview}
+ */
+export function previewTagSync(current, crm_tags, rules_js) {
+    const ret = wasm.previewTagSync(current, crm_tags, rules_js);
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }
@@ -488,6 +683,28 @@ export function tokenDigest(token) {
     } finally {
         wasm.__wbindgen_free(deferred2_0, deferred2_1, 1);
     }
+}
+
+/**
+ * Whether `password` matches a stored `$2y$` hash.
+ * @param {string} password
+ * @param {string} hash
+ * @returns {boolean}
+ */
+export function verifyPassword(password, hash) {
+    let ptr0, len0, ptr1, len1;
+    try {
+        ptr0 = passStringToWasm0(password, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        len0 = WASM_VECTOR_LEN;
+        ptr1 = passStringToWasm0(hash, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        len1 = WASM_VECTOR_LEN;
+    } catch (e) {
+        if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+        if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+        throw e;
+    }
+    const ret = wasm.verifyPassword(ptr0, len0, ptr1, len1);
+    return ret !== 0;
 }
 
 /**
@@ -598,6 +815,9 @@ function __wbg_get_imports() {
     };
 }
 
+const AccessIndexFinalization = (typeof FinalizationRegistry === 'undefined')
+    ? { register: () => {}, unregister: () => {} }
+    : new FinalizationRegistry(ptr => wasm.__wbg_accessindex_free(ptr, 1));
 const DirectoryFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
     : new FinalizationRegistry(ptr => wasm.__wbg_directory_free(ptr, 1));

@@ -25,6 +25,12 @@ fn parse<T: serde::de::DeserializeOwned>(v: &JsValue, what: &str) -> Result<T, J
     })
 }
 
+impl Directory {
+    pub(crate) fn inner(&self) -> &MemoryDirectory {
+        &self.inner
+    }
+}
+
 #[wasm_bindgen]
 impl Directory {
     #[wasm_bindgen(constructor)]

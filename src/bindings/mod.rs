@@ -5,6 +5,7 @@
 //! written by hand in [`TS_TYPES`]; errors cross as JS `Error` objects with a stable `code` and
 //! the HTTP `status` a host should answer with.
 
+mod admin;
 mod directory;
 mod parse;
 mod workflow;
@@ -175,6 +176,45 @@ export type Accepted =
   | { kind: "events"; workflows: Workflow[] }
   | { kind: "hook_verification" }
   | { kind: "ignored"; reason: string };
+
+/** A level granted by tags: tag ids or names (names compare case-insensitively). */
+export interface Rule {
+  id: string;
+  level: string;
+  anyOf?: string[];
+  allOf?: string[];
+  noneOf?: string[];
+}
+
+export interface TagSyncPreview {
+  add: Tag[];
+  remove: Tag[];
+  keep: Tag[];
+  levelsGained: string[];
+  levelsLost: string[];
+}
+
+export interface LevelImpact {
+  level: string;
+  before: number;
+  after: number;
+  gain: number;
+  lose: number;
+}
+
+export interface CrmContact {
+  email?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  tags: Tag[];
+  hasPassword: boolean;
+}
+
+export interface ImportPlan {
+  counts: { created: number; linked: number; existing: number; updated: number; conflict: number; invalid: number };
+  rows: { row: number; contactId: string; email: string; outcome: OutcomeKind; reason?: string; otherMember?: string }[];
+  invalid: { row: number; message: string }[];
+}
 
 export type Inbound =
   | { kind: "events"; events: InboundEvent[] }

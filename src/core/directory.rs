@@ -164,6 +164,14 @@ impl MemoryDirectory {
         self.members.get(id)
     }
 
+    pub fn get_by_contact(&self, key: &str) -> Option<&Member> {
+        self.by_contact.get(key).map(|id| &self.members[id])
+    }
+
+    pub fn get_by_email(&self, email: &Email) -> Option<&Member> {
+        self.by_email.get(email).map(|id| &self.members[id])
+    }
+
     pub fn members(&self) -> impl Iterator<Item = &Member> {
         self.members.values()
     }

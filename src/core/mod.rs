@@ -1,5 +1,6 @@
 //! The pure core: everything here is deterministic and free of I/O.
 
+pub mod access;
 pub mod contact;
 pub mod crm;
 pub mod directory;
@@ -8,6 +9,7 @@ pub mod error;
 pub mod form;
 pub mod inbound;
 pub mod member;
+pub mod plan;
 pub mod ratelimit;
 pub mod secrets;
 pub mod workflow;

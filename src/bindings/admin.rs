@@ -1,0 +1,196 @@
+//! What the admin page and the admin API need from the core: access rules and their impact,
+//! tag-sync previews, CSV planning, password verification and the CRM clients' requests.
+
+use wasm_bindgen::prelude::*;
+
+use super::directory::Directory;
+use super::{from_js, js_error, to_js};
+use crate::core::access::{self, AccessIndex as CoreIndex, Rule};
+use crate::core::contact::{CrmKind, Secret, Tag};
+use crate::core::crm::{self, CrmConfig, HttpResponse, Loaded};
+use crate::core::email::Email;
+use crate::core::error::{Error, ErrorCode};
+use crate::core::plan;
+use crate::core::secrets;
+
+fn rules(v: &JsValue) -> Result<Vec<Rule>, JsValue> {
+    from_js(v, "rules")
+}
+
+fn tags(v: &JsValue) -> Result<Vec<Tag>, JsValue> {
+    from_js(v, "tags")
+}
+
+/// The levels `tags` grant under `rules`.
+#[wasm_bindgen(js_name = levelsFor, unchecked_return_type = "string[]")]
+pub fn levels_for(
+    #[wasm_bindgen(unchecked_param_type = "Rule[]")] rules_js: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Tag[]")] tags_js: JsValue,
+) -> Result<JsValue, JsValue> {
+    to_js(&access::levels(&rules(&rules_js)?, &tags(&tags_js)?))
+}
+
+/// What replacing a member's tags with the CRM's would change.
+#[wasm_bindgen(js_name = previewTagSync, unchecked_return_type = "TagSyncPreview")]
+pub fn preview_tag_sync(
+    #[wasm_bindgen(unchecked_param_type = "Tag[]")] current: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Tag[]")] crm_tags: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Rule[]")] rules_js: JsValue,
+) -> Result<JsValue, JsValue> {
+    to_js(&access::preview_tag_sync(
+        &tags(&current)?,
+        &tags(&crm_tags)?,
+        &rules(&rules_js)?,
+    ))
+}
+
+/// Every member's tags, indexed once; `impact` recomputes rule changes over all of them.
+#[wasm_bindgen]
+pub struct AccessIndex {
+    inner: CoreIndex,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct TaggedMember {
+    #[serde(default)]
+    tags: Vec<Tag>,
+}
+
+#[wasm_bindgen]
+impl AccessIndex {
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "{ id?: string; tags: Tag[] }[]")] members: JsValue,
+    ) -> Result<AccessIndex, JsValue> {
+        let list: Vec<TaggedMember> = from_js(&members, "members")?;
+        Ok(AccessIndex {
+            inner: CoreIndex::new(list.iter().map(|m| m.tags.as_slice())),
+        })
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Per level: members before, after, gaining and losing it.
+    #[wasm_bindgen(unchecked_return_type = "{ members: number; levels: LevelImpact[] }")]
+    pub fn impact(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Rule[]")] before: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Rule[]")] after: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let levels = self.inner.impact(&rules(&before)?, &rules(&after)?);
+        to_js(&serde_json::json!({ "members": self.inner.len(), "levels": levels }))
+    }
+}
+
+/// Reads a CRM's contact export: `{contacts: [{row, contact}], invalid: [{row, message}]}`.
+#[wasm_bindgen(js_name = parseContactsCsv)]
+pub fn parse_contacts_csv(csv: &str, crm: &str, account: &str) -> Result<JsValue, JsValue> {
+    let list = plan::parse_contacts_csv(csv, crm_kind(crm)?, account)
+        .map_err(|m| js_error(&Error::new(ErrorCode::MalformedBody, m)))?;
+    to_js(&list)
+}
+
+fn crm_kind(name: &str) -> Result<CrmKind, JsValue> {
+    serde_json::from_value(serde_json::Value::from(name)).map_err(|_| {
+        js_error(&Error::new(
+            ErrorCode::InvalidField,
+            "crm must be keap, activecampaign or generic",
+        ))
+    })
+}
+
+#[wasm_bindgen]
+impl Directory {
+    /// Plans a CSV import against this directory (nothing is changed).
+    #[wasm_bindgen(js_name = planImport, unchecked_return_type = "ImportPlan")]
+    pub fn plan_import(&self, csv: &str, crm: &str, account: &str) -> Result<JsValue, JsValue> {
+        let list = plan::parse_contacts_csv(csv, crm_kind(crm)?, account)
+            .map_err(|m| js_error(&Error::new(ErrorCode::MalformedBody, m)))?;
+        to_js(&plan::plan(self.inner(), list))
+    }
+}
+
+/// Whether `password` matches a stored `$2y$` hash.
+#[wasm_bindgen(js_name = verifyPassword)]
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    secrets::verify_password(&Secret::new(password), hash)
+}
+
+fn crm_config(v: &JsValue) -> Result<CrmConfig, JsValue> {
+    let text: String = js_sys::JSON::stringify(v)?.into();
+    serde_json::from_str(&text).map_err(|e| {
+        js_error(&Error::new(
+            ErrorCode::InvalidConfig,
+            format!("not a CRM config: {e}"),
+        ))
+    })
+}
+
+/// The request that finds contacts by email.
+#[wasm_bindgen(js_name = crmFindByEmail, unchecked_return_type = "HttpRequest")]
+pub fn crm_find_by_email(
+    #[wasm_bindgen(unchecked_param_type = "CrmConfig")] config: JsValue,
+    email: &str,
+) -> Result<JsValue, JsValue> {
+    let email = Email::parse(email, "email").map_err(|e| js_error(&e))?;
+    to_js(&crm::find_by_email(&crm_config(&config)?, &email))
+}
+
+/// The contact ids in a find-by-email response.
+#[wasm_bindgen(js_name = crmParseFind, unchecked_return_type = "string[]")]
+pub fn crm_parse_find(
+    #[wasm_bindgen(unchecked_param_type = "CrmConfig")] config: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "{ status: number; body: string }")] response: JsValue,
+) -> Result<JsValue, JsValue> {
+    let res: HttpResponse = from_js_required(&response)?;
+    let ids = crm::parse_find(&crm_config(&config)?, &res)
+        .map_err(|e| js_error(&Error::new(ErrorCode::MalformedBody, e.0)))?;
+    to_js(&ids)
+}
+
+/// The requests that load a contact, in order.
+#[wasm_bindgen(js_name = crmLoadContact, unchecked_return_type = "HttpRequest[]")]
+pub fn crm_load_contact(
+    #[wasm_bindgen(unchecked_param_type = "CrmConfig")] config: JsValue,
+    contact_id: &str,
+) -> Result<JsValue, JsValue> {
+    to_js(&crm::load_requests(&crm_config(&config)?, contact_id))
+}
+
+/// Reads the responses to `crmLoadContact`'s requests: the contact without its password.
+#[wasm_bindgen(js_name = crmParseContact, unchecked_return_type = "CrmContact | null")]
+pub fn crm_parse_contact(
+    #[wasm_bindgen(unchecked_param_type = "CrmConfig")] config: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "{ status: number; body: string }[]")] responses: JsValue,
+) -> Result<JsValue, JsValue> {
+    let cfg = crm_config(&config)?;
+    let list: Vec<HttpResponse> = from_js_required(&responses)?;
+    let mut loaded = Loaded::default();
+    for (part, res) in list.iter().enumerate() {
+        crm::parse_load(&cfg, part, res, &mut loaded)
+            .map_err(|e| js_error(&Error::new(ErrorCode::MalformedBody, e.0)))?;
+    }
+    if loaded.missing {
+        return Ok(JsValue::NULL);
+    }
+    to_js(&serde_json::json!({
+        "email": loaded.email,
+        "firstName": loaded.first_name,
+        "lastName": loaded.last_name,
+        "tags": loaded.tags.unwrap_or_default(),
+        "hasPassword": loaded.password.is_some(),
+    }))
+}
+
+fn from_js_required<T: serde::de::DeserializeOwned>(v: &JsValue) -> Result<T, JsValue> {
+    let text: String = js_sys::JSON::stringify(v)?.into();
+    serde_json::from_str(&text).map_err(|e| {
+        js_error(&Error::new(
+            ErrorCode::InvalidField,
+            format!("not a valid response: {e}"),
+        ))
+    })
+}
