@@ -18,6 +18,8 @@ Serves the hook endpoints (and the set-password page) with the embedded file sto
   --password-mode M    link (default: a one-time set-password link in a CRM field) or
                        crm (the CRM's password field, or a generated one written back)
   --no-sandbox-limit   lift the sandbox CRM's 10 requests/s limit (benchmarks)
+  --budget-ms N        how long a post may run before it is answered 202 "queued"
+                       (default 3000; 0 answers as soon as the post is durably recorded)
 
 Environment: MEMBERWIRE_KEY (the access key; generated and printed once if unset),
 MEMBERWIRE_PASSWORD_FIELD, MEMBERWIRE_LINK_FIELD, MEMBERWIRE_WELCOME_TAG (CRM field and tag ids),
@@ -41,6 +43,7 @@ try {
       'crm-url': { type: 'string' },
       'password-mode': { type: 'string', default: 'link' },
       'no-sandbox-limit': { type: 'boolean', default: false },
+      'budget-ms': { type: 'string', default: '3000' },
       help: { type: 'boolean', default: false },
     },
   }).values;
@@ -62,6 +65,7 @@ try {
     crmUrl: args['crm-url'],
     passwordMode: args['password-mode'],
     sandboxRateLimit: args['no-sandbox-limit'] ? 0 : 10,
+    budgetMs: Number(args['budget-ms']),
   });
   const stop = async () => {
     await server.close();

@@ -64,6 +64,12 @@ export async function openEventStore(store, { now = Date.now, snapshotEvery = 20
       ).sort((a, b) => b.receivedAt - a.receivedAt || (a.id < b.id ? 1 : -1));
       return { total: hits.length, events: hits.slice(offset, offset + limit).map(view) };
     },
+    /** How many events are in each state. */
+    counts() {
+      const c = { running: 0, pending: 0, done: 0, total: events.size };
+      for (const e of events.values()) c[e.status] += 1;
+      return c;
+    },
     get size() {
       return events.size;
     },

@@ -130,6 +130,11 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     get runningCount() {
       return running.size;
     },
+
+    /** Event counts by state, for /health with the access key. */
+    counts() {
+      return events.counts();
+    },
   };
 }
 

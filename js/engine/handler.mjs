@@ -37,7 +37,11 @@ export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBod
     async fetch(request, env, ctx) {
       const url = new URL(request.url);
       try {
-        if (url.pathname === '/health') return json(200, { ok: true, version: wasm.version() });
+        if (url.pathname === '/health') {
+          // Event counts only for callers holding the access key (monitoring, benchmarks).
+          const detail = authorized(request, url, wasm, keyDigest()) ? { events: engine.counts() } : {};
+          return json(200, { ok: true, version: wasm.version(), ...detail });
+        }
         if (url.pathname === '/set-password') return await setPassword(request, engine);
         const source = wasm.sourceForRoute(url.pathname);
         if (!source) {
