@@ -230,10 +230,21 @@ export class Directory {
      */
     apply(op: DirOp): { result: DirResult; changes: DirChange[] };
     /**
+     * Builds the directory from a CSV export, one member per row (taken contacts or emails are
+     * skipped). This bypasses a host's journal: it is for offline planning and benchmarks, not
+     * for a durable directory. Returns how many members were inserted.
+     */
+    bulkLoadUnjournaled(csv: string, crm: string, account: string): number;
+    /**
      * A member as hosts may show it (no password hash), or `undefined`.
      */
     get(id: string): MemberRecord | undefined;
     constructor();
+    /**
+     * Plans a CSV import and returns only the counts and the first 100 conflicts (for lists
+     * too large to send every row back to JS).
+     */
+    planImportCounts(csv: string, crm: string, account: string): { counts: ImportPlan['counts']; conflicts: ImportPlan['rows'] };
     /**
      * Plans a CSV import against this directory (nothing is changed).
      */
@@ -432,9 +443,11 @@ export interface InitOutput {
     readonly crmParseContact: (a: any, b: any) => [number, number, number];
     readonly crmParseFind: (a: any, b: any) => [number, number, number];
     readonly directory_apply: (a: number, b: any) => [number, number, number];
+    readonly directory_bulkLoadUnjournaled: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number, number];
     readonly directory_get: (a: number, b: number, c: number) => [number, number, number];
     readonly directory_new: () => number;
     readonly directory_planImport: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number, number];
+    readonly directory_planImportCounts: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number, number];
     readonly directory_replay: (a: number, b: any) => [number, number];
     readonly directory_search: (a: number, b: number, c: number, d: number, e: number) => [number, number, number];
     readonly directory_size: (a: number) => number;

@@ -74,6 +74,36 @@ export class Directory {
         return takeFromExternrefTable0(ret[0]);
     }
     /**
+     * Builds the directory from a CSV export, one member per row (taken contacts or emails are
+     * skipped). This bypasses a host's journal: it is for offline planning and benchmarks, not
+     * for a durable directory. Returns how many members were inserted.
+     * @param {string} csv
+     * @param {string} crm
+     * @param {string} account
+     * @returns {number}
+     */
+    bulkLoadUnjournaled(csv, crm, account) {
+        let ptr0, len0, ptr1, len1, ptr2, len2;
+        try {
+            ptr0 = passStringToWasm0(csv, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len0 = WASM_VECTOR_LEN;
+            ptr1 = passStringToWasm0(crm, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len1 = WASM_VECTOR_LEN;
+            ptr2 = passStringToWasm0(account, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len2 = WASM_VECTOR_LEN;
+        } catch (e) {
+            if (ptr2) { wasm.__wbindgen_free(ptr2, len2 * 1, 1); }
+            if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+            if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+            throw e;
+        }
+        const ret = wasm.directory_bulkLoadUnjournaled(this.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return ret[0] >>> 0;
+    }
+    /**
      * A member as hosts may show it (no password hash), or `undefined`.
      * @param {string} id
      * @returns {MemberRecord | undefined}
@@ -92,6 +122,35 @@ export class Directory {
         this.__wbg_ptr = ret;
         DirectoryFinalization.register(this, this.__wbg_ptr, this);
         return this;
+    }
+    /**
+     * Plans a CSV import and returns only the counts and the first 100 conflicts (for lists
+     * too large to send every row back to JS).
+     * @param {string} csv
+     * @param {string} crm
+     * @param {string} account
+     * @returns {{ counts: ImportPlan['counts']; conflicts: ImportPlan['rows'] }}
+     */
+    planImportCounts(csv, crm, account) {
+        let ptr0, len0, ptr1, len1, ptr2, len2;
+        try {
+            ptr0 = passStringToWasm0(csv, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len0 = WASM_VECTOR_LEN;
+            ptr1 = passStringToWasm0(crm, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len1 = WASM_VECTOR_LEN;
+            ptr2 = passStringToWasm0(account, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len2 = WASM_VECTOR_LEN;
+        } catch (e) {
+            if (ptr2) { wasm.__wbindgen_free(ptr2, len2 * 1, 1); }
+            if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+            if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+            throw e;
+        }
+        const ret = wasm.directory_planImportCounts(this.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
     }
     /**
      * Plans a CSV import against this directory (nothing is changed).

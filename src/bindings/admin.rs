@@ -113,6 +113,44 @@ impl Directory {
     }
 }
 
+#[wasm_bindgen]
+impl Directory {
+    /// Plans a CSV import and returns only the counts and the first 100 conflicts (for lists
+    /// too large to send every row back to JS).
+    #[wasm_bindgen(js_name = planImportCounts, unchecked_return_type = "{ counts: ImportPlan['counts']; conflicts: ImportPlan['rows'] }")]
+    pub fn plan_import_counts(
+        &self,
+        csv: &str,
+        crm: &str,
+        account: &str,
+    ) -> Result<JsValue, JsValue> {
+        let list = plan::parse_contacts_csv(csv, crm_kind(crm)?, account)
+            .map_err(|m| js_error(&Error::new(ErrorCode::MalformedBody, m)))?;
+        let p = plan::plan(self.inner(), list);
+        let conflicts: Vec<_> = p
+            .rows
+            .into_iter()
+            .filter(|r| r.decision.outcome == crate::core::workflow::OutcomeKind::Conflict)
+            .take(100)
+            .collect();
+        to_js(&serde_json::json!({ "counts": p.counts, "conflicts": conflicts }))
+    }
+
+    /// Builds the directory from a CSV export, one member per row (taken contacts or emails are
+    /// skipped). This bypasses a host's journal: it is for offline planning and benchmarks, not
+    /// for a durable directory. Returns how many members were inserted.
+    #[wasm_bindgen(js_name = bulkLoadUnjournaled)]
+    pub fn bulk_load_unjournaled(
+        &mut self,
+        csv: &str,
+        crm: &str,
+        account: &str,
+    ) -> Result<usize, JsValue> {
+        plan::load_members(self.inner_mut(), csv, crm_kind(crm)?, account)
+            .map_err(|m| js_error(&Error::new(ErrorCode::MalformedBody, m)))
+    }
+}
+
 /// Whether `password` matches a stored `$2y$` hash.
 #[wasm_bindgen(js_name = verifyPassword)]
 pub fn verify_password(password: &str, hash: &str) -> bool {

@@ -29,6 +29,10 @@ impl Directory {
     pub(crate) fn inner(&self) -> &MemoryDirectory {
         &self.inner
     }
+
+    pub(crate) fn inner_mut(&mut self) -> &mut MemoryDirectory {
+        &mut self.inner
+    }
 }
 
 #[wasm_bindgen]

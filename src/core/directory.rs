@@ -136,15 +136,19 @@ pub enum Change {
     },
 }
 
-/// An in-memory directory with the port's atomic semantics.
+/// An in-memory directory with the port's atomic semantics. Members are never removed, so they
+/// live in a `Vec` and the indexes hold positions.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryDirectory {
-    members: HashMap<String, Member>,
-    by_contact: HashMap<String, String>,
-    by_email: HashMap<Email, String>,
+    members: Vec<Member>,
+    by_id: HashMap<String, usize>,
+    by_contact: HashMap<String, usize>,
+    by_email: HashMap<Email, usize>,
     tokens: HashMap<String, TokenRecord>,
     next_id: u64,
     changes: Vec<Change>,
+    /// Whether `apply` records its changes (only `apply_journaled` reads them).
+    journaling: bool,
 }
 
 impl MemoryDirectory {
@@ -161,19 +165,19 @@ impl MemoryDirectory {
     }
 
     pub fn get(&self, id: &str) -> Option<&Member> {
-        self.members.get(id)
+        self.by_id.get(id).map(|i| &self.members[*i])
     }
 
     pub fn get_by_contact(&self, key: &str) -> Option<&Member> {
-        self.by_contact.get(key).map(|id| &self.members[id])
+        self.by_contact.get(key).map(|i| &self.members[*i])
     }
 
     pub fn get_by_email(&self, email: &Email) -> Option<&Member> {
-        self.by_email.get(email).map(|id| &self.members[id])
+        self.by_email.get(email).map(|i| &self.members[*i])
     }
 
     pub fn members(&self) -> impl Iterator<Item = &Member> {
-        self.members.values()
+        self.members.iter()
     }
 
     pub fn tokens(&self) -> impl Iterator<Item = &TokenRecord> {
@@ -183,7 +187,6 @@ impl MemoryDirectory {
     /// Loads a member record exactly as stored (a host replaying its journal). Replaces any
     /// record with the same id and keeps the indexes and the id counter right.
     pub fn restore(&mut self, member: Member) {
-        self.unindex(&member.id);
         if let Some(n) = member
             .id
             .strip_prefix('m')
@@ -191,8 +194,12 @@ impl MemoryDirectory {
         {
             self.next_id = self.next_id.max(n);
         }
-        self.index(&member);
-        self.members.insert(member.id.clone(), member);
+        match self.by_id.get(&member.id).copied() {
+            Some(i) => self.replace(i, member),
+            None => {
+                self.push(member);
+            }
+        }
     }
 
     /// Loads or removes (when `member_id` is empty) a token record (journal replay).
@@ -204,58 +211,84 @@ impl MemoryDirectory {
         }
     }
 
-    fn index(&mut self, m: &Member) {
+    fn push(&mut self, m: Member) -> usize {
+        let i = self.members.len();
         if let Some(c) = &m.contact {
-            self.by_contact.insert(c.key(), m.id.clone());
+            self.by_contact.insert(c.key(), i);
         }
-        self.by_email.insert(m.email.clone(), m.id.clone());
+        self.by_email.insert(m.email.clone(), i);
+        self.by_id.insert(m.id.clone(), i);
+        self.members.push(m);
+        i
     }
 
-    fn unindex(&mut self, id: &str) {
-        if let Some(old) = self.members.get(id) {
-            if let Some(c) = &old.contact {
-                self.by_contact.remove(&c.key());
+    fn replace(&mut self, i: usize, m: Member) {
+        let old = &self.members[i];
+        let old_key = old.contact.as_ref().map(|c| c.key());
+        let new_key = m.contact.as_ref().map(|c| c.key());
+        if old_key != new_key {
+            if let Some(k) = old_key {
+                self.by_contact.remove(&k);
             }
-            self.by_email.remove(&old.email);
+            if let Some(k) = new_key {
+                self.by_contact.insert(k, i);
+            }
         }
+        if old.email != m.email {
+            self.by_email.remove(&old.email);
+            self.by_email.insert(m.email.clone(), i);
+        }
+        self.members[i] = m;
     }
 
+    /// The member other than `m` holding `m`'s contact key or email.
     fn holder(&self, m: &Member) -> Option<(Index, &Member)> {
+        let other = |i: &usize| self.members[*i].id != m.id;
         let by_contact = m
             .contact
             .as_ref()
             .and_then(|c| self.by_contact.get(&c.key()))
-            .filter(|id| **id != m.id)
-            .map(|id| (Index::Contact, &self.members[id]));
+            .filter(|i| other(i))
+            .map(|i| (Index::Contact, &self.members[*i]));
         by_contact.or_else(|| {
             self.by_email
                 .get(&m.email)
-                .filter(|id| **id != m.id)
-                .map(|id| (Index::Email, &self.members[id]))
+                .filter(|i| other(i))
+                .map(|i| (Index::Email, &self.members[*i]))
         })
     }
 
     /// Performs one operation atomically and returns what it changed, for a journal.
     pub fn apply_journaled(&mut self, op: DirOp) -> (DirResult, Vec<Change>) {
         self.changes.clear();
+        self.journaling = true;
         let result = self.apply(op);
+        self.journaling = false;
         (result, std::mem::take(&mut self.changes))
     }
 
+    fn record(&mut self, c: Change) {
+        if self.journaling {
+            self.changes.push(c);
+        }
+    }
+
     fn changed(&mut self, member: &Member) {
-        self.changes.push(Change::Member {
-            member: member.clone(),
-        });
+        if self.journaling {
+            self.changes.push(Change::Member {
+                member: member.clone(),
+            });
+        }
     }
 
     /// Performs one operation atomically.
     pub fn apply(&mut self, op: DirOp) -> DirResult {
         match op {
             DirOp::GetByContact { key } => DirResult::Found {
-                member: self.by_contact.get(&key).map(|id| self.members[id].clone()),
+                member: self.get_by_contact(&key).cloned(),
             },
             DirOp::GetByEmail { email } => DirResult::Found {
-                member: self.by_email.get(&email).map(|id| self.members[id].clone()),
+                member: self.get_by_email(&email).cloned(),
             },
             DirOp::Insert { mut member } => {
                 member.id = String::new();
@@ -268,13 +301,14 @@ impl MemoryDirectory {
                 self.next_id += 1;
                 member.id = format!("m{}", self.next_id);
                 member.version = 1;
-                self.index(&member);
-                self.members.insert(member.id.clone(), member.clone());
                 self.changed(&member);
-                DirResult::Inserted { member }
+                let i = self.push(member);
+                DirResult::Inserted {
+                    member: self.members[i].clone(),
+                }
             }
             DirOp::Update { mut member } => {
-                let current = match self.members.get(&member.id) {
+                let current = match self.get(&member.id) {
                     Some(c) if c.version == member.version => c,
                     other => {
                         return DirResult::Stale {
@@ -291,10 +325,9 @@ impl MemoryDirectory {
                     };
                 }
                 member.version += 1;
-                self.unindex(&member.id);
-                self.index(&member);
-                self.members.insert(member.id.clone(), member.clone());
                 self.changed(&member);
+                let i = self.by_id[&member.id];
+                self.replace(i, member.clone());
                 DirResult::Updated { member }
             }
             DirOp::PutToken {
@@ -302,7 +335,7 @@ impl MemoryDirectory {
                 member_id,
                 expires_at,
             } => {
-                let Some(m) = self.members.get_mut(&member_id) else {
+                let Some(m) = self.by_id.get(&member_id).map(|i| &mut self.members[*i]) else {
                     return DirResult::NoSuchMember;
                 };
                 if m.credentials == Credentials::None {
@@ -320,7 +353,7 @@ impl MemoryDirectory {
                     .collect();
                 for hash in old {
                     self.tokens.remove(&hash);
-                    self.changes.push(Change::Token {
+                    self.record(Change::Token {
                         token: TokenRecord {
                             token_hash: hash,
                             member_id: String::new(),
@@ -334,7 +367,7 @@ impl MemoryDirectory {
                     expires_at,
                 };
                 self.tokens.insert(token_hash, token.clone());
-                self.changes.push(Change::Token { token });
+                self.record(Change::Token { token });
                 DirResult::TokenStored { member }
             }
             DirOp::ConsumeToken { token_hash, now } => {
@@ -342,7 +375,7 @@ impl MemoryDirectory {
                 // digest is present reveals nothing usable, so no constant-time scan is needed.
                 let removed = self.tokens.remove(&token_hash);
                 if removed.is_some() {
-                    self.changes.push(Change::Token {
+                    self.record(Change::Token {
                         token: TokenRecord {
                             token_hash: token_hash.clone(),
                             member_id: String::new(),
@@ -351,7 +384,7 @@ impl MemoryDirectory {
                     });
                 }
                 match removed {
-                    Some(t) if t.expires_at > now => match self.members.get(&t.member_id) {
+                    Some(t) if t.expires_at > now => match self.get(&t.member_id) {
                         Some(m) => DirResult::TokenConsumed { member: m.clone() },
                         None => DirResult::TokenInvalid,
                     },
@@ -362,7 +395,7 @@ impl MemoryDirectory {
                 member_id,
                 password_hash,
                 now,
-            } => match self.members.get_mut(&member_id) {
+            } => match self.by_id.get(&member_id).map(|i| &mut self.members[*i]) {
                 Some(m) => {
                     m.password_hash = Some(password_hash);
                     m.credentials = Credentials::Password;

@@ -20,7 +20,13 @@ pub struct Email(String);
 impl Email {
     /// Normalizes and validates `raw`; `field` names the input field in the error message.
     pub fn parse(raw: &str, field: &str) -> Result<Email, Error> {
-        let normalized = raw.trim().to_lowercase();
+        let trimmed = raw.trim();
+        // Nearly every address is ASCII: lower-case it without Unicode tables.
+        let normalized = if trimmed.is_ascii() {
+            trimmed.to_ascii_lowercase()
+        } else {
+            trimmed.to_lowercase()
+        };
         validate(&normalized).map_err(|why| {
             Error::new(
                 ErrorCode::InvalidEmail,
@@ -57,7 +63,12 @@ fn validate(s: &str) -> Result<(), &'static str> {
     if s.len() > MAX_TOTAL {
         return Err("it is longer than 254 characters");
     }
-    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let ascii = s.is_ascii();
+    if ascii {
+        if s.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return Err("it contains white space or control characters");
+        }
+    } else if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("it contains white space or control characters");
     }
     if s.contains('\u{FFFD}') {
@@ -81,18 +92,24 @@ fn validate(s: &str) -> Result<(), &'static str> {
     }) {
         return Err("the part before @ has a character mail systems reject");
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 {
+    if !domain.contains('.') {
         return Err("the domain has no dot");
     }
-    for label in &labels {
+    for label in domain.split('.') {
         if label.is_empty() || label.len() > 63 {
             return Err("the domain has an empty or over-long label");
         }
         if label.starts_with('-') || label.ends_with('-') {
             return Err("a domain label starts or ends with a hyphen");
         }
-        if !label.chars().all(|c| c.is_alphanumeric() || c == '-') {
+        let ok = if ascii {
+            label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        } else {
+            label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        };
+        if !ok {
             return Err("the domain has a character that is not a letter, digit or hyphen");
         }
     }

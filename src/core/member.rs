@@ -42,7 +42,7 @@ pub struct ContactLink {
 
 impl ContactLink {
     pub fn key(&self) -> String {
-        format!("{}:{}:{}", self.crm.as_str(), self.account, self.contact_id)
+        super::contact::key_of(self.crm, &self.account, &self.contact_id)
     }
 }
 

@@ -2,6 +2,7 @@
 //! — how many members would be created, linked, existing, updated, and which rows conflict —
 //! with the same decision rules the registration workflow applies one event at a time.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -30,14 +31,40 @@ pub fn decide(
     by_contact: Option<&Member>,
     by_email: Option<&Member>,
 ) -> Decision {
-    let d = |outcome, reason, other: Option<&Member>| Decision {
+    decide_on(
+        contact,
+        by_contact.map(Holder::from),
+        by_email.map(Holder::from),
+    )
+}
+
+/// What `decide` needs to know of a member.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder<'a> {
+    pub id: &'a str,
+    pub email: &'a Email,
+    pub has_contact: bool,
+}
+
+impl<'a> From<&'a Member> for Holder<'a> {
+    fn from(m: &'a Member) -> Self {
+        Holder {
+            id: &m.id,
+            email: &m.email,
+            has_contact: m.contact.is_some(),
+        }
+    }
+}
+
+fn decide_on(contact: &Contact, by_contact: Option<Holder>, by_email: Option<Holder>) -> Decision {
+    let d = |outcome, reason, other: Option<Holder>| Decision {
         outcome,
         reason,
-        other_member: other.map(|m| m.id.clone()),
+        other_member: other.map(|m| m.id.to_owned()),
     };
     if let Some(m) = by_contact {
         return match &contact.email {
-            Some(e) if *e != m.email => match by_email {
+            Some(e) if e != m.email => match by_email {
                 Some(o) if o.id != m.id => {
                     d(OutcomeKind::Conflict, Some("email_change_taken"), Some(o))
                 }
@@ -48,7 +75,7 @@ pub fn decide(
     }
     match by_email {
         None => d(OutcomeKind::Created, None, None),
-        Some(m) if m.contact.is_none() => d(OutcomeKind::Linked, None, None),
+        Some(m) if !m.has_contact => d(OutcomeKind::Linked, None, None),
         Some(m) => d(
             OutcomeKind::Conflict,
             Some("email_taken_by_other_contact"),
@@ -73,13 +100,26 @@ pub struct InvalidRow {
     pub message: String,
 }
 
-/// Parses RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF, a UTF-8 BOM), reading the
-/// columns CRM exports name `Id`/`Contact Id`, `Email`, `First Name`, `Last Name` and
-/// `Tags`/`Groups` (header names compare without case, spaces or punctuation).
-pub fn parse_contacts_csv(csv: &str, crm: CrmKind, account: &str) -> Result<ContactList, String> {
-    let rows = csv_rows(csv.strip_prefix('\u{feff}').unwrap_or(csv));
-    let mut rows = rows.into_iter().enumerate();
-    let Some((_, header)) = rows.next() else {
+/// One data row of a contact export, as read.
+struct CsvContact<'a> {
+    line: usize,
+    id: &'a str,
+    id_header: &'a str,
+    email: &'a str,
+    email_header: &'a str,
+    first: &'a str,
+    last: &'a str,
+    tags: Option<Vec<Tag>>,
+}
+
+/// Reads RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF, a UTF-8 BOM), with the columns
+/// CRM exports name `Id`/`Contact Id`, `Email`, `First Name`, `Last Name` and `Tags`/`Groups`
+/// (header names compare without case, spaces or punctuation). Blank rows are skipped.
+fn read_csv<'a>(
+    rows: &'a [Vec<Cow<'a, str>>],
+    f: &mut dyn FnMut(CsvContact<'a>),
+) -> Result<(), String> {
+    let Some(header) = rows.first() else {
         return Err("the CSV is empty".into());
     };
     let norm = |h: &str| {
@@ -93,52 +133,31 @@ pub fn parse_contacts_csv(csv: &str, crm: CrmKind, account: &str) -> Result<Cont
             .iter()
             .position(|h| names.contains(&norm(h).as_str()))
     };
-    let id_col = col(&["id", "contactid", "contact"]);
+    let id_col =
+        col(&["id", "contactid", "contact"]).ok_or("the CSV has no Id (contact id) column")?;
     let email_col = col(&["email", "emailaddress", "email1", "primaryemail"])
         .ok_or("the CSV has no Email column")?;
     let first_col = col(&["firstname", "first", "givenname"]);
     let last_col = col(&["lastname", "last", "familyname", "surname"]);
     let tags_col = col(&["tags", "groups", "tagids", "tagnames"]);
-    let id_col = id_col.ok_or("the CSV has no Id (contact id) column")?;
-
-    let mut list = ContactList::default();
-    for (i, row) in rows {
-        let line = i + 1;
+    for (i, row) in rows.iter().enumerate().skip(1) {
         if row.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        let cell = |c: Option<usize>| c.and_then(|c| row.get(c)).map(|s| s.trim()).unwrap_or("");
-        let numeric = crm != CrmKind::Generic;
-        let id = match ContactId::parse(cell(Some(id_col)), &header[id_col], numeric) {
-            Ok(id) => id,
-            Err(e) => {
-                list.invalid.push(InvalidRow {
-                    row: line,
-                    message: e.message,
-                });
-                continue;
-            }
+        let cell = |c: Option<usize>| {
+            c.and_then(|c| row.get(c))
+                .map(|s| s.as_ref().trim())
+                .unwrap_or("")
         };
-        let email = match Email::parse(cell(Some(email_col)), &header[email_col]) {
-            Ok(e) => e,
-            Err(e) => {
-                list.invalid.push(InvalidRow {
-                    row: line,
-                    message: e.message,
-                });
-                continue;
-            }
-        };
-        let mut c = Contact::new(crm, account, id);
-        c.email = Some(email);
-        c.first_name = Some(cell(first_col))
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        c.last_name = Some(cell(last_col))
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        if tags_col.is_some() {
-            c.tags = Some(
+        f(CsvContact {
+            line: i + 1,
+            id: cell(Some(id_col)),
+            id_header: &header[id_col],
+            email: cell(Some(email_col)),
+            email_header: &header[email_col],
+            first: cell(first_col),
+            last: cell(last_col),
+            tags: tags_col.map(|_| {
                 cell(tags_col)
                     .split(',')
                     .map(str::trim)
@@ -150,42 +169,154 @@ pub fn parse_contacts_csv(csv: &str, crm: CrmKind, account: &str) -> Result<Cont
                             Tag::name(t)
                         }
                     })
-                    .collect(),
-            );
-        }
-        list.contacts.push((line, c));
+                    .collect()
+            }),
+        });
     }
+    Ok(())
+}
+
+fn opt(s: &str) -> Option<String> {
+    Some(s).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// Parses a contact export into contacts (every row needs a contact id and an email); rows that
+/// cannot be used are listed with their line and the reason.
+pub fn parse_contacts_csv(csv: &str, crm: CrmKind, account: &str) -> Result<ContactList, String> {
+    let rows = csv_rows(csv.strip_prefix('\u{feff}').unwrap_or(csv));
+    let mut list = ContactList::default();
+    read_csv(&rows, &mut |r| {
+        let parsed = ContactId::parse(r.id, r.id_header, crm != CrmKind::Generic)
+            .and_then(|id| Email::parse(r.email, r.email_header).map(|e| (id, e)));
+        match parsed {
+            Ok((id, email)) => {
+                let mut c = Contact::new(crm, account, id);
+                c.email = Some(email);
+                c.first_name = opt(r.first);
+                c.last_name = opt(r.last);
+                c.tags = r.tags;
+                list.contacts.push((r.line, c));
+            }
+            Err(e) => list.invalid.push(InvalidRow {
+                row: r.line,
+                message: e.message,
+            }),
+        }
+    })?;
     Ok(list)
 }
 
-fn csv_rows(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\r') if chars.peek() == Some(&'\n') => {}
-            (false, '\n') => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, c) => field.push(c),
+/// Builds members from an export, one per row (an empty id: a member without a contact). Rows
+/// whose contact or email is taken, or that cannot be read, are skipped. This is for building a
+/// directory outside any workflow (offline planning, benchmarks); it returns how many members
+/// were inserted.
+pub fn load_members(
+    dir: &mut MemoryDirectory,
+    csv: &str,
+    crm: CrmKind,
+    account: &str,
+) -> Result<usize, String> {
+    use super::directory::{DirOp, DirResult};
+    let rows = csv_rows(csv.strip_prefix('\u{feff}').unwrap_or(csv));
+    let mut inserted = 0;
+    read_csv(&rows, &mut |r| {
+        let Ok(email) = Email::parse(r.email, r.email_header) else {
+            return;
+        };
+        let contact = match r.id {
+            "" => None,
+            id => match ContactId::parse(id, r.id_header, crm != CrmKind::Generic) {
+                Ok(id) => Some(super::member::ContactLink {
+                    crm,
+                    account: account.to_owned(),
+                    contact_id: id.as_str().to_owned(),
+                }),
+                Err(_) => return,
+            },
+        };
+        let member = Member {
+            id: String::new(),
+            version: 0,
+            email,
+            contact,
+            first_name: opt(r.first),
+            last_name: opt(r.last),
+            tags: r.tags.unwrap_or_default(),
+            credentials: Default::default(),
+            password_hash: None,
+            welcome: Default::default(),
+            created_by: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        if matches!(
+            dir.apply(DirOp::Insert { member }),
+            DirResult::Inserted { .. }
+        ) {
+            inserted += 1;
         }
+    })?;
+    Ok(inserted)
+}
+
+/// Splits CSV text into rows of fields; unquoted fields borrow from the text.
+fn csv_rows(text: &str) -> Vec<Vec<Cow<'_, str>>> {
+    let b = text.as_bytes();
+    let sep = |from: usize| {
+        b[from..]
+            .iter()
+            .position(|c| matches!(c, b',' | b'\n'))
+            .map_or(b.len(), |p| from + p)
+    };
+    let mut rows = Vec::new();
+    let mut row: Vec<Cow<str>> = Vec::new();
+    let mut i = 0;
+    loop {
+        if i < b.len() && b[i] == b'"' {
+            // Quoted: "" is a quote; the field ends at the closing quote.
+            let mut field = String::new();
+            let mut j = i + 1;
+            let mut from = j;
+            loop {
+                match b[j..].iter().position(|c| *c == b'"') {
+                    None => {
+                        field.push_str(&text[from..]);
+                        j = b.len();
+                        break;
+                    }
+                    Some(p) => {
+                        field.push_str(&text[from..j + p]);
+                        if b.get(j + p + 1) == Some(&b'"') {
+                            field.push('"');
+                            j += p + 2;
+                            from = j;
+                        } else {
+                            j += p + 1;
+                            break;
+                        }
+                    }
+                }
+            }
+            let end = sep(j);
+            // Text between the closing quote and the separator is kept, as spreadsheets do.
+            field.push_str(text[j..end].trim_end_matches('\r'));
+            row.push(Cow::Owned(field));
+            i = end;
+        } else {
+            let end = sep(i);
+            row.push(Cow::Borrowed(text[i..end].trim_end_matches('\r')));
+            i = end;
+        }
+        if i >= b.len() {
+            rows.push(row);
+            break;
+        }
+        if b[i] == b'\n' {
+            rows.push(std::mem::take(&mut row));
+        }
+        i += 1;
     }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
+    rows.retain(|r| !(r.len() == 1 && r[0].is_empty()));
     rows
 }
 
@@ -220,9 +351,31 @@ pub struct Plan {
 /// Plans `contacts` in order against the directory: later rows see what earlier rows would do
 /// (a contact listed twice is `created` then `existing`). Index lookups only: O(rows).
 pub fn plan(dir: &MemoryDirectory, list: ContactList) -> Plan {
-    // Members the plan would create or change, over the directory.
-    let mut by_key: HashMap<String, Member> = HashMap::new();
-    let mut by_email: HashMap<Email, Member> = HashMap::new();
+    plan_with(dir, list, true)
+}
+
+/// A member the plan would create or change, over the directory.
+struct Planned {
+    id: String,
+    email: Email,
+}
+
+impl Planned {
+    fn holder(&self) -> Holder<'_> {
+        Holder {
+            id: &self.id,
+            email: &self.email,
+            has_contact: true,
+        }
+    }
+}
+
+/// [`plan`], keeping every row (`keep_rows`) or only the conflicts (for very large lists).
+pub fn plan_with(dir: &MemoryDirectory, list: ContactList, keep_rows: bool) -> Plan {
+    // Contact key -> what the plan made of it; email -> the contact key now holding it ("" when
+    // the plan freed it).
+    let mut by_key: HashMap<String, Planned> = HashMap::new();
+    let mut by_email: HashMap<Email, String> = HashMap::new();
     let mut out = Plan {
         invalid: list.invalid,
         ..Plan::default()
@@ -230,51 +383,38 @@ pub fn plan(dir: &MemoryDirectory, list: ContactList) -> Plan {
     out.counts.invalid = out.invalid.len() as u32;
     for (row, c) in list.contacts {
         let key = c.key();
-        let email = c.email.clone().expect("parsed rows have emails");
-        let m_contact = by_key
-            .get(&key)
-            .cloned()
-            .or_else(|| dir.get_by_contact(&key).cloned());
-        let m_email = by_email
-            .get(&email)
-            .cloned()
-            .or_else(|| dir.get_by_email(&email).cloned());
-        let decision = decide(&c, m_contact.as_ref(), m_email.as_ref());
-        let link = super::member::ContactLink {
-            crm: c.crm,
-            account: c.account.clone(),
-            contact_id: c.contact_id.as_str().to_owned(),
+        let email = c.email.as_ref().expect("parsed rows have emails");
+        let decision = {
+            let m_contact = match by_key.get(&key) {
+                Some(p) => Some(p.holder()),
+                None => dir.get_by_contact(&key).map(Holder::from),
+            };
+            let m_email = match by_email.get(email) {
+                Some(k) => by_key.get(k).map(Planned::holder),
+                None => dir.get_by_email(email).map(Holder::from),
+            };
+            let decision = decide_on(&c, m_contact, m_email);
+            let change = match decision.outcome {
+                OutcomeKind::Created => Some((format!("planned-{row}"), None)),
+                OutcomeKind::Linked => m_email.map(|m| (m.id.to_owned(), None)),
+                OutcomeKind::Updated => m_contact.map(|m| (m.id.to_owned(), Some(m.email.clone()))),
+                _ => None,
+            };
+            (decision, change)
         };
-        let after = match decision.outcome {
-            OutcomeKind::Created => Some(Member {
-                id: format!("planned-{row}"),
-                version: 0,
-                email: email.clone(),
-                contact: Some(link),
-                first_name: None,
-                last_name: None,
-                tags: vec![],
-                credentials: Default::default(),
-                password_hash: None,
-                welcome: Default::default(),
-                created_by: None,
-                created_at: 0,
-                updated_at: 0,
-            }),
-            OutcomeKind::Linked => m_email.clone().map(|mut m| {
-                m.contact = Some(link);
-                m
-            }),
-            OutcomeKind::Updated => m_contact.clone().map(|mut m| {
-                by_email.remove(&m.email);
-                m.email = email.clone();
-                m
-            }),
-            _ => None,
-        };
-        if let Some(m) = after {
-            by_key.insert(key, m.clone());
-            by_email.insert(m.email.clone(), m);
+        let (decision, change) = decision;
+        if let Some((id, freed)) = change {
+            if let Some(old) = freed {
+                by_email.insert(old, String::new());
+            }
+            by_email.insert(email.clone(), key.clone());
+            by_key.insert(
+                key,
+                Planned {
+                    id,
+                    email: email.clone(),
+                },
+            );
         }
         let counts = &mut out.counts;
         match decision.outcome {
@@ -284,12 +424,14 @@ pub fn plan(dir: &MemoryDirectory, list: ContactList) -> Plan {
             OutcomeKind::Updated => counts.updated += 1,
             OutcomeKind::Conflict => counts.conflict += 1,
         }
-        out.rows.push(PlannedRow {
-            row,
-            contact_id: c.contact_id.as_str().to_owned(),
-            email: email.to_string(),
-            decision,
-        });
+        if keep_rows || decision.outcome == OutcomeKind::Conflict {
+            out.rows.push(PlannedRow {
+                row,
+                contact_id: c.contact_id.as_str().to_owned(),
+                email: email.to_string(),
+                decision,
+            });
+        }
     }
     out
 }
