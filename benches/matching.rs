@@ -35,9 +35,8 @@ fn main() {
     let mut counts = None;
     for _ in 0..runs {
         let t = Instant::now();
-        let list =
-            plan::parse_contacts_csv(&contacts, CrmKind::Generic, "default").expect("contacts");
-        let p = plan::plan_with(&dir, list, false);
+        let p =
+            plan::plan_csv(&dir, &contacts, CrmKind::Generic, "default", false).expect("contacts");
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         counts = Some(p.counts);
     }

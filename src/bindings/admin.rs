@@ -107,9 +107,9 @@ impl Directory {
     /// Plans a CSV import against this directory (nothing is changed).
     #[wasm_bindgen(js_name = planImport, unchecked_return_type = "ImportPlan")]
     pub fn plan_import(&self, csv: &str, crm: &str, account: &str) -> Result<JsValue, JsValue> {
-        let list = plan::parse_contacts_csv(csv, crm_kind(crm)?, account)
+        let p = plan::plan_csv(self.inner(), csv, crm_kind(crm)?, account, true)
             .map_err(|m| js_error(&Error::new(ErrorCode::MalformedBody, m)))?;
-        to_js(&plan::plan(self.inner(), list))
+        to_js(&p)
     }
 }
 
@@ -124,9 +124,8 @@ impl Directory {
         crm: &str,
         account: &str,
     ) -> Result<JsValue, JsValue> {
-        let list = plan::parse_contacts_csv(csv, crm_kind(crm)?, account)
+        let p = plan::plan_csv(self.inner(), csv, crm_kind(crm)?, account, false)
             .map_err(|m| js_error(&Error::new(ErrorCode::MalformedBody, m)))?;
-        let p = plan::plan(self.inner(), list);
         let conflicts: Vec<_> = p
             .rows
             .into_iter()

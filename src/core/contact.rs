@@ -51,6 +51,11 @@ impl ContactId {
     /// Validates `raw` (trimmed). `numeric` asks for digits only, as Keap and ActiveCampaign
     /// ids are. `field` names the input field in the error.
     pub fn parse(raw: &str, field: &str, numeric: bool) -> Result<ContactId, Error> {
+        Self::check(raw, field, numeric).map(|id| ContactId(id.to_owned()))
+    }
+
+    /// Validates `raw` as [`ContactId::parse`] does, returning the trimmed id without copying it.
+    pub fn check<'a>(raw: &'a str, field: &str, numeric: bool) -> Result<&'a str, Error> {
         let id = raw.trim();
         let bad = |why: &str| {
             Error::new(
@@ -80,7 +85,7 @@ impl ContactId {
         {
             return Err(bad("only letters, digits and - _ . : are allowed"));
         }
-        Ok(ContactId(id.to_owned()))
+        Ok(id)
     }
 
     pub fn as_str(&self) -> &str {
@@ -220,14 +225,19 @@ pub fn contact_key(crm: CrmKind, account: &str, id: &ContactId) -> String {
 /// `crm:account:id`, built without the formatting machinery (it runs once per row of a bulk
 /// plan).
 pub fn key_of(crm: CrmKind, account: &str, id: &str) -> String {
-    let crm = crm.as_str();
-    let mut k = String::with_capacity(crm.len() + account.len() + id.len() + 2);
-    k.push_str(crm);
+    let mut k = String::new();
+    key_into(&mut k, crm, account, id);
+    k
+}
+
+/// [`key_of`] into a reused buffer.
+pub fn key_into(k: &mut String, crm: CrmKind, account: &str, id: &str) {
+    k.clear();
+    k.push_str(crm.as_str());
     k.push(':');
     k.push_str(account);
     k.push(':');
     k.push_str(id);
-    k
 }
 
 /// Whether a field name says it holds a password (such fields are never kept in `fields`).

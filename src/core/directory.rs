@@ -173,6 +173,11 @@ impl MemoryDirectory {
     }
 
     pub fn get_by_email(&self, email: &Email) -> Option<&Member> {
+        self.get_by_email_str(email.as_str())
+    }
+
+    /// By an already normalized email.
+    pub fn get_by_email_str(&self, email: &str) -> Option<&Member> {
         self.by_email.get(email).map(|i| &self.members[*i])
     }
 

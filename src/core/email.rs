@@ -39,6 +39,34 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Normalizes and validates `raw` into `buf` (reused across calls: bulk plans).
+    pub fn normalize_into(raw: &str, field: &str, buf: &mut String) -> Result<(), Error> {
+        let trimmed = raw.trim();
+        buf.clear();
+        if trimmed.is_ascii() {
+            buf.extend(trimmed.bytes().map(|b| b.to_ascii_lowercase() as char));
+        } else {
+            buf.push_str(&trimmed.to_lowercase());
+        }
+        validate(buf).map_err(|why| {
+            Error::new(
+                ErrorCode::InvalidEmail,
+                format!("field `{field}` is not a valid email address: {why}"),
+            )
+        })
+    }
+
+    /// Wraps a string that [`Email::normalize_into`] produced.
+    pub(crate) fn from_normalized(s: String) -> Email {
+        Email(s)
+    }
+}
+
+impl std::borrow::Borrow<str> for Email {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
 }
 
 impl fmt::Display for Email {

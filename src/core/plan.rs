@@ -32,7 +32,7 @@ pub fn decide(
     by_email: Option<&Member>,
 ) -> Decision {
     decide_on(
-        contact,
+        contact.email.as_ref().map(Email::as_str),
         by_contact.map(Holder::from),
         by_email.map(Holder::from),
     )
@@ -56,15 +56,19 @@ impl<'a> From<&'a Member> for Holder<'a> {
     }
 }
 
-fn decide_on(contact: &Contact, by_contact: Option<Holder>, by_email: Option<Holder>) -> Decision {
+fn decide_on(
+    email: Option<&str>,
+    by_contact: Option<Holder>,
+    by_email: Option<Holder>,
+) -> Decision {
     let d = |outcome, reason, other: Option<Holder>| Decision {
         outcome,
         reason,
         other_member: other.map(|m| m.id.to_owned()),
     };
     if let Some(m) = by_contact {
-        return match &contact.email {
-            Some(e) if e != m.email => match by_email {
+        return match email {
+            Some(e) if e != m.email.as_str() => match by_email {
                 Some(o) if o.id != m.id => {
                     d(OutcomeKind::Conflict, Some("email_change_taken"), Some(o))
                 }
@@ -115,11 +119,9 @@ struct CsvContact<'a> {
 /// Reads RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF, a UTF-8 BOM), with the columns
 /// CRM exports name `Id`/`Contact Id`, `Email`, `First Name`, `Last Name` and `Tags`/`Groups`
 /// (header names compare without case, spaces or punctuation). Blank rows are skipped.
-fn read_csv<'a>(
-    rows: &'a [Vec<Cow<'a, str>>],
-    f: &mut dyn FnMut(CsvContact<'a>),
-) -> Result<(), String> {
-    let Some(header) = rows.first() else {
+fn read_csv<'a>(text: &'a str, f: &mut dyn FnMut(CsvContact<'_>)) -> Result<(), String> {
+    let mut rows = CsvRows::new(text.strip_prefix('\u{feff}').unwrap_or(text));
+    let Some(header) = rows.next() else {
         return Err("the CSV is empty".into());
     };
     let norm = |h: &str| {
@@ -140,7 +142,8 @@ fn read_csv<'a>(
     let first_col = col(&["firstname", "first", "givenname"]);
     let last_col = col(&["lastname", "last", "familyname", "surname"]);
     let tags_col = col(&["tags", "groups", "tagids", "tagnames"]);
-    for (i, row) in rows.iter().enumerate().skip(1) {
+    for (i, row) in rows.enumerate() {
+        let i = i + 1;
         if row.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -183,9 +186,8 @@ fn opt(s: &str) -> Option<String> {
 /// Parses a contact export into contacts (every row needs a contact id and an email); rows that
 /// cannot be used are listed with their line and the reason.
 pub fn parse_contacts_csv(csv: &str, crm: CrmKind, account: &str) -> Result<ContactList, String> {
-    let rows = csv_rows(csv.strip_prefix('\u{feff}').unwrap_or(csv));
     let mut list = ContactList::default();
-    read_csv(&rows, &mut |r| {
+    read_csv(csv, &mut |r| {
         let parsed = ContactId::parse(r.id, r.id_header, crm != CrmKind::Generic)
             .and_then(|id| Email::parse(r.email, r.email_header).map(|e| (id, e)));
         match parsed {
@@ -217,9 +219,8 @@ pub fn load_members(
     account: &str,
 ) -> Result<usize, String> {
     use super::directory::{DirOp, DirResult};
-    let rows = csv_rows(csv.strip_prefix('\u{feff}').unwrap_or(csv));
     let mut inserted = 0;
-    read_csv(&rows, &mut |r| {
+    read_csv(csv, &mut |r| {
         let Ok(email) = Email::parse(r.email, r.email_header) else {
             return;
         };
@@ -259,65 +260,78 @@ pub fn load_members(
     Ok(inserted)
 }
 
-/// Splits CSV text into rows of fields; unquoted fields borrow from the text.
-fn csv_rows(text: &str) -> Vec<Vec<Cow<'_, str>>> {
-    let b = text.as_bytes();
-    let sep = |from: usize| {
-        b[from..]
-            .iter()
-            .position(|c| matches!(c, b',' | b'\n'))
-            .map_or(b.len(), |p| from + p)
-    };
-    let mut rows = Vec::new();
-    let mut row: Vec<Cow<str>> = Vec::new();
-    let mut i = 0;
-    loop {
-        if i < b.len() && b[i] == b'"' {
-            // Quoted: "" is a quote; the field ends at the closing quote.
-            let mut field = String::new();
-            let mut j = i + 1;
-            let mut from = j;
-            loop {
-                match b[j..].iter().position(|c| *c == b'"') {
-                    None => {
-                        field.push_str(&text[from..]);
-                        j = b.len();
-                        break;
-                    }
-                    Some(p) => {
-                        field.push_str(&text[from..j + p]);
-                        if b.get(j + p + 1) == Some(&b'"') {
-                            field.push('"');
-                            j += p + 2;
-                            from = j;
-                        } else {
-                            j += p + 1;
+/// The rows of CSV text, one at a time; unquoted fields borrow from the text.
+struct CsvRows<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> CsvRows<'a> {
+    fn new(text: &'a str) -> Self {
+        CsvRows { text, at: 0 }
+    }
+}
+
+impl<'a> Iterator for CsvRows<'a> {
+    type Item = Vec<Cow<'a, str>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let text = self.text;
+        let b = text.as_bytes();
+        let sep = |from: usize| {
+            b[from..]
+                .iter()
+                .position(|c| matches!(c, b',' | b'\n'))
+                .map_or(b.len(), |p| from + p)
+        };
+        if self.at >= b.len() {
+            return None;
+        }
+        let mut row: Vec<Cow<str>> = Vec::new();
+        let mut i = self.at;
+        loop {
+            if i < b.len() && b[i] == b'"' {
+                // Quoted: "" is a quote; the field ends at the closing quote.
+                let mut field = String::new();
+                let mut j = i + 1;
+                let mut from = j;
+                loop {
+                    match b[j..].iter().position(|c| *c == b'"') {
+                        None => {
+                            field.push_str(&text[from..]);
+                            j = b.len();
                             break;
+                        }
+                        Some(p) => {
+                            field.push_str(&text[from..j + p]);
+                            if b.get(j + p + 1) == Some(&b'"') {
+                                field.push('"');
+                                j += p + 2;
+                                from = j;
+                            } else {
+                                j += p + 1;
+                                break;
+                            }
                         }
                     }
                 }
+                let end = sep(j);
+                // Text between the closing quote and the separator is kept, as spreadsheets do.
+                field.push_str(text[j..end].trim_end_matches('\r'));
+                row.push(Cow::Owned(field));
+                i = end;
+            } else {
+                let end = sep(i);
+                row.push(Cow::Borrowed(text[i..end].trim_end_matches('\r')));
+                i = end;
             }
-            let end = sep(j);
-            // Text between the closing quote and the separator is kept, as spreadsheets do.
-            field.push_str(text[j..end].trim_end_matches('\r'));
-            row.push(Cow::Owned(field));
-            i = end;
-        } else {
-            let end = sep(i);
-            row.push(Cow::Borrowed(text[i..end].trim_end_matches('\r')));
-            i = end;
+            if i >= b.len() || b[i] == b'\n' {
+                self.at = i + 1;
+                return Some(row);
+            }
+            i += 1;
         }
-        if i >= b.len() {
-            rows.push(row);
-            break;
-        }
-        if b[i] == b'\n' {
-            rows.push(std::mem::take(&mut row));
-        }
-        i += 1;
     }
-    rows.retain(|r| !(r.len() == 1 && r[0].is_empty()));
-    rows
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -348,11 +362,111 @@ pub struct Plan {
     pub invalid: Vec<InvalidRow>,
 }
 
-/// Plans `contacts` in order against the directory: later rows see what earlier rows would do
-/// (a contact listed twice is `created` then `existing`). Index lookups only: O(rows).
-pub fn plan(dir: &MemoryDirectory, list: ContactList) -> Plan {
-    plan_with(dir, list, true)
+/// Plans a contact export against the directory, row by row, without changing it: later rows
+/// see what earlier rows would do (a contact listed twice is `created` then `existing`). Index
+/// lookups only: O(rows). Keeps every planned row (`keep_rows`) or only the conflicts.
+pub fn plan_csv(
+    dir: &MemoryDirectory,
+    csv: &str,
+    crm: CrmKind,
+    account: &str,
+    keep_rows: bool,
+) -> Result<Plan, String> {
+    // Contact key -> what the plan made of it; email -> the contact key now holding it ("" when
+    // the plan freed it).
+    let mut by_key: Overlay<Planned> = Overlay::default();
+    let mut by_email: Overlay<String> = Overlay::default();
+    let mut out = Plan::default();
+    let mut key = String::new();
+    let mut email = String::new();
+    read_csv(csv, &mut |r| {
+        let checked = ContactId::check(r.id, r.id_header, crm != CrmKind::Generic)
+            .and_then(|id| Email::normalize_into(r.email, r.email_header, &mut email).map(|()| id));
+        let id = match checked {
+            Ok(id) => id,
+            Err(e) => {
+                out.invalid.push(InvalidRow {
+                    row: r.line,
+                    message: e.message,
+                });
+                return;
+            }
+        };
+        super::contact::key_into(&mut key, crm, account, id);
+        let m_contact = match by_key.get(key.as_str()) {
+            Some(p) => Some(p.holder()),
+            None => dir.get_by_contact(&key).map(Holder::from),
+        };
+        let m_email = match by_email.get(email.as_str()) {
+            Some(k) => by_key.get(k.as_str()).map(Planned::holder),
+            None => dir.get_by_email_str(&email).map(Holder::from),
+        };
+        let decision = decide_on(Some(&email), m_contact, m_email);
+        let change = match decision.outcome {
+            OutcomeKind::Created => Some((format!("planned-{}", r.line), None)),
+            OutcomeKind::Linked => m_email.map(|m| (m.id.to_owned(), None)),
+            OutcomeKind::Updated => m_contact.map(|m| (m.id.to_owned(), Some(m.email.to_string()))),
+            _ => None,
+        };
+        if let Some((planned_id, freed)) = change {
+            if let Some(old) = freed {
+                by_email.insert(old, String::new());
+            }
+            by_email.insert(email.clone(), key.clone());
+            by_key.insert(
+                key.clone(),
+                Planned {
+                    id: planned_id,
+                    email: Email::from_normalized(email.clone()),
+                },
+            );
+        }
+        let counts = &mut out.counts;
+        match decision.outcome {
+            OutcomeKind::Created => counts.created += 1,
+            OutcomeKind::Linked => counts.linked += 1,
+            OutcomeKind::Existing => counts.existing += 1,
+            OutcomeKind::Updated => counts.updated += 1,
+            OutcomeKind::Conflict => counts.conflict += 1,
+        }
+        if keep_rows || decision.outcome == OutcomeKind::Conflict {
+            out.rows.push(PlannedRow {
+                row: r.line,
+                contact_id: id.to_owned(),
+                email: email.clone(),
+                decision,
+            });
+        }
+    })?;
+    out.counts.invalid = out.invalid.len() as u32;
+    Ok(out)
 }
+
+/// A fast hasher for the plan's own overlay maps. Their keys come from the administrator's own
+/// upload, so flooding them is not a threat; the directory's maps, whose keys webhooks choose,
+/// keep std's keyed SipHash.
+#[derive(Default, Clone, Copy)]
+struct OverlayHasher(u64);
+
+impl std::hash::Hasher for OverlayHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ *b as u64).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Overlay<V> = HashMap<String, V, std::hash::BuildHasherDefault<OverlayHasher>>;
 
 /// A member the plan would create or change, over the directory.
 struct Planned {
@@ -368,72 +482,6 @@ impl Planned {
             has_contact: true,
         }
     }
-}
-
-/// [`plan`], keeping every row (`keep_rows`) or only the conflicts (for very large lists).
-pub fn plan_with(dir: &MemoryDirectory, list: ContactList, keep_rows: bool) -> Plan {
-    // Contact key -> what the plan made of it; email -> the contact key now holding it ("" when
-    // the plan freed it).
-    let mut by_key: HashMap<String, Planned> = HashMap::new();
-    let mut by_email: HashMap<Email, String> = HashMap::new();
-    let mut out = Plan {
-        invalid: list.invalid,
-        ..Plan::default()
-    };
-    out.counts.invalid = out.invalid.len() as u32;
-    for (row, c) in list.contacts {
-        let key = c.key();
-        let email = c.email.as_ref().expect("parsed rows have emails");
-        let decision = {
-            let m_contact = match by_key.get(&key) {
-                Some(p) => Some(p.holder()),
-                None => dir.get_by_contact(&key).map(Holder::from),
-            };
-            let m_email = match by_email.get(email) {
-                Some(k) => by_key.get(k).map(Planned::holder),
-                None => dir.get_by_email(email).map(Holder::from),
-            };
-            let decision = decide_on(&c, m_contact, m_email);
-            let change = match decision.outcome {
-                OutcomeKind::Created => Some((format!("planned-{row}"), None)),
-                OutcomeKind::Linked => m_email.map(|m| (m.id.to_owned(), None)),
-                OutcomeKind::Updated => m_contact.map(|m| (m.id.to_owned(), Some(m.email.clone()))),
-                _ => None,
-            };
-            (decision, change)
-        };
-        let (decision, change) = decision;
-        if let Some((id, freed)) = change {
-            if let Some(old) = freed {
-                by_email.insert(old, String::new());
-            }
-            by_email.insert(email.clone(), key.clone());
-            by_key.insert(
-                key,
-                Planned {
-                    id,
-                    email: email.clone(),
-                },
-            );
-        }
-        let counts = &mut out.counts;
-        match decision.outcome {
-            OutcomeKind::Created => counts.created += 1,
-            OutcomeKind::Linked => counts.linked += 1,
-            OutcomeKind::Existing => counts.existing += 1,
-            OutcomeKind::Updated => counts.updated += 1,
-            OutcomeKind::Conflict => counts.conflict += 1,
-        }
-        if keep_rows || decision.outcome == OutcomeKind::Conflict {
-            out.rows.push(PlannedRow {
-                row,
-                contact_id: c.contact_id.as_str().to_owned(),
-                email: email.to_string(),
-                decision,
-            });
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -462,8 +510,7 @@ mod tests {
     #[test]
     fn plans_duplicates_within_the_list() {
         let csv = "Id,Email\n1,a@example.com\n1,a@example.com\n2,A@example.com\n3,c@example.com\n3,c2@example.com";
-        let list = parse_contacts_csv(csv, CrmKind::Keap, "default").unwrap();
-        let p = plan(&MemoryDirectory::new(), list);
+        let p = plan_csv(&MemoryDirectory::new(), csv, CrmKind::Keap, "default", true).unwrap();
         let kinds: Vec<OutcomeKind> = p.rows.iter().map(|r| r.decision.outcome).collect();
         assert_eq!(
             kinds,
