@@ -10,6 +10,9 @@
 #   check-pkg    scripts/check-pkg.sh: the committed pkg/ is what the sources build to
 #   js           node --test over tests/js/**/*.test.mjs (against pkg/, workerd via miniflare)
 #   browser      node --test over tests/browser/**/*.test.mjs (Playwright), if tests/browser exists
+#   bench-quick  node bench/run.mjs --quick: every benchmark at small sizes, as a smoke check
+#                (it fails only if a benchmark breaks or its implementations disagree; times are
+#                printed, never asserted)
 #
 # At most 2 jobs run at once (the machines have 2 cores). A summary line per layer ends the run.
 #
@@ -19,7 +22,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
-all_layers=(setup lint native wasm-node wasm-chrome check-pkg js browser)
+all_layers=(setup lint native wasm-node wasm-chrome check-pkg js browser bench-quick)
 if (( $# > 0 )); then
   for layer in "$@"; do
     [[ " ${all_layers[*]} " == *" $layer "* ]] ||
@@ -72,6 +75,8 @@ layer_js() {
   (( ${#files[@]} > 0 )) || { echo "test: no *.test.mjs files under tests/js/" >&2; return 1; }
   "${node_test[@]}" "${files[@]}"
 }
+
+layer_bench-quick() { node bench/run.mjs --quick; }
 
 layer_browser() {
   if [[ ! -d tests/browser ]]; then

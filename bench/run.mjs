@@ -1,0 +1,44 @@
+// memberwire's benchmarks, in one run, with a results table for the README.
+//
+//   npm run bench                 # everything (installs WordPress + MariaDB for the baseline)
+//   npm run bench -- --quick      # small sizes, no WordPress; CI's smoke check (times not asserted)
+//
+// Each part measures against a baseline in the same run where one exists: native Rust and plain
+// JS for matching, plain JS in the same page for previews, WordPress for posts per second.
+import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runStartup } from './startup.mjs';
+import { runMatching } from './matching.mjs';
+import { runPreview } from './preview.mjs';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'string' }, 'skip-posts': { type: 'boolean', default: false } } });
+const quick = args.quick;
+const results = { machine: `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`, node: process.version, quick };
+
+const wasm = readFileSync(join(root, 'pkg/memberwire_bg.wasm'));
+results.size = { rawBytes: wasm.length, gzipBytes: gzipSync(wasm, { level: 9 }).length };
+console.log(`size: ${results.size.rawBytes} bytes raw, ${results.size.gzipBytes} bytes gzip -9`);
+
+results.startup = await runStartup({ runs: quick ? 3 : 9 });
+results.matching = await runMatching({ sizes: quick ? [10_000] : [100_000, 1_000_000], runs: quick ? 1 : 3 });
+results.preview = await runPreview({ members: quick ? 10_000 : 100_000 });
+
+if (!args['skip-posts'] && existsSync(join(root, 'bench/posts.mjs'))) {
+  const dir = mkdtempSync(join(tmpdir(), 'mw-bench-'));
+  try {
+    const out = join(dir, 'posts.json');
+    execFileSync(process.execPath, [join(root, 'bench/posts.mjs'), ...(quick ? ['--quick'] : []), '--json', out], { stdio: 'inherit' });
+    results.posts = JSON.parse(readFileSync(out, 'utf8'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (args.json) writeFileSync(args.json, JSON.stringify(results, null, 2) + '\n');
+console.log('\nbench: done' + (quick ? ' (quick mode: sizes reduced, times not asserted)' : ''));
