@@ -56,8 +56,21 @@ if (args.help) {
   process.exit(0);
 }
 
+// Signals are handled from the start: one that arrives while the server is still starting stops
+// it as soon as it is up, instead of killing the process half-way.
+let server = null;
+let stopping = false;
+const stop = async () => {
+  stopping = true;
+  if (!server) return;
+  await server.close();
+  process.exit(0);
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
+
 try {
-  const server = await serve({
+  server = await serve({
     port: Number(args.port),
     host: args.host,
     dataDir: args.data,
@@ -67,12 +80,7 @@ try {
     sandboxRateLimit: args['no-sandbox-limit'] ? 0 : 10,
     budgetMs: Number(args['budget-ms']),
   });
-  const stop = async () => {
-    await server.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  if (stopping) await stop();
 } catch (err) {
   console.error(`memberwire: ${err.message}`);
   process.exit(err.code === 'usage' ? 2 : 1);

@@ -34,6 +34,11 @@ export async function openDirectory(wasm, store, { snapshotEvery = 50_000 } = {}
       return result;
     },
     search: (query, offset, limit) => dir.search(query ?? '', offset ?? 0, limit ?? 20),
+    /** Plans a CSV import against the directory as it durably stands (changes nothing). */
+    async planImport(csv, crm, account) {
+      await lastWrite;
+      return dir.planImport(csv, crm, account);
+    },
     get: (id) => dir.get(id),
     get size() {
       return dir.size;

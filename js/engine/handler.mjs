@@ -30,7 +30,8 @@ export function error(status, code, message, headers) {
  * @param {() => string|null} o.keyDigest  the stored access-key digest (may change on rotation)
  * @param {number} [o.budgetMs]  how long a post may take before it is answered 202 `queued`
  * @param {number} [o.maxBodyBytes]
- * @param {(request: Request, url: URL) => Promise<Response|null>} [o.extra]  more routes (admin)
+ * @param {(request: Request, url: URL, ctx: object) => Promise<Response|null>} [o.extra]  more routes
+ *   (the admin API); null means 404
  */
 export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBodyBytes = 1024 * 1024, extra }) {
   return {
@@ -79,7 +80,9 @@ async function hook(source, request, body, { engine, budgetMs, ctx }) {
   // the background (ctx.waitUntil on Workers; the process keeps running on Node and Deno).
   const all = Promise.all(runs.map((r) => r.done));
   ctx?.waitUntil?.(all);
-  const finals = await Promise.race([all, new Promise((resolve) => setTimeout(() => resolve(null), budgetMs))]);
+  let timer;
+  const finals = await Promise.race([all, new Promise((resolve) => (timer = setTimeout(() => resolve(null), budgetMs)))]);
+  clearTimeout(timer);
   if (runs.length === 1) {
     const f = finals?.[0];
     if (f?.state === 'done') return json(200, present(f.outcome));
@@ -149,9 +152,10 @@ async function setPassword(request, engine) {
   }
   if (request.method !== 'POST') return error(405, 'method_not_allowed', '/set-password accepts GET and POST', { allow: 'GET, POST' });
   const body = await readBody(request, 16 * 1024);
+  if (!body) return error(413, 'body_too_large', 'the body is larger than 16 KiB');
   let input;
   try {
-    input = JSON.parse(new TextDecoder().decode(body ?? new Uint8Array()));
+    input = JSON.parse(new TextDecoder().decode(body));
   } catch {
     return error(400, 'malformed_body', 'send {"token": "...", "password": "..."} as JSON');
   }

@@ -52,7 +52,8 @@ export async function listen(handle, { port = 0, host = '127.0.0.1', maxBodyByte
         body: hasBody ? Buffer.concat(chunks) : undefined,
         signal: controller.signal,
       });
-      const response = await handle(request);
+      // The peer's address, for per-client limits (the admin API's failed-login limit).
+      const response = await handle(request, { remoteAddress: req.socket.remoteAddress ?? null });
       const body = Buffer.from(await response.arrayBuffer());
       res.statusCode = response.status;
       response.headers.forEach((value, name) => res.setHeader(name, value));

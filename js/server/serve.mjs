@@ -10,6 +10,8 @@ import { createEngine } from '../engine/engine.mjs';
 import { createHandler } from '../engine/handler.mjs';
 import { listen } from './http-bridge.mjs';
 import { createKeapSandbox, KEAP_DEFAULT_API_KEY } from '../sandbox/keap.mjs';
+import { createAdminApi } from './admin-api.mjs';
+import { rateLimitedFetch, CRM_RATE } from './crm-client.mjs';
 
 const KEY_FILE = 'access-key.json';
 
@@ -47,7 +49,8 @@ export async function serve({
   const store = await openFileStore(dataDir);
   const cleanup = [];
   try {
-    const { digest, generated } = await accessKey(store, wasm, env);
+    // `let`: POST /api/settings/rotate-key replaces it, and the handler reads it per request.
+    let { digest, generated } = await accessKey(store, wasm, env);
 
     let sandbox = null;
     let crmConfig;
@@ -77,26 +80,75 @@ export async function serve({
     // Listen first: with --port 0 the set-password links can only name the port once it is known.
     let handler = null;
     const unavailable = () => new Response('{"error":{"code":"starting","message":"memberwire is starting"}}', { status: 503 });
-    const served = await listen((request) => (handler ? handler.fetch(request, env, undefined) : unavailable()), { port, host });
+    // The context carries the peer's address (the admin API limits failed logins per address).
+    const served = await listen(
+      (request, info) => (handler ? handler.fetch(request, env, { remoteAddress: info?.remoteAddress ?? null }) : unavailable()),
+      { port, host },
+    );
     cleanup.unshift(() => served.close());
     const publicUrl = (env.MEMBERWIRE_PUBLIC_URL ?? '').replace(/\/$/, '') || served.url;
+    // One bucket for every request to the CRM: the engine's workflows (which also space their
+    // own), bulk runs and the admin API's calls together stay under the CRM's limit.
+    const crmFetch = rateLimitedFetch({
+      wasm,
+      baseUrl: crmConfig.baseUrl,
+      perSecond: crm === 'sandbox' ? sandboxRateLimit || 0 : CRM_RATE[crmConfig.kind] ?? 0,
+    });
     const engine = createEngine({
       wasm,
+      fetch: crmFetch,
       config: { crm: crmConfig, passwordMode, linkUrl: `${publicUrl}/set-password`, ...(bcryptCost ? { bcryptCost } : {}) },
       events,
       directory,
       rateLimit: crm === 'sandbox' && !sandboxRateLimit ? 0 : undefined,
       log: (r) => log(`${r.level === 'info' ? '' : `${r.level}: `}${r.event}: ${r.message}`),
     });
-    handler = createHandler({ wasm, engine, keyDigest: () => digest, budgetMs });
+    // The admin page's "test post" goes through a second instance of the same handler, keyed
+    // with a key that exists only in this process (the real key is known only by its digest).
+    const internal = wasm.generateAccessKey();
+    const testHandler = createHandler({ wasm, engine, keyDigest: () => internal.digest, budgetMs });
+    const admin = await createAdminApi({
+      wasm,
+      store,
+      engine,
+      directory,
+      events,
+      crm: crmConfig,
+      sandbox: Boolean(sandbox),
+      passwordMode,
+      publicUrl: () => publicUrl,
+      keyDigest: () => digest,
+      setKeyDigest: (d) => {
+        digest = d;
+      },
+      keyFromEnv: Boolean(env.MEMBERWIRE_KEY),
+      crmFetch,
+      testPost: (body) =>
+        testHandler.fetch(
+          new Request(`${served.url}/hooks/json`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${internal.key}`, 'content-type': 'application/json' },
+            body,
+          }),
+          env,
+          undefined,
+        ),
+      log,
+    });
+    cleanup.unshift(() => admin.close());
+    handler = createHandler({ wasm, engine, keyDigest: () => digest, budgetMs, extra: admin.extra });
 
     const resumed = await engine.resumeUnfinished();
+    const bulkResumed = admin.start();
+    const needsSetup = await admin.sessions.needsSetup();
     const timer = setInterval(() => engine.retryPending().catch(() => {}), retryEveryMs);
     timer.unref();
     cleanup.unshift(() => clearInterval(timer));
 
     log(`memberwire ${wasm.version()} listening on ${served.url}`);
-    log(`  data: ${store.dir}  members: ${directory.size}  events: ${events.size}${resumed ? `  resumed: ${resumed}` : ''}`);
+    log(`  data: ${store.dir}  members: ${directory.size}  events: ${events.size}${resumed ? `  resumed: ${resumed}` : ''}${bulkResumed ? `  bulk runs resumed: ${bulkResumed}` : ''}`);
+    log(`  admin page: ${served.url}/admin${needsSetup ? ' (first run: set the administrator password with the access key)' : ''}`);
+    log('  admin sessions are kept in memory: a restart logs administrators out');
     log(`  crm: ${crm === 'sandbox' ? `sandbox (Keap REST shapes) at ${sandbox.url}/crm/rest` : `${crm} at ${crmConfig.baseUrl}`}`);
     if (generated) {
       log('');
@@ -113,6 +165,7 @@ export async function serve({
       engine,
       directory,
       events,
+      admin,
       async close() {
         for (const c of cleanup) await c();
         await store.close();

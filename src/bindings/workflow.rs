@@ -110,7 +110,7 @@ impl Registrar {
             js_error(&Error::new(
                 ErrorCode::PasswordRejected,
                 format!(
-                    "the password is {}: use at least {} characters, not all the same, with no space at either end",
+                    "the password is {}: use {} to 72 characters (at most 72 bytes), not all the same, with no space at either end",
                     why.as_str().replace('_', " "),
                     self.cfg.min_crm_password
                 ),

@@ -105,6 +105,10 @@ pub enum DirResult {
         member: Member,
     },
     NoSuchMember,
+    /// The member data breaks a limit (an over-long name, an empty tag, too many tags).
+    Rejected {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +138,31 @@ pub enum Change {
     Token {
         token: TokenRecord,
     },
+}
+
+/// The limits every stored member keeps, whoever writes it (a workflow, the admin API, a
+/// replayed journal is trusted as written).
+fn check_member(m: &Member) -> Result<(), String> {
+    use super::contact::{MAX_NAME, MAX_TAGS};
+    let long = |s: &Option<String>| s.as_ref().is_some_and(|s| s.chars().count() > MAX_NAME);
+    if long(&m.first_name) || long(&m.last_name) {
+        return Err(format!("names are limited to {MAX_NAME} characters"));
+    }
+    if m.tags.len() > MAX_TAGS {
+        return Err(format!("a member has at most {MAX_TAGS} tags"));
+    }
+    for t in &m.tags {
+        let blank = |s: &Option<String>| !s.as_ref().is_some_and(|s| !s.trim().is_empty());
+        if blank(&t.id) && blank(&t.name) {
+            return Err("every tag needs an id or a name".into());
+        }
+        if long(&t.id) || long(&t.name) {
+            return Err(format!(
+                "tag ids and names are limited to {MAX_NAME} characters"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// An in-memory directory with the port's atomic semantics. Members are never removed, so they
@@ -296,6 +325,9 @@ impl MemoryDirectory {
                 member: self.get_by_email(&email).cloned(),
             },
             DirOp::Insert { mut member } => {
+                if let Err(reason) = check_member(&member) {
+                    return DirResult::Rejected { reason };
+                }
                 member.id = String::new();
                 if let Some((on, holder)) = self.holder(&member) {
                     return DirResult::Exists {
@@ -313,6 +345,9 @@ impl MemoryDirectory {
                 }
             }
             DirOp::Update { mut member } => {
+                if let Err(reason) = check_member(&member) {
+                    return DirResult::Rejected { reason };
+                }
                 let current = match self.get(&member.id) {
                     Some(c) if c.version == member.version => c,
                     other => {
@@ -413,5 +448,60 @@ impl MemoryDirectory {
                 None => DirResult::NoSuchMember,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::contact::Tag;
+
+    fn member(email: &str) -> Member {
+        Member {
+            id: String::new(),
+            version: 0,
+            email: Email::parse(email, "e").unwrap(),
+            contact: None,
+            first_name: None,
+            last_name: None,
+            tags: vec![],
+            credentials: Credentials::None,
+            password_hash: None,
+            welcome: Default::default(),
+            created_by: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn member_data_limits_hold_for_every_writer() {
+        let mut d = MemoryDirectory::new();
+        let mut m = member("a@example.com");
+        m.first_name = Some("x".repeat(5000));
+        assert!(matches!(
+            d.apply(DirOp::Insert { member: m }),
+            DirResult::Rejected { .. }
+        ));
+        let mut m = member("a@example.com");
+        m.tags = vec![Tag {
+            id: None,
+            name: None,
+        }];
+        assert!(matches!(
+            d.apply(DirOp::Insert { member: m }),
+            DirResult::Rejected { .. }
+        ));
+        let DirResult::Inserted { member: mut ok } = d.apply(DirOp::Insert {
+            member: member("a@example.com"),
+        }) else {
+            panic!("insert");
+        };
+        ok.tags = vec![Tag::name("  ")];
+        assert!(matches!(
+            d.apply(DirOp::Update { member: ok }),
+            DirResult::Rejected { .. }
+        ));
+        assert_eq!(d.len(), 1);
     }
 }

@@ -1,0 +1,407 @@
+// The admin API (docs/admin-api.md) on the Node server, mounted as the hook handler's `extra`
+// routes, plus the admin page's static files. Host glue only: members, rules, plans, levels and
+// CRM requests are the wasm's; this file routes, authenticates and carries data.
+//
+// Nothing here returns or logs a password, a password hash, a set-password token, the CRM token
+// or the access key (except POST /api/settings/rotate-key, which shows the new key once).
+
+import { json, error, readBody } from '../engine/handler.mjs';
+import { view as eventView } from '../adapters/events.mjs';
+import { createSessions, AuthError } from './session.mjs';
+import { openRules, settingsView, rotateAccessKey } from './settings.mjs';
+import { openBulk } from './bulk.mjs';
+import { createCrmClient } from './crm-client.mjs';
+import { createStatic } from './static.mjs';
+
+const MAX_JSON = 1024 * 1024;
+const MAX_CSV = 8 * 1024 * 1024;
+const MAX_NAME = 200;
+const MAX_TAGS = 1000;
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const fail = (status, code, message) => {
+  throw new ApiError(status, code, message);
+};
+
+/** A member as the API shows it: the directory's record without any hash, with its levels. */
+function memberOut(m, rules) {
+  if (!m) return null;
+  const { passwordHash, password_hash, ...rest } = m;
+  return { ...rest, levels: rules.levels(rest.tags ?? []) };
+}
+
+function intParam(url, name, dflt, max) {
+  const raw = url.searchParams.get(name);
+  if (raw === null || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) fail(400, 'invalid_field', `${name} must be a whole number >= 0`);
+  return Math.min(n, max);
+}
+
+function checkName(v, field) {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') fail(400, 'invalid_field', `${field} must be a string`);
+  const t = v.trim();
+  if ([...t].length > MAX_NAME) fail(400, 'field_too_large', `${field} holds at most ${MAX_NAME} characters`);
+  return t || undefined;
+}
+
+function checkTags(tags) {
+  if (!Array.isArray(tags)) fail(400, 'invalid_field', 'tags must be a list of {id?, name?}');
+  if (tags.length > MAX_TAGS) fail(400, 'invalid_field', `at most ${MAX_TAGS} tags`);
+  return tags.map((t, i) => {
+    if (!t || typeof t !== 'object' || Array.isArray(t)) fail(400, 'invalid_field', `tag ${i + 1} is not an object`);
+    const out = {};
+    for (const k of ['id', 'name']) {
+      if (t[k] === undefined || t[k] === null) continue;
+      if (typeof t[k] !== 'string' || !t[k].trim() || t[k].length > 255) fail(400, 'invalid_field', `tag ${i + 1}: ${k} must be a short string`);
+      out[k] = t[k];
+    }
+    if (!out.id && !out.name) fail(400, 'invalid_field', `tag ${i + 1} needs an id or a name`);
+    return out;
+  });
+}
+
+const tagFromRef = (ref) => (/^[0-9]+$/.test(ref) ? { id: ref } : { name: ref });
+
+/**
+ * @param {object} o
+ * @param {object} o.wasm
+ * @param {object} o.store        file store (admin.json, rules.json, bulk plans and journal)
+ * @param {object} o.engine
+ * @param {object} o.directory
+ * @param {object} o.events
+ * @param {object} o.crm          CrmConfig (holds the token: never shown)
+ * @param {boolean} o.sandbox     whether the CRM is the built-in sandbox
+ * @param {string} o.passwordMode
+ * @param {() => string} o.publicUrl
+ * @param {() => string|null} o.keyDigest
+ * @param {(digest: string) => void} o.setKeyDigest
+ * @param {boolean} [o.keyFromEnv]  MEMBERWIRE_KEY is set: rotation must happen there
+ * @param {(body: string) => Promise<Response>} o.testPost  posts to /hooks/json through the handler
+ * @param {typeof fetch} [o.crmFetch]  a fetch shared with the engine that keeps to the CRM's limit
+ * @param {() => number} [o.now]
+ * @param {(line: string) => void} [o.log]
+ */
+export async function createAdminApi(o) {
+  const { wasm, store, engine, directory, events, crm, now = Date.now, log = () => {} } = o;
+  const account = 'default';
+  const rules = await openRules(store, wasm);
+  // o.crmFetch is shared with the engine and already rate limited; without it the client keeps
+  // its own bucket (the engine's is not reachable from here).
+  const crmClient = createCrmClient({ wasm, crm, fetch: o.crmFetch, limiter: o.crmFetch ? null : undefined, now });
+  const bulk = await openBulk({ wasm, store, directory, engine, events, crm, crmClient, account, now, log });
+  const publicOrigin = (() => {
+    try {
+      return [new URL(o.publicUrl()).origin];
+    } catch {
+      return [];
+    }
+  })();
+  const sessions = createSessions({ wasm, store, registrar: engine.registrar, keyDigest: o.keyDigest, origins: publicOrigin, now, log });
+  const serveStatic = createStatic();
+
+  async function body(request, max = MAX_JSON) {
+    const bytes = await readBody(request, max);
+    if (!bytes) fail(413, 'body_too_large', `the body is larger than ${max} bytes`);
+    const text = new TextDecoder().decode(bytes);
+    if (!text.trim()) return {};
+    let v;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      fail(400, 'malformed_body', 'the body must be JSON');
+    }
+    if (!v || typeof v !== 'object' || Array.isArray(v)) fail(400, 'malformed_body', 'the body must be a JSON object');
+    return v;
+  }
+
+  const getMember = (id) => {
+    if (!ID_RE.test(id)) return null;
+    return directory.get(id) ?? null;
+  };
+
+  // ---- members ----------------------------------------------------------------------------
+
+  async function addMember(input) {
+    const { email, contactId, level, sendWelcome = false } = input;
+    if (typeof email !== 'string' || !email.trim()) fail(400, 'invalid_email', 'email is required');
+    if (email.length > 254) fail(400, 'invalid_email', 'email is too long');
+    if (typeof sendWelcome !== 'boolean') fail(400, 'invalid_field', 'sendWelcome must be true or false');
+    const firstName = checkName(input.firstName, 'firstName');
+    const lastName = checkName(input.lastName, 'lastName');
+    let cid = contactId === undefined || contactId === null || contactId === '' ? null : String(contactId).trim();
+    if (cid !== null && !/^[0-9]{1,20}$/.test(cid)) fail(400, 'invalid_contact_id', 'contactId must be the CRM contact id (digits)');
+    let tags = [];
+    if (level !== undefined && level !== null && level !== '') {
+      if (typeof level !== 'string') fail(400, 'invalid_field', 'level must be a string');
+      // With a welcome the workflow copies the CRM's tags: a level must come from the CRM then.
+      if (sendWelcome) fail(400, 'invalid_field', 'level applies to members added without a welcome; with sendWelcome the CRM contact\'s tags decide the levels');
+      // The tags of the first rule granting the level: all of allOf, the first of anyOf.
+      const rule = rules.get().find((r) => r.level === level && (r.allOf.length || r.anyOf.length));
+      if (!rule) fail(400, 'unknown_level', `no access rule grants the level ${JSON.stringify(level)}`);
+      tags = [...rule.allOf, ...rule.anyOf.slice(0, 1)].map(tagFromRef);
+    }
+
+    if (!sendWelcome) {
+      const member = {
+        email,
+        ...(cid ? { contact: { crm: crm.kind, account, contactId: cid } } : {}),
+        ...(firstName ? { firstName } : {}),
+        ...(lastName ? { lastName } : {}),
+        tags,
+        credentials: 'none',
+        welcome: 'not_sent',
+        createdAt: now(),
+        updatedAt: now(),
+      };
+      const r = await directory.apply({ op: 'insert', member });
+      if (r.result === 'exists') {
+        fail(409, r.on === 'contact' ? 'contact_taken' : 'email_taken', r.on === 'contact' ? `contact ${cid} already belongs to member ${r.member.id}` : `the email belongs to member ${r.member.id}`);
+      }
+      if (r.result !== 'inserted') fail(500, 'internal', 'the directory did not insert the member');
+      log(`admin: member ${r.member.id} added by hand`);
+      return { status: 201, body: memberOut(directory.get(r.member.id) ?? r.member, rules) };
+    }
+
+    // sendWelcome: the registration workflow does it all (member, set-password link in the
+    // CRM, welcome tag), started by a minimal post as the CRM would send it.
+    if (crm.kind !== 'keap' && crm.kind !== 'activecampaign') fail(400, 'not_supported', 'sending a welcome needs a CRM');
+    if (!cid) {
+      const found = await crmClient.find(email);
+      if (found.length === 0) fail(400, 'contact_required', 'no CRM contact has this email: give contactId, or add the contact in the CRM first');
+      if (found.length > 1) fail(409, 'ambiguous_contact', `${found.length} CRM contacts have this email: give contactId`);
+      cid = found[0].contactId;
+    }
+    const byContact = await directory.apply({ op: 'get_by_contact', key: `${crm.kind}:${account}:${cid}` });
+    if (byContact.member) fail(409, 'contact_taken', `contact ${cid} already belongs to member ${byContact.member.id}`);
+    const byEmail = await directory.apply({ op: 'get_by_email', email });
+    if (byEmail.member) fail(409, 'email_taken', `the email belongs to member ${byEmail.member.id}`);
+    const enc = encodeURIComponent;
+    const [source, form] =
+      crm.kind === 'keap'
+        ? ['keap_post', `contactId=${enc(cid)}&Email=${enc(email.trim())}`]
+        : ['activecampaign', `type=subscribe&${enc('contact[id]')}=${enc(cid)}&${enc('contact[email]')}=${enc(email.trim())}`];
+    const accepted = await engine.accept(source, new Headers({ 'content-type': 'application/x-www-form-urlencoded' }), new TextEncoder().encode(form));
+    if (accepted.kind !== 'events' || !accepted.runs?.length) fail(400, 'ignored', 'the registration was not started');
+    const run = accepted.runs[0];
+    const final = await Promise.race([run.done, new Promise((resolve) => setTimeout(() => resolve(null), 10_000))]);
+    if (!final || final.state !== 'done') {
+      return { status: 202, body: { outcome: 'queued', event: run.eventId, ...(final?.code ? { pending: { code: final.code, reason: final.reason } } : {}) } };
+    }
+    const out = final.outcome;
+    if (out.outcome === 'conflict') {
+      fail(409, out.conflict?.reason?.includes('contact') ? 'contact_taken' : 'email_taken', `conflict: ${out.conflict?.reason ?? 'taken'} (member ${out.conflict?.otherMember ?? '?'})`);
+    }
+    const m = out.member && directory.get(out.member.id);
+    log(`admin: member ${m?.id ?? '?'} registered with a welcome (${run.eventId})`);
+    return { status: 201, body: { ...memberOut(m, rules), event: run.eventId, outcome: out.outcome } };
+  }
+
+  async function applyTags(id, input) {
+    const m = getMember(id);
+    if (!m) fail(404, 'not_found', 'no such member');
+    if (!Number.isInteger(input.version)) fail(400, 'invalid_field', 'version (the member version the tags were computed from) is required');
+    const tags = checkTags(input.tags);
+    if (m.version !== input.version) fail(409, 'stale', 'the member changed meanwhile: reload it and preview again');
+    const { hasPassword, levels, ...record } = m;
+    const r = await directory.apply({ op: 'update', member: { ...record, tags, updatedAt: now() } });
+    if (r.result === 'stale') fail(409, 'stale', 'the member changed meanwhile: reload it and preview again');
+    if (r.result !== 'updated') fail(409, 'conflict', `the directory refused the change (${r.result})`);
+    log(`admin: tags of member ${id} replaced (${tags.length} tags)`);
+    return memberOut(directory.get(id), rules);
+  }
+
+  // ---- routes -----------------------------------------------------------------------------
+
+  // [method, pattern, handler(ctx, ...captures)]; session routes are public, the rest need a session.
+  const PUBLIC = new Set(['GET /api/session', 'POST /api/session', 'DELETE /api/session', 'POST /api/setup']);
+  const routes = [
+    ['GET', /^\/api\/session$/, async ({ session }) => {
+      const needsSetup = await sessions.needsSetup();
+      return json(200, { authenticated: Boolean(session), needsSetup, ...(session ? { csrf: session.csrf } : {}) });
+    }],
+    ['POST', /^\/api\/setup$/, async ({ request, url, ip }) => {
+      const { sid, csrf } = await sessions.setup(ip, await body(request));
+      return json(200, { csrf, authenticated: true }, { 'set-cookie': sessions.cookieFor(url, sid, 12 * 3600) });
+    }],
+    ['POST', /^\/api\/session$/, async ({ request, url, ip }) => {
+      const { sid, csrf } = await sessions.login(ip, await body(request));
+      return json(200, { csrf, authenticated: true }, { 'set-cookie': sessions.cookieFor(url, sid, 12 * 3600) });
+    }],
+    ['DELETE', /^\/api\/session$/, async ({ request, url, session }) => {
+      if (session) {
+        sessions.checkCsrf(request, session);
+        sessions.logout(session);
+      }
+      return json(200, { authenticated: false }, { 'set-cookie': sessions.cookieFor(url, '', 0) });
+    }],
+
+    ['GET', /^\/api\/members$/, async ({ url }) => {
+      const q = (url.searchParams.get('q') ?? '').slice(0, 200);
+      const r = directory.search(q, intParam(url, 'offset', 0, 1e9), intParam(url, 'limit', 20, 200));
+      return json(200, { total: r.total, members: r.members.map((m) => memberOut(m, rules)) });
+    }],
+    ['POST', /^\/api\/members$/, async ({ request }) => {
+      const r = await addMember(await body(request));
+      return json(r.status, r.body);
+    }],
+    ['GET', /^\/api\/members\/([^/]+)$/, async (ctx, id) => {
+      const m = getMember(id);
+      if (!m) fail(404, 'not_found', 'no such member');
+      return json(200, memberOut(m, rules));
+    }],
+    ['GET', /^\/api\/members\/([^/]+)\/crm$/, async (ctx, id) => {
+      const m = getMember(id);
+      if (!m) fail(404, 'not_found', 'no such member');
+      if (!m.contact) fail(409, 'no_contact', 'this member is not linked to a CRM contact');
+      if (m.contact.crm !== crm.kind) fail(409, 'other_crm', `this member is linked to ${m.contact.crm}, not to the configured ${crm.kind}`);
+      const c = await crmClient.load(m.contact.contactId);
+      if (!c) fail(404, 'crm_contact_missing', `contact ${m.contact.contactId} does not exist in the CRM`);
+      return json(200, c);
+    }],
+    ['POST', /^\/api\/members\/([^/]+)\/tags$/, async ({ request }, id) => json(200, await applyTags(id, await body(request)))],
+    ['GET', /^\/api\/access-index$/, async () => {
+      const all = directory.search('', 0, Math.max(1, directory.size));
+      return json(200, { members: all.members.map((m) => ({ id: m.id, tags: m.tags ?? [] })) });
+    }],
+
+    ['GET', /^\/api\/crm\/find$/, async ({ url }) => {
+      const email = url.searchParams.get('email');
+      if (!email) fail(400, 'invalid_email', 'give ?email=');
+      return json(200, { contacts: await crmClient.find(email) });
+    }],
+    ['POST', /^\/api\/crm\/test$/, async () => json(200, await crmClient.test())],
+
+    ['GET', /^\/api\/rules$/, async () => json(200, { rules: rules.get() })],
+    ['PUT', /^\/api\/rules$/, async ({ request }) => {
+      const saved = await rules.put((await body(request)).rules);
+      log(`admin: access rules saved (${saved.length})`);
+      return json(200, { rules: saved, saved: true });
+    }],
+
+    ['POST', /^\/api\/bulk\/plan$/, async ({ request }) => json(200, await bulk.plan(await body(request, MAX_CSV)))],
+    ['POST', /^\/api\/bulk\/run$/, async ({ request }) => {
+      const { planId } = await body(request);
+      if (typeof planId !== 'string') fail(400, 'malformed_body', 'send {"planId": "..."}');
+      return json(202, await bulk.run(planId));
+    }],
+    ['GET', /^\/api\/bulk$/, async () => json(200, { runs: bulk.list() })],
+    ['GET', /^\/api\/bulk\/([^/]+)$/, async (ctx, runId) => {
+      const r = bulk.get(runId);
+      if (!r) fail(404, 'not_found', 'no such run');
+      return json(200, r);
+    }],
+    ['POST', /^\/api\/bulk\/([^/]+)\/cancel$/, async (ctx, runId) => json(200, await bulk.cancel(runId))],
+    ['POST', /^\/api\/bulk\/([^/]+)\/resume$/, async (ctx, runId) => json(200, await bulk.resume(runId))],
+
+    ['GET', /^\/api\/events$/, async ({ url }) => {
+      const status = url.searchParams.get('status') || undefined;
+      if (status && !['running', 'done', 'pending', 'conflict'].includes(status)) fail(400, 'invalid_field', 'status is running, done, pending or conflict');
+      return json(200, await events.page({ status, offset: intParam(url, 'offset', 0, 1e9), limit: intParam(url, 'limit', 50, 200) }));
+    }],
+    ['GET', /^\/api\/events\/([^/]+)$/, async (ctx, id) => {
+      const e = ID_RE.test(id) ? await events.get(id) : null;
+      if (!e) fail(404, 'not_found', 'no such event');
+      return json(200, eventView(e));
+    }],
+    ['POST', /^\/api\/events\/([^/]+)\/retry$/, async (ctx, id) => {
+      const e = ID_RE.test(id) ? await events.get(id) : null;
+      if (!e) fail(404, 'not_found', 'no such event');
+      const run = engine.retry(id);
+      await Promise.race([run, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      log(`admin: event ${id} retried`);
+      return json(200, eventView(await events.get(id)));
+    }],
+    ['POST', /^\/api\/test-post$/, async ({ request }) => {
+      const input = await body(request);
+      let email = input.email ?? 'memberwire-test@example.com';
+      if (typeof email !== 'string' || email.length > 254) fail(400, 'invalid_email', 'email must be a string');
+      const sample = {
+        contact_id: 'memberwire-test',
+        email,
+        first_name: 'Test',
+        last_name: 'Member',
+        tags: ['memberwire test'],
+      };
+      const res = await o.testPost(JSON.stringify(sample));
+      const answer = await res.json();
+      log(`admin: test post sent (${res.status})`);
+      return json(200, { status: res.status, answer });
+    }],
+
+    ['GET', /^\/api\/settings$/, async () => json(200, settingsView({ crm, sandbox: o.sandbox, passwordMode: o.passwordMode, publicUrl: o.publicUrl() }))],
+    ['POST', /^\/api\/settings\/rotate-key$/, async () => {
+      if (o.keyFromEnv) fail(409, 'key_from_env', 'the access key comes from MEMBERWIRE_KEY: change it there and restart');
+      const { key, digest } = await rotateAccessKey(store, wasm);
+      o.setKeyDigest(digest);
+      log('admin: access key rotated (the old key no longer works)');
+      return json(200, { key });
+    }],
+  ];
+
+  async function route(request, url, ctx) {
+    let pathKnown = false;
+    for (const [method, pattern, handler] of routes) {
+      const m = pattern.exec(url.pathname);
+      if (!m) continue;
+      pathKnown = true;
+      if (method !== request.method) continue;
+      let captures;
+      try {
+        captures = m.slice(1).map(decodeURIComponent);
+      } catch {
+        fail(404, 'not_found', 'malformed path');
+      }
+      const key = `${method} ${url.pathname}`;
+      const session = sessions.current(request);
+      const ip = ctx?.remoteAddress ?? 'unknown';
+      if (method !== 'GET' && method !== 'HEAD') sessions.checkOrigin(request, url);
+      if (!PUBLIC.has(key)) {
+        if (!session) fail(401, 'unauthorized', 'log in first');
+        if (method !== 'GET' && method !== 'HEAD') sessions.checkCsrf(request, session);
+      }
+      return handler({ request, url, session, ip }, ...captures);
+    }
+    if (pathKnown) fail(405, 'method_not_allowed', `${request.method} is not allowed on ${url.pathname}`);
+    fail(404, 'not_found', `no route ${url.pathname}`);
+  }
+
+  /** The handler's `extra`: admin API and static files; null for other paths. */
+  async function extra(request, url, ctx) {
+    if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
+      try {
+        const res = await route(request, url, ctx);
+        res.headers.set('x-content-type-options', 'nosniff');
+        return res;
+      } catch (err) {
+        if (err instanceof ApiError || err instanceof AuthError) return error(err.status, err.code, err.message, err.headers);
+        // wasm MemberwireErrors and port errors carry a code and status; their messages name
+        // fields and reasons, never values that could be secret.
+        if (err?.code && Number.isInteger(err?.status) && err.status >= 400 && err.status < 600) return error(err.status, err.code, err.message);
+        log(`admin: internal error on ${request.method} ${url.pathname}: ${err?.code ?? err?.name ?? 'Error'}`);
+        return error(500, 'internal', 'the admin API could not answer this request');
+      }
+    }
+    return serveStatic(request, url);
+  }
+
+  return {
+    extra,
+    sessions,
+    bulk,
+    rules,
+    /** After the engine resumed its events: continue bulk runs that were running. */
+    start: () => bulk.resumeAll(),
+    close: () => bulk.close(),
+  };
+}
+

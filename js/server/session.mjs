@@ -1,0 +1,236 @@
+// Administrator sessions for the admin API: the password (bcrypt `$2y$`, hashed and checked by
+// the wasm), session cookies, CSRF tokens, the Origin check and the failed-login limit.
+//
+// Sessions live in this process's memory only: a restart logs every administrator out (they
+// log in again; nothing else is lost). The cookie holds 32 random bytes; the map is keyed by
+// their SHA-256, so not even a heap dump of the map holds a usable cookie.
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+const ADMIN_FILE = 'admin.json';
+export const COOKIE = 'mw_session';
+export const CSRF_HEADER = 'x-memberwire-csrf';
+const IDLE_MS = 12 * 3600 * 1000;
+const FAIL_WINDOW_MS = 60_000;
+const FAIL_LIMIT = 10;
+const MAX_SESSIONS = 1000;
+
+export class AuthError extends Error {
+  constructor(status, code, message, headers) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+function randomToken() {
+  const bytes = new Uint8Array(32);
+  crypto.getRandomValues(bytes);
+  return Buffer.from(bytes).toString('base64url');
+}
+
+const digest = (s) => createHash('sha256').update(s).digest('base64url');
+
+/** Constant-time string equality (false at once when the lengths differ: lengths are not secret). */
+export function safeEqual(a, b) {
+  if (typeof a !== 'string' || typeof b !== 'string') return false;
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  if (x.length !== y.length) return false;
+  return timingSafeEqual(x, y);
+}
+
+export function parseCookies(header) {
+  const out = new Map();
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i < 1) continue;
+    const name = part.slice(0, i).trim();
+    if (!out.has(name)) out.set(name, part.slice(i + 1).trim());
+  }
+  return out;
+}
+
+/**
+ * @param {object} o
+ * @param {object} o.wasm        verifyPassword, accessKeyMatches
+ * @param {object} o.store       the file store (admin.json)
+ * @param {object} o.registrar   hashNewPassword (the engine's: same policy and bcrypt cost)
+ * @param {() => string|null} o.keyDigest  the current access-key digest
+ * @param {string[]} [o.origins] origins accepted besides the request's own (the public URL's)
+ * @param {() => number} [o.now]
+ * @param {(line: string) => void} [o.log]
+ */
+export function createSessions({ wasm, store, registrar, keyDigest, origins = [], now = Date.now, log = () => {} }) {
+  const sessions = new Map(); // sha256(sid) -> {csrf, createdAt, lastSeen}
+  const failures = new Map(); // ip -> [times]
+  let admin; // undefined: not read yet; null: none
+
+  async function readAdmin() {
+    if (admin === undefined) {
+      const text = await store.readFile(ADMIN_FILE, { encoding: 'utf8' });
+      admin = text ? JSON.parse(text) : null;
+    }
+    return admin;
+  }
+
+  async function writeAdmin(passwordHash) {
+    const t = new Date(now()).toISOString();
+    const next = { passwordHash, createdAt: admin?.createdAt ?? t, updatedAt: t };
+    await store.writeFileAtomic(ADMIN_FILE, JSON.stringify(next), { mode: 0o600 });
+    admin = next;
+  }
+
+  function sweep() {
+    const t = now();
+    for (const [k, s] of sessions) if (t - s.lastSeen > IDLE_MS) sessions.delete(k);
+    for (const [ip, times] of failures) {
+      const live = times.filter((x) => t - x < FAIL_WINDOW_MS);
+      if (live.length) failures.set(ip, live);
+      else failures.delete(ip);
+    }
+  }
+
+  function checkRate(ip) {
+    const t = now();
+    const times = (failures.get(ip) ?? []).filter((x) => t - x < FAIL_WINDOW_MS);
+    if (times.length >= FAIL_LIMIT) {
+      const retry = Math.max(1, Math.ceil((times[0] + FAIL_WINDOW_MS - t) / 1000));
+      throw new AuthError(429, 'too_many_attempts', `too many failed logins; try again in ${retry} s`, { 'retry-after': String(retry) });
+    }
+  }
+
+  function fail(ip) {
+    const list = failures.get(ip) ?? [];
+    list.push(now());
+    failures.set(ip, list);
+    if (failures.size > 10_000) sweep();
+  }
+
+  function keyMatches(key) {
+    const d = keyDigest();
+    return typeof key === 'string' && key.length > 0 && key.length <= 200 && Boolean(d) && wasm.accessKeyMatches(key, d);
+  }
+
+  function open() {
+    if (sessions.size >= MAX_SESSIONS) sweep();
+    if (sessions.size >= MAX_SESSIONS) {
+      // Drop the least recently used one rather than refuse the administrator.
+      let oldest = null;
+      for (const [k, s] of sessions) if (!oldest || s.lastSeen < oldest[1].lastSeen) oldest = [k, s];
+      sessions.delete(oldest[0]);
+    }
+    const sid = randomToken();
+    const csrf = randomToken();
+    sessions.set(digest(sid), { csrf, createdAt: now(), lastSeen: now() });
+    return { sid, csrf };
+  }
+
+  function cookieFor(url, sid, maxAge) {
+    const secure = url.protocol === 'https:' ? '; Secure' : '';
+    return `${COOKIE}=${sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}${secure}`;
+  }
+
+  return {
+    cookieFor,
+
+    async needsSetup() {
+      return !(await readAdmin());
+    },
+
+    /** The session of this request (refreshing its idle timer), or null. */
+    current(request) {
+      const sid = parseCookies(request.headers.get('cookie')).get(COOKIE);
+      if (!sid || sid.length > 100) return null;
+      const key = digest(sid);
+      const s = sessions.get(key);
+      if (!s) return null;
+      if (now() - s.lastSeen > IDLE_MS) {
+        sessions.delete(key);
+        return null;
+      }
+      s.lastSeen = now();
+      return { key, csrf: s.csrf };
+    },
+
+    /**
+     * Origin (when sent) must be this server's own origin; then, for a session, the CSRF
+     * header must match. Throws 403 csrf_failed.
+     */
+    checkOrigin(request, url) {
+      const origin = request.headers.get('origin');
+      if (origin === null) return;
+      if (origin === url.origin || origins.includes(origin)) return;
+      throw new AuthError(403, 'csrf_failed', 'the request came from another origin');
+    },
+
+    checkCsrf(request, session) {
+      const sent = request.headers.get(CSRF_HEADER);
+      if (!sent || !safeEqual(sent, session.csrf)) {
+        throw new AuthError(403, 'csrf_failed', `this request needs the ${CSRF_HEADER} header of the session`);
+      }
+    },
+
+    /** First run: the access key proves ownership; sets the password and logs in. */
+    async setup(ip, { password, accessKey }) {
+      checkRate(ip);
+      if (!(await this.needsSetup())) throw new AuthError(409, 'already_set_up', 'an administrator password exists already: log in');
+      if (typeof password !== 'string' || typeof accessKey !== 'string') {
+        throw new AuthError(400, 'malformed_body', 'send {"password": "...", "accessKey": "..."}');
+      }
+      if (!keyMatches(accessKey)) {
+        fail(ip);
+        log(`admin: setup refused (wrong access key) from ${ip}`);
+        throw new AuthError(401, 'unauthorized', 'the access key is not right');
+      }
+      let hash;
+      try {
+        hash = registrar.hashNewPassword(password);
+      } catch (err) {
+        if (err?.code === 'password_rejected') throw new AuthError(400, 'password_rejected', err.message);
+        throw err;
+      }
+      await writeAdmin(hash);
+      log('admin: administrator password set');
+      return open();
+    },
+
+    /** Logs in with the administrator password or the access key. */
+    async login(ip, body) {
+      checkRate(ip);
+      const { password, accessKey } = body ?? {};
+      if (typeof password !== 'string' && typeof accessKey !== 'string') {
+        throw new AuthError(400, 'malformed_body', 'send {"password": "..."} or {"accessKey": "..."}');
+      }
+      let good = false;
+      if (typeof accessKey === 'string') {
+        good = keyMatches(accessKey);
+      } else {
+        const a = await readAdmin();
+        // bcrypt verification is the slow part; an over-long input is refused without it.
+        good = Boolean(a) && password.length <= 1024 && wasm.verifyPassword(password, a.passwordHash);
+      }
+      if (!good) {
+        fail(ip);
+        log(`admin: failed login from ${ip}`);
+        throw new AuthError(401, 'unauthorized', 'wrong password or access key');
+      }
+      failures.delete(ip);
+      return open();
+    },
+
+    logout(session) {
+      if (session) sessions.delete(session.key);
+    },
+
+    /** Logs every session out (tests, and a future "log out everywhere"). */
+    clear() {
+      sessions.clear();
+    },
+
+    get size() {
+      return sessions.size;
+    },
+  };
+}

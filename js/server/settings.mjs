@@ -1,0 +1,82 @@
+// Settings of the admin API: the access rules (rules.json), a read-only view of the running
+// configuration (never the CRM token or the access key) and access-key rotation.
+
+const RULES_FILE = 'rules.json';
+export const KEY_FILE = 'access-key.json';
+const HOOK_ROUTES = ['keap', 'keap-rest', 'activecampaign', 'json'];
+const MAX_RULES = 1000;
+
+function bad(message) {
+  const e = new Error(message);
+  e.code = 'invalid_field';
+  e.status = 400;
+  return e;
+}
+
+/** The access rules, validated by the wasm (the same types `levelsFor` reads). */
+export async function openRules(store, wasm) {
+  const text = await store.readFile(RULES_FILE, { encoding: 'utf8' });
+  let rules = text ? JSON.parse(text).rules ?? [] : [];
+  let write = Promise.resolve();
+  return {
+    get: () => rules,
+    levels: (tags) => (rules.length ? wasm.levelsFor(rules, tags ?? []) : []),
+    /** Validates and saves `next`; resolves once it is durable. */
+    async put(next) {
+      if (!Array.isArray(next)) throw bad('rules must be an array');
+      if (next.length > MAX_RULES) throw bad(`at most ${MAX_RULES} rules`);
+      const ids = new Set();
+      const clean = next.map((r, i) => {
+        if (!r || typeof r !== 'object' || Array.isArray(r)) throw bad(`rule ${i + 1} is not an object`);
+        if (typeof r.id !== 'string' || !r.id.trim() || r.id.length > 100) throw bad(`rule ${i + 1} needs an id (a short string)`);
+        if (ids.has(r.id)) throw bad(`two rules have the id ${JSON.stringify(r.id)}`);
+        ids.add(r.id);
+        if (typeof r.level !== 'string' || !r.level.trim() || r.level.length > 200) throw bad(`rule ${r.id} needs a level (a short string)`);
+        const list = (name) => {
+          const v = r[name] ?? [];
+          if (!Array.isArray(v) || v.some((t) => typeof t !== 'string' || !t.trim() || t.length > 255)) {
+            throw bad(`rule ${r.id}: ${name} must be a list of tag ids or names`);
+          }
+          return v;
+        };
+        return { id: r.id, level: r.level, anyOf: list('anyOf'), allOf: list('allOf'), noneOf: list('noneOf') };
+      });
+      // The wasm reads them exactly as levelsFor and the previews will: refuse what it refuses.
+      try {
+        wasm.levelsFor(clean, []);
+      } catch (err) {
+        throw bad(err?.message ?? 'the rules are not valid');
+      }
+      const saved = (write = write.catch(() => {}).then(() =>
+        store.writeFileAtomic(RULES_FILE, JSON.stringify({ rules: clean, updatedAt: new Date().toISOString() }), { mode: 0o600 }),
+      ));
+      await saved;
+      rules = clean;
+      return clean;
+    },
+  };
+}
+
+/** What GET /api/settings shows: no token, no key, no password. */
+export function settingsView({ crm, sandbox, passwordMode, publicUrl }) {
+  const hookUrls = {};
+  for (const r of HOOK_ROUTES) hookUrls[r] = `${publicUrl}/hooks/${r}`;
+  return {
+    crm: { kind: crm.kind, baseUrl: crm.baseUrl, sandbox: Boolean(sandbox) },
+    passwordMode,
+    welcomeTag: crm.welcomeTag ?? null,
+    passwordField: crm.passwordField ?? null,
+    linkField: crm.linkField ?? null,
+    hookUrls,
+  };
+}
+
+/**
+ * A new access key: its digest is written to DIR (durable before this resolves), the key is
+ * returned to be shown once.
+ */
+export async function rotateAccessKey(store, wasm) {
+  const { key, digest } = wasm.generateAccessKey();
+  await store.writeFileAtomic(KEY_FILE, JSON.stringify({ digest, createdAt: new Date().toISOString() }), { mode: 0o600 });
+  return { key, digest };
+}
