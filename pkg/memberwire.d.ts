@@ -225,6 +225,11 @@ export class Directory {
     free(): void;
     [Symbol.dispose](): void;
     /**
+     * Every member's id and tags as JSON text (`[{"id", "tags"}]`), for the admin page's
+     * rule-impact index: one pass, no per-member JS objects on the server.
+     */
+    accessIndexJson(): string;
+    /**
      * Performs one operation atomically: `{result, changes}`; a host journals `changes`
      * (durably) before handing `result` back.
      */
@@ -442,6 +447,7 @@ export interface InitOutput {
     readonly crmLoadContact: (a: any, b: number, c: number) => [number, number, number];
     readonly crmParseContact: (a: any, b: any) => [number, number, number];
     readonly crmParseFind: (a: any, b: any) => [number, number, number];
+    readonly directory_accessIndexJson: (a: number) => [number, number];
     readonly directory_apply: (a: number, b: any) => [number, number, number];
     readonly directory_bulkLoadUnjournaled: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number, number];
     readonly directory_get: (a: number, b: number, c: number) => [number, number, number];

@@ -61,6 +61,23 @@ export class Directory {
         wasm.__wbg_directory_free(ptr, 0);
     }
     /**
+     * Every member's id and tags as JSON text (`[{"id", "tags"}]`), for the admin page's
+     * rule-impact index: one pass, no per-member JS objects on the server.
+     * @returns {string}
+     */
+    accessIndexJson() {
+        let deferred1_0;
+        let deferred1_1;
+        try {
+            const ret = wasm.directory_accessIndexJson(this.__wbg_ptr);
+            deferred1_0 = ret[0];
+            deferred1_1 = ret[1];
+            return getStringFromWasm0(ret[0], ret[1]);
+        } finally {
+            wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
+        }
+    }
+    /**
      * Performs one operation atomically: `{result, changes}`; a host journals `changes`
      * (durably) before handing `result` back.
      * @param {DirOp} op

@@ -15,6 +15,7 @@ export const crmFindByEmail: (a: any, b: number, c: number) => [number, number, 
 export const crmLoadContact: (a: any, b: number, c: number) => [number, number, number];
 export const crmParseContact: (a: any, b: any) => [number, number, number];
 export const crmParseFind: (a: any, b: any) => [number, number, number];
+export const directory_accessIndexJson: (a: number) => [number, number];
 export const directory_apply: (a: number, b: any) => [number, number, number];
 export const directory_bulkLoadUnjournaled: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number, number];
 export const directory_get: (a: number, b: number, c: number) => [number, number, number];

@@ -40,6 +40,8 @@ export async function openDirectory(wasm, store, { snapshotEvery = 50_000 } = {}
       return dir.planImport(csv, crm, account);
     },
     get: (id) => dir.get(id),
+    /** Every member's id and tags as JSON text, for the rule-impact preview. */
+    accessIndexJson: () => dir.accessIndexJson(),
     get size() {
       return dir.size;
     },

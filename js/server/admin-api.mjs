@@ -270,8 +270,11 @@ export async function createAdminApi(o) {
     }],
     ['POST', /^\/api\/members\/([^/]+)\/tags$/, async ({ request }, id) => json(200, await applyTags(id, await body(request)))],
     ['GET', /^\/api\/access-index$/, async () => {
-      const all = directory.search('', 0, Math.max(1, directory.size));
-      return json(200, { members: all.members.map((m) => ({ id: m.id, tags: m.tags ?? [] })) });
+      // Built in wasm in one pass and sent as is: 100,000 members must not take seconds.
+      return new Response(`{"members":${directory.accessIndexJson()}}`, {
+        status: 200,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+      });
     }],
 
     ['GET', /^\/api\/crm\/find$/, async ({ url }) => {

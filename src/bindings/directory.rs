@@ -96,6 +96,26 @@ impl Directory {
         self.inner.len()
     }
 
+    /// Every member's id and tags as JSON text (`[{"id", "tags"}]`), for the admin page's
+    /// rule-impact index: one pass, no per-member JS objects on the server.
+    #[wasm_bindgen(js_name = accessIndexJson)]
+    pub fn access_index_json(&self) -> String {
+        #[derive(serde::Serialize)]
+        struct Entry<'a> {
+            id: &'a str,
+            tags: &'a [crate::core::contact::Tag],
+        }
+        let all: Vec<Entry> = self
+            .inner
+            .members()
+            .map(|m| Entry {
+                id: &m.id,
+                tags: &m.tags,
+            })
+            .collect();
+        serde_json::to_string(&all).unwrap_or_else(|_| "[]".into())
+    }
+
     /// A member as hosts may show it (no password hash), or `undefined`.
     #[wasm_bindgen(unchecked_return_type = "MemberRecord | undefined")]
     pub fn get(&self, id: &str) -> Result<JsValue, JsValue> {

@@ -1,4 +1,4 @@
-// The same edge function under Deno (from the npm `deno` package): js/hosts/deno.mjs loads the
+// The same edge function under Deno (Deno's Linux x64 build from the npm registry, @deno/linux-x64-glibc): js/hosts/deno.mjs loads the
 // wasm with Deno.readFile and serves with Deno.serve.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const deno = `${root}node_modules/.bin/deno`;
+// The Linux x64 build from the registry (an optional dependency: absent elsewhere, and skipped).
+const deno = `${root}node_modules/@deno/linux-x64-glibc/deno`;
 
 function freePort() {
   return new Promise((resolve) => {

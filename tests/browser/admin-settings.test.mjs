@@ -1,0 +1,60 @@
+// Settings: CRM connection test, hook URLs with copy buttons, access-key rotation (shown once;
+// the old key stops working at once).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { start, setupAndLogin, screenshot, goto, writesWithoutCsrf } from './support.mjs';
+
+const hook = (server, key) =>
+  fetch(`${server.url}/hooks/keap?key=${encodeURIComponent(key)}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'contactId=103',
+  }).then((r) => r.status);
+
+test('settings: test the CRM connection, copy a hook URL, rotate the access key', async (t) => {
+  const { server, browser, page, problems } = await start(t);
+  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  await setupAndLogin(page, server);
+  const oldKey = server.accessKey;
+
+  await page.locator('#adminmenu a', { hasText: 'Settings' }).click();
+  await page.locator('h1.wp-heading-inline', { hasText: 'Settings' }).waitFor();
+
+  await page.getByRole('button', { name: 'Test Connection' }).click();
+  await page.locator('#mw-test-crm-out .notice-success').waitFor();
+  assert.match(await page.locator('#mw-test-crm-out').innerText(), /Connected to keap \(HTTP 200\)/);
+
+  // Hook URLs, without the key (it is not stored), each with a copy button.
+  const urls = await page.locator('input.mw-hook-url').evaluateAll((els) => els.map((e) => e.value));
+  assert.deepEqual(urls, ['keap', 'keap-rest', 'activecampaign', 'json'].map((r) => `${server.url}/hooks/${r}`));
+  await page.locator('.mw-hooks tr').first().getByRole('button', { name: 'Copy' }).click();
+  await page.locator('.mw-copy-status', { hasText: 'Copied!' }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), `${server.url}/hooks/keap`);
+
+  // The page never shows a secret: no token, no key.
+  const text = await page.locator('#wpbody-content').innerText();
+  assert.ok(!text.includes(oldKey));
+  assert.ok(!text.includes('keap-sandbox-api-key'));
+
+  // Rotate: asked first, then the new key shown once, the hook URLs carry it.
+  await page.getByRole('button', { name: 'Rotate Access Key…' }).click();
+  await page.getByRole('button', { name: 'Rotate Now' }).click();
+  const newKey = await page.locator('#mw-new-key').inputValue();
+  assert.match(newKey, /^mwk_/);
+  assert.notEqual(newKey, oldKey);
+  const rotated = await page.locator('input.mw-hook-url').first().inputValue();
+  assert.equal(rotated, `${server.url}/hooks/keap?key=${encodeURIComponent(newKey)}`);
+  await screenshot(page, 'admin-settings', { fullPage: true });
+
+  assert.equal(await hook(server, oldKey), 401);
+  assert.equal(await hook(server, newKey), 200);
+
+  // Shown once: leaving and coming back does not show it again.
+  await goto(page, '#/members', 'Members');
+  await goto(page, '#/settings', 'Settings');
+  assert.equal(await page.locator('#mw-new-key').count(), 0);
+  assert.ok(!(await page.locator('#wpbody-content').innerText()).includes(newKey));
+
+  assert.deepEqual(writesWithoutCsrf(problems), []);
+  assert.deepEqual(problems.errors, []);
+});
