@@ -32,17 +32,18 @@ export async function openEventStore(store, { now = Date.now, snapshotEvery = 20
   if (store) for (const r of await store.replay(COLLECTION)) apply(r);
   let sinceSnapshot = 0;
 
-  async function write(records) {
+  function write(records) {
     for (const r of records) apply(r);
-    if (!store) return;
+    if (!store) return Promise.resolve();
     const written = Promise.all(records.map((r) => store.append(COLLECTION, r)));
     sinceSnapshot += records.length;
     if (sinceSnapshot >= snapshotEvery) {
       sinceSnapshot = 0;
-      // Built now, synchronously: it holds exactly the records appended so far.
+      // Built and handed to the store in the same tick: it holds exactly the records whose
+      // appends were called so far, and the store's FIFO runs it right after them. (Waiting for
+      // `written` first let appends called meanwhile land in a journal the snapshot retires.)
       const snap = [...events.values()].map((event) => ({ t: 'accept', event: { ...event } }));
-      await written;
-      return store.snapshot(COLLECTION, snap);
+      return Promise.all([written, store.snapshot(COLLECTION, snap)]).then(() => undefined);
     }
     return written;
   }
