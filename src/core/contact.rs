@@ -266,6 +266,30 @@ pub fn check_len(value: &str, max_chars: usize, field: &str) -> Result<(), Error
     Ok(())
 }
 
+/// A comma list of tags (`Groups`, `contact[tags]`), each made by `make`, deduplicated in order,
+/// with at most [`MAX_TAGS`] of them.
+pub fn tag_list(
+    list: &str,
+    field: &str,
+    make: impl Fn(&str) -> Result<Tag, Error>,
+) -> Result<Vec<Tag>, Error> {
+    let mut seen = std::collections::HashSet::new();
+    let mut tags = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let tag = make(part)?;
+        if seen.insert(part) {
+            tags.push(tag);
+        }
+        if tags.len() > MAX_TAGS {
+            return Err(Error::new(
+                ErrorCode::FieldTooLarge,
+                format!("field `{field}` has more than {MAX_TAGS} tags"),
+            ));
+        }
+    }
+    Ok(tags)
+}
+
 /// Reads the configured password field's value, if any.
 pub fn password_field(value: Option<&str>, field: &str) -> Result<Option<Secret>, Error> {
     let Some(v) = value.filter(|v| !v.is_empty()) else {

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{
-    encode, id_string, join, json_value, BadResponse, CrmConfig, HttpRequest, HttpResponse, Loaded,
+    encode, id_string, json_value, BadResponse, CrmConfig, HttpRequest, HttpResponse, Loaded,
 };
 use crate::core::contact::{name_field, Secret, Tag};
 use crate::core::email::Email;
@@ -15,19 +15,7 @@ fn request(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> HttpRequest {
-    let mut headers = vec![
-        ("Api-Token".to_owned(), cfg.token.0.clone()),
-        ("Accept".to_owned(), "application/json".to_owned()),
-    ];
-    if body.is_some() {
-        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
-    }
-    HttpRequest {
-        method: method.to_owned(),
-        url: join(&cfg.base_url, path),
-        headers,
-        body: body.map(|b| b.to_string()),
-    }
+    super::request(cfg, "Api-Token", method, path, body)
 }
 
 pub(super) fn load(cfg: &CrmConfig, id: &str) -> Vec<HttpRequest> {

@@ -174,6 +174,29 @@ pub fn parse_find(cfg: &CrmConfig, res: &HttpResponse) -> Result<Vec<String>, Ba
     }
 }
 
+/// A JSON request to the CRM, authenticated with `auth_header: token`.
+fn request(
+    cfg: &CrmConfig,
+    auth_header: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> HttpRequest {
+    let mut headers = vec![
+        (auth_header.to_owned(), cfg.token.0.clone()),
+        ("Accept".to_owned(), "application/json".to_owned()),
+    ];
+    if body.is_some() {
+        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+    }
+    HttpRequest {
+        method: method.to_owned(),
+        url: join(&cfg.base_url, path),
+        headers,
+        body: body.map(|b| b.to_string()),
+    }
+}
+
 fn join(base: &str, path: &str) -> String {
     format!(
         "{}/{}",

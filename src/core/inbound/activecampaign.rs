@@ -86,22 +86,8 @@ pub(super) fn parse(body: &[u8], options: &ParseOptions) -> Result<Inbound, Erro
 
 /// `contact[tags]` is a comma-and-space list of tag names: `Gold Member, Newsletter`.
 fn tag_names(list: &str) -> Result<Vec<Tag>, Error> {
-    let mut tags: Vec<Tag> = Vec::new();
-    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+    contact::tag_list(list, "contact[tags]", |name| {
         contact::check_len(name, contact::MAX_NAME, "contact[tags]")?;
-        let tag = Tag::name(name);
-        if !tags.contains(&tag) {
-            tags.push(tag);
-        }
-    }
-    if tags.len() > contact::MAX_TAGS {
-        return Err(Error::new(
-            ErrorCode::FieldTooLarge,
-            format!(
-                "field `contact[tags]` has more than {} tags",
-                contact::MAX_TAGS
-            ),
-        ));
-    }
-    Ok(tags)
+        Ok(Tag::name(name))
+    })
 }

@@ -87,24 +87,13 @@ fn first_named(form: &Form, keys: &[&str]) -> Result<Option<String>, Error> {
 
 /// `Groups` is a comma list of tag ids (`12,34,56`); empty means no tags.
 fn tag_ids(groups: &str) -> Result<Vec<Tag>, Error> {
-    let mut tags: Vec<Tag> = Vec::new();
-    for part in groups.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    contact::tag_list(groups, TAG_KEY, |part| {
         if !part.bytes().all(|b| b.is_ascii_digit()) || part.len() > 20 {
             return Err(Error::new(
                 ErrorCode::InvalidField,
                 "field `Groups` must be a comma-separated list of tag ids",
             ));
         }
-        let tag = Tag::id(part);
-        if !tags.contains(&tag) {
-            tags.push(tag);
-        }
-    }
-    if tags.len() > contact::MAX_TAGS {
-        return Err(Error::new(
-            ErrorCode::FieldTooLarge,
-            format!("field `Groups` has more than {} tags", contact::MAX_TAGS),
-        ));
-    }
-    Ok(tags)
+        Ok(Tag::id(part))
+    })
 }
