@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{
     encode, id_string, json_value, BadResponse, CrmConfig, HttpRequest, HttpResponse, Loaded,
 };
-use crate::core::contact::{name_field, Secret, Tag};
+use crate::core::contact::{name_field, Tag};
 use crate::core::email::Email;
 
 fn request(
@@ -73,17 +73,7 @@ pub(super) fn parse_load(
         }
         _ => {
             let field = cfg.password_field.as_deref().unwrap_or_default();
-            into.password = v
-                .get("fieldValues")
-                .and_then(|f| f.as_array())
-                .and_then(|l| {
-                    l.iter()
-                        .find(|fv| fv.get("field").and_then(id_string).as_deref() == Some(field))
-                })
-                .and_then(|fv| fv.get("value"))
-                .and_then(|v| v.as_str())
-                .filter(|s| !s.is_empty())
-                .map(Secret::new);
+            into.password = super::field_value(v.get("fieldValues"), "field", "value", field);
         }
     }
     Ok(())

@@ -6,7 +6,7 @@ use super::{
     encode, id_json, id_string, json_value, BadResponse, CrmConfig, HttpRequest, HttpResponse,
     Loaded,
 };
-use crate::core::contact::{name_field, Secret, Tag};
+use crate::core::contact::{name_field, Tag};
 use crate::core::email::Email;
 
 const LOAD_FIELDS: &str = "email_addresses,given_name,family_name,custom_fields,tag_ids";
@@ -62,16 +62,7 @@ pub(super) fn parse_load(
         into.tags = Some(Vec::new());
     }
     if let Some(field) = cfg.password_field.as_deref() {
-        let custom = v.get("custom_fields").and_then(|c| c.as_array());
-        into.password = custom
-            .and_then(|list| {
-                list.iter()
-                    .find(|f| f.get("id").and_then(id_string).as_deref() == Some(field))
-            })
-            .and_then(|f| f.get("content"))
-            .and_then(|c| c.as_str())
-            .filter(|s| !s.is_empty())
-            .map(Secret::new);
+        into.password = super::field_value(v.get("custom_fields"), "id", "content", field);
     }
     Ok(())
 }

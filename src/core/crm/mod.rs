@@ -227,6 +227,24 @@ fn json_value(res: &HttpResponse) -> Result<serde_json::Value, BadResponse> {
     })
 }
 
+/// The non-empty value of custom field `field` in a CRM's list of field values (Keap:
+/// `custom_fields: [{id, content}]`; ActiveCampaign: `fieldValues: [{field, value}]`).
+fn field_value(
+    list: Option<&serde_json::Value>,
+    id_key: &str,
+    value_key: &str,
+    field: &str,
+) -> Option<Secret> {
+    list?
+        .as_array()?
+        .iter()
+        .find(|f| f.get(id_key).and_then(id_string).as_deref() == Some(field))?
+        .get(value_key)?
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(Secret::new)
+}
+
 /// A JSON id (number or string) as a string.
 fn id_string(v: &serde_json::Value) -> Option<String> {
     match v {
