@@ -376,7 +376,7 @@ export function crmParseContact(config: CrmConfig, responses: { status: number; 
 /**
  * The contact ids in a find-by-email response.
  */
-export function crmParseFind(config: CrmConfig, response: { status: number; body: string }): string[];
+export function crmParseFind(response: { status: number; body: string }): string[];
 
 /**
  * A new access key for the hook URLs. Returns the key (show it once) and the digest to store.
@@ -446,7 +446,7 @@ export interface InitOutput {
     readonly crmFindByEmail: (a: any, b: number, c: number) => [number, number, number];
     readonly crmLoadContact: (a: any, b: number, c: number) => [number, number, number];
     readonly crmParseContact: (a: any, b: any) => [number, number, number];
-    readonly crmParseFind: (a: any, b: any) => [number, number, number];
+    readonly crmParseFind: (a: any) => [number, number, number];
     readonly directory_accessIndexJson: (a: number) => [number, number];
     readonly directory_apply: (a: number, b: any) => [number, number, number];
     readonly directory_bulkLoadUnjournaled: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number, number];

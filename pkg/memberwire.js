@@ -590,12 +590,11 @@ export function crmParseContact(config, responses) {
 
 /**
  * The contact ids in a find-by-email response.
- * @param {CrmConfig} config
  * @param {{ status: number; body: string }} response
  * @returns {string[]}
  */
-export function crmParseFind(config, response) {
-    const ret = wasm.crmParseFind(config, response);
+export function crmParseFind(response) {
+    const ret = wasm.crmParseFind(response);
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }

@@ -116,7 +116,7 @@ export function createCrmClient({ wasm, crm, fetch = globalThis.fetch, limiter, 
     async find(email) {
       const request = wasm.crmFindByEmail(crm, email);
       const res = ok(await perform(request), 'finding contacts by email');
-      const ids = wasm.crmParseFind(crm, res);
+      const ids = wasm.crmParseFind(res);
       const out = [];
       for (const id of ids.slice(0, 20)) {
         const c = await load(id);

@@ -179,12 +179,11 @@ pub fn crm_find_by_email(
 /// The contact ids in a find-by-email response.
 #[wasm_bindgen(js_name = crmParseFind, unchecked_return_type = "string[]")]
 pub fn crm_parse_find(
-    #[wasm_bindgen(unchecked_param_type = "CrmConfig")] config: JsValue,
     #[wasm_bindgen(unchecked_param_type = "{ status: number; body: string }")] response: JsValue,
 ) -> Result<JsValue, JsValue> {
     let res: HttpResponse = from_js_required(&response)?;
-    let ids = crm::parse_find(&crm_config(&config)?, &res)
-        .map_err(|e| js_error(&Error::new(ErrorCode::MalformedBody, e.0)))?;
+    let ids =
+        crm::parse_find(&res).map_err(|e| js_error(&Error::new(ErrorCode::MalformedBody, e.0)))?;
     to_js(&ids)
 }
 

@@ -96,15 +96,3 @@ pub(super) fn find_by_email(cfg: &CrmConfig, email: &Email) -> HttpRequest {
         None,
     )
 }
-
-pub(super) fn parse_find(res: &HttpResponse) -> Result<Vec<String>, BadResponse> {
-    let v = json_value(res)?;
-    Ok(v.get("contacts")
-        .and_then(|c| c.as_array())
-        .map(|list| {
-            list.iter()
-                .filter_map(|c| c.get("id").and_then(id_string))
-                .collect()
-        })
-        .unwrap_or_default())
-}

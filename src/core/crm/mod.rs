@@ -166,12 +166,17 @@ pub fn find_by_email(cfg: &CrmConfig, email: &Email) -> HttpRequest {
     }
 }
 
-/// The contact ids a find-by-email response names.
-pub fn parse_find(cfg: &CrmConfig, res: &HttpResponse) -> Result<Vec<String>, BadResponse> {
-    match cfg.kind {
-        CrmKind::ActiveCampaign => activecampaign::parse_find(res),
-        _ => keap::parse_find(res),
-    }
+/// The contact ids a find-by-email response names: both CRMs answer `{"contacts": [{"id"}]}`.
+pub fn parse_find(res: &HttpResponse) -> Result<Vec<String>, BadResponse> {
+    let v = json_value(res)?;
+    Ok(v.get("contacts")
+        .and_then(|c| c.as_array())
+        .map(|list| {
+            list.iter()
+                .filter_map(|c| c.get("id").and_then(id_string))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// A JSON request to the CRM, authenticated with `auth_header: token`.
