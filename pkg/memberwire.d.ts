@@ -394,11 +394,6 @@ export function levelsFor(rules_js: Rule[], tags_js: Tag[]): string[];
 export function newEventId(now: number): string;
 
 /**
- * Reads a CRM's contact export: `{contacts: [{row, contact}], invalid: [{row, message}]}`.
- */
-export function parseContactsCsv(csv: string, crm: string, account: string): any;
-
-/**
  * Parses one CRM post. `source` is a source name or a route path; `headers` are the request's
  * headers (only `Content-Type` and `X-Hook-Secret` are read). Throws a `MemberwireError`.
  */
@@ -461,7 +456,6 @@ export interface InitOutput {
     readonly generateAccessKey: () => [number, number, number];
     readonly levelsFor: (a: any, b: any) => [number, number, number];
     readonly newEventId: (a: number) => [number, number, number, number];
-    readonly parseContactsCsv: (a: number, b: number, c: number, d: number, e: number, f: number) => [number, number, number];
     readonly parsePost: (a: number, b: number, c: any, d: number, e: number, f: number) => [number, number, number];
     readonly previewTagSync: (a: any, b: any, c: any) => [number, number, number];
     readonly ratelimiter_new: (a: number, b: number) => number;

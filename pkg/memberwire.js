@@ -652,35 +652,6 @@ export function newEventId(now) {
 }
 
 /**
- * Reads a CRM's contact export: `{contacts: [{row, contact}], invalid: [{row, message}]}`.
- * @param {string} csv
- * @param {string} crm
- * @param {string} account
- * @returns {any}
- */
-export function parseContactsCsv(csv, crm, account) {
-    let ptr0, len0, ptr1, len1, ptr2, len2;
-    try {
-        ptr0 = passStringToWasm0(csv, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-        len0 = WASM_VECTOR_LEN;
-        ptr1 = passStringToWasm0(crm, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-        len1 = WASM_VECTOR_LEN;
-        ptr2 = passStringToWasm0(account, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
-        len2 = WASM_VECTOR_LEN;
-    } catch (e) {
-        if (ptr2) { wasm.__wbindgen_free(ptr2, len2 * 1, 1); }
-        if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
-        if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
-        throw e;
-    }
-    const ret = wasm.parseContactsCsv(ptr0, len0, ptr1, len1, ptr2, len2);
-    if (ret[2]) {
-        throw takeFromExternrefTable0(ret[1]);
-    }
-    return takeFromExternrefTable0(ret[0]);
-}
-
-/**
  * Parses one CRM post. `source` is a source name or a route path; `headers` are the request's
  * headers (only `Content-Type` and `X-Hook-Secret` are read). Throws a `MemberwireError`.
  * @param {SourceName | string} source

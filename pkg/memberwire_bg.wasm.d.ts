@@ -29,7 +29,6 @@ export const directory_snapshot: (a: number) => [number, number, number];
 export const generateAccessKey: () => [number, number, number];
 export const levelsFor: (a: any, b: any) => [number, number, number];
 export const newEventId: (a: number) => [number, number, number, number];
-export const parseContactsCsv: (a: number, b: number, c: number, d: number, e: number, f: number) => [number, number, number];
 export const parsePost: (a: number, b: number, c: any, d: number, e: number, f: number) => [number, number, number];
 export const previewTagSync: (a: any, b: any, c: any) => [number, number, number];
 export const ratelimiter_new: (a: number, b: number) => number;

@@ -85,14 +85,6 @@ impl AccessIndex {
     }
 }
 
-/// Reads a CRM's contact export: `{contacts: [{row, contact}], invalid: [{row, message}]}`.
-#[wasm_bindgen(js_name = parseContactsCsv)]
-pub fn parse_contacts_csv(csv: &str, crm: &str, account: &str) -> Result<JsValue, JsValue> {
-    let list = plan::parse_contacts_csv(csv, crm_kind(crm)?, account)
-        .map_err(|m| js_error(&Error::new(ErrorCode::MalformedBody, m)))?;
-    to_js(&list)
-}
-
 fn crm_kind(name: &str) -> Result<CrmKind, JsValue> {
     serde_json::from_value(serde_json::Value::from(name)).map_err(|_| {
         js_error(&Error::new(

@@ -214,12 +214,8 @@ impl Contact {
     /// The key under which the directory indexes this contact: ids are namespaced by CRM and
     /// account, so Keap contact 7 and ActiveCampaign contact 7 are different people.
     pub fn key(&self) -> String {
-        contact_key(self.crm, &self.account, &self.contact_id)
+        key_of(self.crm, &self.account, self.contact_id.as_str())
     }
-}
-
-pub fn contact_key(crm: CrmKind, account: &str, id: &ContactId) -> String {
-    key_of(crm, account, id.as_str())
 }
 
 /// `crm:account:id`, built without the formatting machinery (it runs once per row of a bulk

@@ -88,14 +88,6 @@ fn decide_on(
     }
 }
 
-/// A contact list read from CSV.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContactList {
-    pub contacts: Vec<(usize, Contact)>,
-    pub invalid: Vec<InvalidRow>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvalidRow {
@@ -181,31 +173,6 @@ fn read_csv<'a>(text: &'a str, f: &mut dyn FnMut(CsvContact<'_>)) -> Result<(), 
 
 fn opt(s: &str) -> Option<String> {
     Some(s).filter(|s| !s.is_empty()).map(str::to_owned)
-}
-
-/// Parses a contact export into contacts (every row needs a contact id and an email); rows that
-/// cannot be used are listed with their line and the reason.
-pub fn parse_contacts_csv(csv: &str, crm: CrmKind, account: &str) -> Result<ContactList, String> {
-    let mut list = ContactList::default();
-    read_csv(csv, &mut |r| {
-        let parsed = ContactId::parse(r.id, r.id_header, crm != CrmKind::Generic)
-            .and_then(|id| Email::parse(r.email, r.email_header).map(|e| (id, e)));
-        match parsed {
-            Ok((id, email)) => {
-                let mut c = Contact::new(crm, account, id);
-                c.email = Some(email);
-                c.first_name = opt(r.first);
-                c.last_name = opt(r.last);
-                c.tags = r.tags;
-                list.contacts.push((r.line, c));
-            }
-            Err(e) => list.invalid.push(InvalidRow {
-                row: r.line,
-                message: e.message,
-            }),
-        }
-    })?;
-    Ok(list)
 }
 
 /// Builds members from an export, one per row (an empty id: a member without a contact). Rows
@@ -491,20 +458,23 @@ mod tests {
     #[test]
     fn csv_quotes_crlf_bom_and_headers() {
         let csv = "\u{feff}Id,First Name,Last Name,Email,Tags\r\n1,Ann,\"O\"\"Neil\",Ann@Example.com,\"91, Gold Member\"\r\n2,,,not-an-email,\r\n\r\n3,Bo,\"Lee, Jr.\",bo@example.com,";
-        let list = parse_contacts_csv(csv, CrmKind::Keap, "default").unwrap();
-        assert_eq!(list.contacts.len(), 2);
-        let (row, ann) = &list.contacts[0];
-        assert_eq!(*row, 2);
-        assert_eq!(ann.last_name.as_deref(), Some("O\"Neil"));
-        assert_eq!(ann.email.as_ref().unwrap().as_str(), "ann@example.com");
+        let p = plan_csv(&MemoryDirectory::new(), csv, CrmKind::Keap, "default", true).unwrap();
+        assert_eq!(p.rows.len(), 2);
+        assert_eq!(p.rows[0].row, 2);
+        assert_eq!(p.rows[0].email, "ann@example.com");
+        assert_eq!(p.invalid.len(), 1);
+        assert_eq!(p.invalid[0].row, 3);
+        let mut dir = MemoryDirectory::new();
         assert_eq!(
-            ann.tags.as_ref().unwrap(),
-            &[Tag::id("91"), Tag::name("Gold Member")]
+            load_members(&mut dir, csv, CrmKind::Keap, "default").unwrap(),
+            2
         );
-        assert_eq!(list.contacts[1].1.last_name.as_deref(), Some("Lee, Jr."));
-        assert_eq!(list.invalid.len(), 1);
-        assert_eq!(list.invalid[0].row, 3);
-        assert!(parse_contacts_csv("Name,Phone\nx,y", CrmKind::Keap, "d").is_err());
+        let ann = dir.get_by_email_str("ann@example.com").unwrap();
+        assert_eq!(ann.last_name.as_deref(), Some("O\"Neil"));
+        assert_eq!(ann.tags, [Tag::id("91"), Tag::name("Gold Member")]);
+        let bo = dir.get_by_email_str("bo@example.com").unwrap();
+        assert_eq!(bo.last_name.as_deref(), Some("Lee, Jr."));
+        assert!(plan_csv(&dir, "Name,Phone\nx,y", CrmKind::Keap, "d", true).is_err());
     }
 
     #[test]

@@ -403,11 +403,6 @@ impl Workflow {
         &self.contact
     }
 
-    /// Whether the workflow is parked waiting for a retry.
-    pub fn is_pending(&self) -> bool {
-        self.pending.is_some()
-    }
-
     /// Un-parks a pending workflow: its current step starts again with a fresh attempt count.
     pub fn retry(&mut self) {
         if self.pending.take().is_some() {
