@@ -97,6 +97,19 @@ export type DirOp =
 /** What the directory answers; `member` objects here include the stored hash. */
 export type DirResult = { result: string; [field: string]: unknown };
 
+/** A member as a SQL store keeps it (see migrations/): identity columns plus `data`. */
+export interface StoredMember {
+    /** The normalized email (the `email` identity). */
+    email: string;
+    /** `crm:account:id` (the `contact` identity), or null for a member with no contact. */
+    contactKey: string | null;
+    credentials: "none" | "link_issued" | "password";
+    /** Lower-cased email, contact id and names, one per line, for the admin search. */
+    search: string;
+    /** Everything else as JSON text. */
+    data: string;
+}
+
 export type DirChange =
 | { kind: "member"; member: object }
 | { kind: "token"; token: { tokenHash: string; memberId: string; expiresAt: number } };
@@ -244,6 +257,12 @@ export class Directory {
      * A member as hosts may show it (no password hash), or `undefined`.
      */
     get(id: string): MemberRecord | undefined;
+    /**
+     * Loads members stored elsewhere (a JSON array of member records, as a SQL store reads
+     * them back), for planning against that store: one crossing for the whole list. Returns
+     * how many were loaded.
+     */
+    loadMembersJson(json: string): number;
     constructor();
     /**
      * Plans a CSV import and returns only the counts and the first 100 conflicts (for lists
@@ -389,6 +408,13 @@ export function generateAccessKey(): { key: string; digest: string };
 export function levelsFor(rules_js: Rule[], tags_js: Tag[]): string[];
 
 /**
+ * The stored form of a member for a SQL store (`StoredMember`), or `{ rejected: reason }`
+ * when it breaks the directory's limits (the store then answers `rejected`, as the in-memory
+ * directory does).
+ */
+export function memberRow(member: MemberRecord): StoredMember | { rejected: string };
+
+/**
  * A new event id: `ev_` + the time in base 36 + 64 random bits (sortable by arrival).
  */
 export function newEventId(now: number): string;
@@ -446,6 +472,7 @@ export interface InitOutput {
     readonly directory_apply: (a: number, b: any) => [number, number, number];
     readonly directory_bulkLoadUnjournaled: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number, number];
     readonly directory_get: (a: number, b: number, c: number) => [number, number, number];
+    readonly directory_loadMembersJson: (a: number, b: number, c: number) => [number, number, number];
     readonly directory_new: () => number;
     readonly directory_planImport: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number, number];
     readonly directory_planImportCounts: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number, number];
@@ -455,6 +482,7 @@ export interface InitOutput {
     readonly directory_snapshot: (a: number) => [number, number, number];
     readonly generateAccessKey: () => [number, number, number];
     readonly levelsFor: (a: any, b: any) => [number, number, number];
+    readonly memberRow: (a: any) => [number, number, number];
     readonly newEventId: (a: number) => [number, number, number, number];
     readonly parsePost: (a: number, b: number, c: any, d: number, e: number, f: number) => [number, number, number];
     readonly previewTagSync: (a: any, b: any, c: any) => [number, number, number];

@@ -134,6 +134,22 @@ export class Directory {
         }
         return takeFromExternrefTable0(ret[0]);
     }
+    /**
+     * Loads members stored elsewhere (a JSON array of member records, as a SQL store reads
+     * them back), for planning against that store: one crossing for the whole list. Returns
+     * how many were loaded.
+     * @param {string} json
+     * @returns {number}
+     */
+    loadMembersJson(json) {
+        const ptr0 = passStringToWasm0(json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.directory_loadMembersJson(this.__wbg_ptr, ptr0, len0);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return ret[0] >>> 0;
+    }
     constructor() {
         const ret = wasm.directory_new();
         this.__wbg_ptr = ret;
@@ -621,6 +637,21 @@ export function generateAccessKey() {
  */
 export function levelsFor(rules_js, tags_js) {
     const ret = wasm.levelsFor(rules_js, tags_js);
+    if (ret[2]) {
+        throw takeFromExternrefTable0(ret[1]);
+    }
+    return takeFromExternrefTable0(ret[0]);
+}
+
+/**
+ * The stored form of a member for a SQL store (`StoredMember`), or `{ rejected: reason }`
+ * when it breaks the directory's limits (the store then answers `rejected`, as the in-memory
+ * directory does).
+ * @param {MemberRecord} member
+ * @returns {StoredMember | { rejected: string }}
+ */
+export function memberRow(member) {
+    const ret = wasm.memberRow(member);
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }

@@ -1,48 +1,29 @@
-// The directory port over the core's in-memory directory (wasm), made durable by journaling
-// every change to a store before the operation's result is handed back.
-//
-// Visibility: operations run one at a time in wasm (atomic), and their changes are appended in
-// that order. A result, including a read's, is released only once every change applied before
-// it is durable, so no caller ever acts on state a crash could take back (group commit: many
-// operations share one fsync).
+// The directory port in memory: the core's reference directory (src/core/directory.rs, compiled
+// to wasm) with nothing durable behind it. For tests, previews and hosts that keep no state;
+// durable hosts use js/adapters/sql-directory.mjs, which answers the same (the conformance suite
+// in tests/js/directory-conformance.test.mjs holds both to it).
 
-const COLLECTION = 'directory';
-
-/**
- * @param {object} wasm   the initialized wasm package
- * @param {object|null} store  a file store (js/store/file-store.mjs), or null for memory only
- * @param {{ snapshotEvery?: number }} [options]
- */
-export async function openDirectory(wasm, store, { snapshotEvery = 50_000 } = {}) {
+/** @param {object} wasm  the initialized wasm package */
+export function memoryDirectory(wasm) {
   const dir = new wasm.Directory();
-  if (store) for (const change of await store.replay(COLLECTION)) dir.replay(change);
-  let lastWrite = Promise.resolve();
-  let sinceSnapshot = 0;
-
   return {
+    kind: 'memory',
     async apply(op) {
-      const { result, changes } = dir.apply(op);
-      if (store && changes.length) {
-        lastWrite = Promise.all(changes.map((c) => store.append(COLLECTION, c)));
-        sinceSnapshot += changes.length;
-        if (sinceSnapshot >= snapshotEvery) {
-          sinceSnapshot = 0;
-          lastWrite = lastWrite.then(() => store.snapshot(COLLECTION, dir.snapshot()));
-        }
-      }
-      await lastWrite;
-      return result;
+      return dir.apply(op).result;
     },
-    search: (query, offset, limit) => dir.search(query ?? '', offset ?? 0, limit ?? 20),
-    /** Plans a CSV import against the directory as it durably stands (changes nothing). */
+    async get(id) {
+      return dir.get(id) ?? null;
+    },
+    async search(query, offset, limit) {
+      return dir.search(query ?? '', offset ?? 0, limit ?? 20);
+    },
+    async accessIndexJson() {
+      return dir.accessIndexJson();
+    },
     async planImport(csv, crm, account) {
-      await lastWrite;
       return dir.planImport(csv, crm, account);
     },
-    get: (id) => dir.get(id),
-    /** Every member's id and tags as JSON text, for the rule-impact preview. */
-    accessIndexJson: () => dir.accessIndexJson(),
-    get size() {
+    async size() {
       return dir.size;
     },
   };

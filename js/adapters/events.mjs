@@ -1,61 +1,47 @@
-// The event store port: every accepted post's events, their workflow state after each step,
-// and how they ended. Durable when given a file store (journal + periodic snapshot), memory
-// only otherwise.
+// The event store port in memory: every accepted post's events, their workflow state after each
+// step, and how they ended. For tests and hosts that keep no state; durable hosts use
+// js/adapters/sql-events.mjs, with the same functions.
 //
 // An event: { id, source, receivedAt, contactKey, contact, status: running|done|pending,
 //             state (the workflow's saved JSON), outcome?, pending?: {code, reason}, updatedAt }
 
-const COLLECTION = 'events';
-
-export async function openEventStore(store, { now = Date.now, snapshotEvery = 20_000 } = {}) {
+export function memoryEvents({ now = Date.now } = {}) {
   const events = new Map();
-  const apply = (r) => {
-    if (r.t === 'accept') {
-      events.set(r.event.id, r.event);
-      return;
-    }
-    const e = events.get(r.id);
-    if (!e) return;
-    e.state = r.state ?? e.state;
-    e.updatedAt = r.at;
-    if (r.t === 'progress') {
-      if (r.status) e.status = r.status;
-    } else if (r.t === 'finish') {
-      e.status = 'done';
-      e.outcome = r.outcome;
-      delete e.pending;
-    } else if (r.t === 'park') {
-      e.status = 'pending';
-      e.pending = r.pending;
+  const change = (id, fn) => {
+    const e = events.get(id);
+    if (e) {
+      fn(e);
+      e.updatedAt = now();
     }
   };
-  if (store) for (const r of await store.replay(COLLECTION)) apply(r);
-  let sinceSnapshot = 0;
-
-  function write(records) {
-    for (const r of records) apply(r);
-    if (!store) return Promise.resolve();
-    const written = Promise.all(records.map((r) => store.append(COLLECTION, r)));
-    sinceSnapshot += records.length;
-    if (sinceSnapshot >= snapshotEvery) {
-      sinceSnapshot = 0;
-      // Built and handed to the store in the same tick: it holds exactly the records whose
-      // appends were called so far, and the store's FIFO runs it right after them. (Waiting for
-      // `written` first let appends called meanwhile land in a journal the snapshot retires.)
-      const snap = [...events.values()].map((event) => ({ t: 'accept', event: { ...event } }));
-      return Promise.all([written, store.snapshot(COLLECTION, snap)]).then(() => undefined);
-    }
-    return written;
-  }
-
   const list = (pred) => [...events.values()].filter(pred);
 
   return {
-    accept: (evs) => write(evs.map((e) => ({ t: 'accept', event: { ...e, status: 'running', updatedAt: e.receivedAt } }))),
-    progress: (id, state, status) => write([{ t: 'progress', id, state, status, at: now() }]),
-    finish: (id, outcome, state) => write([{ t: 'finish', id, outcome, state, at: now() }]),
-    park: (id, pending, state) => write([{ t: 'park', id, pending, state, at: now() }]),
-    get: async (id) => events.get(id) ?? null,
+    async accept(evs) {
+      for (const e of evs) if (!events.has(e.id)) events.set(e.id, { ...e, status: 'running', updatedAt: e.receivedAt });
+    },
+    async progress(id, state, status) {
+      change(id, (e) => {
+        e.state = state ?? e.state;
+        if (status) e.status = status;
+      });
+    },
+    async finish(id, outcome, state) {
+      change(id, (e) => {
+        e.state = state ?? e.state;
+        e.status = 'done';
+        e.outcome = outcome;
+        delete e.pending;
+      });
+    },
+    async park(id, pending, state) {
+      change(id, (e) => {
+        e.state = state ?? e.state;
+        e.status = 'pending';
+        e.pending = pending;
+      });
+    },
+    get: async (id) => (events.has(id) ? { ...events.get(id) } : null),
     unfinished: async () => list((e) => e.status === 'running'),
     pending: async () => list((e) => e.status === 'pending'),
     /** Newest first; `status` filters (running, done, pending, conflict). */
@@ -66,13 +52,10 @@ export async function openEventStore(store, { now = Date.now, snapshotEvery = 20
       return { total: hits.length, events: hits.slice(offset, offset + limit).map(view) };
     },
     /** How many events are in each state. */
-    counts() {
+    async counts() {
       const c = { running: 0, pending: 0, done: 0, total: events.size };
       for (const e of events.values()) c[e.status] += 1;
       return c;
-    },
-    get size() {
-      return events.size;
     },
   };
 }

@@ -132,7 +132,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     },
 
     /** Event counts by state, for /health with the access key. */
-    counts() {
+    async counts() {
       return events.counts();
     },
   };

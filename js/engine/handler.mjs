@@ -32,15 +32,24 @@ export function error(status, code, message, headers) {
  * @param {number} [o.maxBodyBytes]
  * @param {(request: Request, url: URL, ctx: object) => Promise<Response|null>} [o.extra]  more routes
  *   (the admin API); null means 404
+ * @param {() => ({code: string, message: string}|null)} [o.health]  the store's failure, if any:
+ *   /health answers 503 with it and posts are refused with 503 until it clears
  */
-export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBodyBytes = 1024 * 1024, extra }) {
+export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBodyBytes = 1024 * 1024, extra, health = () => null }) {
   return {
     async fetch(request, env, ctx) {
       const url = new URL(request.url);
       try {
         if (url.pathname === '/health') {
+          const failure = health();
+          const keyed = authorized(request, url, wasm, keyDigest());
+          if (failure) {
+            // The store's own words (they name files) only for callers holding the access key.
+            const message = keyed ? failure.message : 'the store cannot be used right now; the server log says why';
+            return json(503, { ok: false, version: wasm.version(), error: { code: failure.code, message } });
+          }
           // Event counts only for callers holding the access key (monitoring, benchmarks).
-          const detail = authorized(request, url, wasm, keyDigest()) ? { events: engine.counts() } : {};
+          const detail = keyed ? { events: await engine.counts() } : {};
           return json(200, { ok: true, version: wasm.version(), ...detail });
         }
         if (url.pathname === '/set-password') return await setPassword(request, engine);
@@ -55,6 +64,10 @@ export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBod
         if (!authorized(request, url, wasm, keyDigest())) {
           return error(401, 'unauthorized', 'a valid access key is required: send it as `Authorization: Bearer KEY`, `X-Memberwire-Key: KEY` or `?key=KEY`');
         }
+        // A store that cannot write would half-record the post: refuse it whole instead, so the
+        // CRM sends it again later.
+        const failure = health();
+        if (failure) return error(503, failure.code, `memberwire cannot record posts right now (${failure.code}); send it again later`, { 'retry-after': '30' });
         const body = await readBody(request, maxBodyBytes);
         if (!body) return error(413, 'body_too_large', `the body is larger than ${maxBodyBytes} bytes`);
         return await hook(source, request, body, { engine, budgetMs, ctx });

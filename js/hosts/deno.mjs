@@ -3,14 +3,14 @@
 import * as wasm from '../../pkg/memberwire.js';
 import { createEngine } from '../engine/engine.mjs';
 import { createHandler } from '../engine/handler.mjs';
-import { openDirectory } from '../adapters/directory.mjs';
-import { openEventStore } from '../adapters/events.mjs';
+import { memoryDirectory } from '../adapters/directory.mjs';
+import { memoryEvents } from '../adapters/events.mjs';
 
 wasm.initSync({ module: await Deno.readFile(new URL('../../pkg/memberwire_bg.wasm', import.meta.url)) });
 
 export async function createDenoHandler(env = Deno.env.toObject()) {
   const config = env.MEMBERWIRE_CONFIG ? JSON.parse(env.MEMBERWIRE_CONFIG) : {};
-  const engine = createEngine({ wasm, config, events: await openEventStore(null), directory: await openDirectory(wasm, null) });
+  const engine = createEngine({ wasm, config, events: memoryEvents(), directory: memoryDirectory(wasm) });
   const digest = env.MEMBERWIRE_KEY ? wasm.accessKeyDigest(env.MEMBERWIRE_KEY) : null;
   return createHandler({ wasm, engine, keyDigest: () => digest });
 }

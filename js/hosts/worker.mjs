@@ -10,8 +10,8 @@ import wasmModule from '../../pkg/memberwire_bg.wasm';
 import * as wasm from '../../pkg/memberwire.js';
 import { createEngine } from '../engine/engine.mjs';
 import { createHandler } from '../engine/handler.mjs';
-import { openDirectory } from '../adapters/directory.mjs';
-import { openEventStore } from '../adapters/events.mjs';
+import { memoryDirectory } from '../adapters/directory.mjs';
+import { memoryEvents } from '../adapters/events.mjs';
 
 wasm.initSync({ module: wasmModule });
 
@@ -23,8 +23,8 @@ async function build(env) {
   const engine = createEngine({
     wasm,
     config,
-    events: await openEventStore(null),
-    directory: await openDirectory(wasm, null),
+    events: memoryEvents(),
+    directory: memoryDirectory(wasm),
   });
   const digest = env.MEMBERWIRE_KEY ? wasm.accessKeyDigest(env.MEMBERWIRE_KEY) : null;
   return createHandler({ wasm, engine, keyDigest: () => digest });

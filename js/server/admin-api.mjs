@@ -75,7 +75,7 @@ const tagFromRef = (ref) => (/^[0-9]+$/.test(ref) ? { id: ref } : { name: ref })
 /**
  * @param {object} o
  * @param {object} o.wasm
- * @param {object} o.store        file store (admin.json, rules.json, bulk plans and journal)
+ * @param {object} o.store        the host's store (js/adapters/sql-store.mjs): settings, sessions, bulk runs
  * @param {object} o.engine
  * @param {object} o.directory
  * @param {object} o.events
@@ -94,7 +94,7 @@ const tagFromRef = (ref) => (/^[0-9]+$/.test(ref) ? { id: ref } : { name: ref })
 export async function createAdminApi(o) {
   const { wasm, store, engine, directory, events, crm, now = Date.now, log = () => {} } = o;
   const account = 'default';
-  const rules = await openRules(store, wasm);
+  const rules = await openRules(store.settings, wasm);
   // o.crmFetch is shared with the engine and already rate limited; without it the client keeps
   // its own bucket (the engine's is not reachable from here).
   const crmClient = createCrmClient({ wasm, crm, fetch: o.crmFetch, limiter: o.crmFetch ? null : undefined, now });
@@ -106,7 +106,8 @@ export async function createAdminApi(o) {
       return [];
     }
   })();
-  const sessions = createSessions({ wasm, store, registrar: engine.registrar, keyDigest: o.keyDigest, origins: publicOrigin, now, log });
+  const sessions = createSessions({ wasm, settings: store.settings, stored: store.sessions, registrar: engine.registrar, keyDigest: o.keyDigest, origins: publicOrigin, now, log });
+  await sessions.restore();
   const serveStatic = createStatic();
 
   async function body(request, max = MAX_JSON) {
@@ -124,9 +125,9 @@ export async function createAdminApi(o) {
     return v;
   }
 
-  const getMember = (id) => {
+  const getMember = async (id) => {
     if (!ID_RE.test(id)) return null;
-    return directory.get(id) ?? null;
+    return (await directory.get(id)) ?? null;
   };
 
   // ---- members ----------------------------------------------------------------------------
@@ -169,7 +170,7 @@ export async function createAdminApi(o) {
       }
       if (r.result !== 'inserted') fail(500, 'internal', 'the directory did not insert the member');
       log(`admin: member ${r.member.id} added by hand`);
-      return { status: 201, body: memberOut(directory.get(r.member.id) ?? r.member, rules) };
+      return { status: 201, body: memberOut((await directory.get(r.member.id)) ?? r.member, rules) };
     }
 
     // sendWelcome: the registration workflow does it all (member, set-password link in the
@@ -201,13 +202,13 @@ export async function createAdminApi(o) {
     if (out.outcome === 'conflict') {
       fail(409, out.conflict?.reason?.includes('contact') ? 'contact_taken' : 'email_taken', `conflict: ${out.conflict?.reason ?? 'taken'} (member ${out.conflict?.otherMember ?? '?'})`);
     }
-    const m = out.member && directory.get(out.member.id);
+    const m = out.member && (await directory.get(out.member.id));
     log(`admin: member ${m?.id ?? '?'} registered with a welcome (${run.eventId})`);
     return { status: 201, body: { ...memberOut(m, rules), event: run.eventId, outcome: out.outcome } };
   }
 
   async function applyTags(id, input) {
-    const m = getMember(id);
+    const m = await getMember(id);
     if (!m) fail(404, 'not_found', 'no such member');
     if (!Number.isInteger(input.version)) fail(400, 'invalid_field', 'version (the member version the tags were computed from) is required');
     const tags = checkTags(input.tags);
@@ -217,7 +218,7 @@ export async function createAdminApi(o) {
     if (r.result === 'stale') fail(409, 'stale', 'the member changed meanwhile: reload it and preview again');
     if (r.result !== 'updated') fail(409, 'conflict', `the directory refused the change (${r.result})`);
     log(`admin: tags of member ${id} replaced (${tags.length} tags)`);
-    return memberOut(directory.get(id), rules);
+    return memberOut(await directory.get(id), rules);
   }
 
   // ---- routes -----------------------------------------------------------------------------
@@ -240,14 +241,14 @@ export async function createAdminApi(o) {
     ['DELETE', /^\/api\/session$/, async ({ request, url, session }) => {
       if (session) {
         sessions.checkCsrf(request, session);
-        sessions.logout(session);
+        await sessions.logout(session);
       }
       return json(200, { authenticated: false }, { 'set-cookie': sessions.cookieFor(url, '', 0) });
     }],
 
     ['GET', /^\/api\/members$/, async ({ url }) => {
       const q = (url.searchParams.get('q') ?? '').slice(0, 200);
-      const r = directory.search(q, intParam(url, 'offset', 0, 1e9), intParam(url, 'limit', 20, 200));
+      const r = await directory.search(q, intParam(url, 'offset', 0, 1e9), intParam(url, 'limit', 20, 200));
       return json(200, { total: r.total, members: r.members.map((m) => memberOut(m, rules)) });
     }],
     ['POST', /^\/api\/members$/, async ({ request }) => {
@@ -255,12 +256,12 @@ export async function createAdminApi(o) {
       return json(r.status, r.body);
     }],
     ['GET', /^\/api\/members\/([^/]+)$/, async (ctx, id) => {
-      const m = getMember(id);
+      const m = await getMember(id);
       if (!m) fail(404, 'not_found', 'no such member');
       return json(200, memberOut(m, rules));
     }],
     ['GET', /^\/api\/members\/([^/]+)\/crm$/, async (ctx, id) => {
-      const m = getMember(id);
+      const m = await getMember(id);
       if (!m) fail(404, 'not_found', 'no such member');
       if (!m.contact) fail(409, 'no_contact', 'this member is not linked to a CRM contact');
       if (m.contact.crm !== crm.kind) fail(409, 'other_crm', `this member is linked to ${m.contact.crm}, not to the configured ${crm.kind}`);
@@ -271,7 +272,7 @@ export async function createAdminApi(o) {
     ['POST', /^\/api\/members\/([^/]+)\/tags$/, async ({ request }, id) => json(200, await applyTags(id, await body(request)))],
     ['GET', /^\/api\/access-index$/, async () => {
       // Built in wasm in one pass and sent as is: 100,000 members must not take seconds.
-      return new Response(`{"members":${directory.accessIndexJson()}}`, {
+      return new Response(`{"members":${await directory.accessIndexJson()}}`, {
         status: 200,
         headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
       });
@@ -344,7 +345,7 @@ export async function createAdminApi(o) {
     ['GET', /^\/api\/settings$/, async () => json(200, settingsView({ crm, sandbox: o.sandbox, passwordMode: o.passwordMode, publicUrl: o.publicUrl() }))],
     ['POST', /^\/api\/settings\/rotate-key$/, async () => {
       if (o.keyFromEnv) fail(409, 'key_from_env', 'the access key comes from MEMBERWIRE_KEY: change it there and restart');
-      const { key, digest } = await rotateAccessKey(store, wasm);
+      const { key, digest } = await rotateAccessKey(store.settings, wasm);
       o.setKeyDigest(digest);
       log('admin: access key rotated (the old key no longer works)');
       return json(200, { key });

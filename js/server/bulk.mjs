@@ -11,7 +11,6 @@
 // Rows that are run: the plan's created, linked, updated and existing rows (existing ones have
 // their tags refreshed); conflicts and invalid rows are reported and not run.
 
-const COLLECTION = 'bulk';
 const RUNNABLE = new Set(['created', 'linked', 'updated', 'existing']);
 const OUTCOMES = ['created', 'linked', 'existing', 'updated', 'conflict'];
 const ID_RE = /^[a-z0-9_]{4,64}$/;
@@ -39,10 +38,66 @@ export function contactsToCsv(contacts) {
   return `${lines.join('\n')}\n`;
 }
 
+const blank = () => Object.fromEntries(OUTCOMES.map((o) => [o, 0]));
+
+/** Applies one change record (a run's whole state, `t: 'run'`, or a step of it) to `runs`. */
+export function applyRecord(runs, r) {
+  if (r.t === 'run') {
+    runs.set(r.runId, {
+      runId: r.runId,
+      planId: r.planId,
+      total: r.total,
+      next: r.next ?? 0,
+      done: r.done ?? 0,
+      failed: r.failed ?? 0,
+      counts: { ...blank(), ...(r.counts ?? {}) },
+      state: r.state ?? 'running',
+      createdAt: r.createdAt,
+      updatedAt: r.updatedAt ?? r.createdAt,
+      inflight: new Map(Object.entries(r.inflight ?? {}).map(([i, ev]) => [Number(i), ev])),
+      waiting: new Set(),
+      pump: null,
+    });
+    return;
+  }
+  const run = runs.get(r.runId);
+  if (!run) return;
+  run.updatedAt = r.at ?? run.updatedAt;
+  if (r.t === 'started') {
+    run.inflight.set(r.i, r.eventId);
+    run.next = Math.max(run.next, r.i + 1);
+  } else if (r.t === 'result') {
+    if (!run.inflight.delete(r.i) && r.i >= run.next) run.next = r.i + 1;
+    run.done += 1;
+    if (r.failed) run.failed += 1;
+    else if (r.outcome in run.counts) run.counts[r.outcome] += 1;
+  } else if (r.t === 'state') {
+    run.state = r.state;
+  }
+}
+
+/** A run's whole state as a record (`t: 'run'`): what the store keeps, one row per run. */
+export function serialize(run) {
+  return {
+    t: 'run',
+    runId: run.runId,
+    planId: run.planId,
+    total: run.total,
+    next: run.next,
+    done: run.done,
+    failed: run.failed,
+    counts: { ...run.counts },
+    state: run.state,
+    createdAt: run.createdAt,
+    updatedAt: run.updatedAt,
+    inflight: Object.fromEntries(run.inflight),
+  };
+}
+
 /**
  * @param {object} o
  * @param {object} o.wasm
- * @param {object} o.store       file store (plans, the bulk journal); null: memory only
+ * @param {object} o.store       the host's store (its `bulk` runs and plans); null: memory only
  * @param {object} o.directory   directory port (search, get, planImport)
  * @param {object} o.engine      accept(), retry()
  * @param {object} o.events      event store port (get)
@@ -57,77 +112,20 @@ export async function openBulk({ wasm, store, directory, engine, events, crm, cr
   const runs = new Map();
   const plans = new Map(); // planId -> plan (memory-only stores, and a cache)
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-  let sinceSnapshot = 0;
   let closed = false;
 
-  const blank = () => Object.fromEntries(OUTCOMES.map((o) => [o, 0]));
+  const apply = (r) => applyRecord(runs, r);
 
-  function apply(r) {
-    if (r.t === 'run') {
-      runs.set(r.runId, {
-        runId: r.runId,
-        planId: r.planId,
-        total: r.total,
-        next: r.next ?? 0,
-        done: r.done ?? 0,
-        failed: r.failed ?? 0,
-        counts: { ...blank(), ...(r.counts ?? {}) },
-        state: r.state ?? 'running',
-        createdAt: r.createdAt,
-        updatedAt: r.updatedAt ?? r.createdAt,
-        inflight: new Map(Object.entries(r.inflight ?? {}).map(([i, ev]) => [Number(i), ev])),
-        waiting: new Set(),
-        pump: null,
-      });
-      return;
-    }
-    const run = runs.get(r.runId);
-    if (!run) return;
-    run.updatedAt = r.at ?? run.updatedAt;
-    if (r.t === 'started') {
-      run.inflight.set(r.i, r.eventId);
-      run.next = Math.max(run.next, r.i + 1);
-    } else if (r.t === 'result') {
-      if (!run.inflight.delete(r.i) && r.i >= run.next) run.next = r.i + 1;
-      run.done += 1;
-      if (r.failed) run.failed += 1;
-      else if (r.outcome in run.counts) run.counts[r.outcome] += 1;
-    } else if (r.t === 'state') {
-      run.state = r.state;
-    }
-  }
-
-  function serialize(run) {
-    return {
-      t: 'run',
-      runId: run.runId,
-      planId: run.planId,
-      total: run.total,
-      next: run.next,
-      done: run.done,
-      failed: run.failed,
-      counts: { ...run.counts },
-      state: run.state,
-      createdAt: run.createdAt,
-      updatedAt: run.updatedAt,
-      inflight: Object.fromEntries(run.inflight),
-    };
-  }
-
+  // Each change is applied, then the run's whole state replaces its row: the store runs writes
+  // in call order, so the row always ends at the latest state.
   async function write(record) {
     apply(record);
     if (!store) return;
-    const written = store.append(COLLECTION, record);
-    if (++sinceSnapshot >= 20_000) {
-      sinceSnapshot = 0;
-      const snap = [...runs.values()].map(serialize); // built now: everything appended so far
-      await written;
-      return store.snapshot(COLLECTION, snap);
-    }
-    return written;
+    const run = runs.get(record.runId);
+    if (run) await store.bulk.putRun(serialize(run));
   }
 
-  if (store) for (const r of await store.replay(COLLECTION)) apply(r);
+  if (store) for (const r of await store.bulk.runs()) apply(r);
 
   // ---- planning ----------------------------------------------------------------------------
 
@@ -137,16 +135,15 @@ export async function openBulk({ wasm, store, directory, engine, events, crm, cr
 
   async function savePlan(plan) {
     plans.set(plan.planId, plan);
-    if (store) await store.writeFileAtomic(`bulk-plan-${plan.planId}.json`, JSON.stringify(plan), { mode: 0o600 });
+    if (store) await store.bulk.putPlan(plan);
   }
 
   async function loadPlan(planId) {
     if (!ID_RE.test(planId ?? '')) return null;
     if (plans.has(planId)) return plans.get(planId);
     if (!store) return null;
-    const text = await store.readFile(`bulk-plan-${planId}.json`, { encoding: 'utf8' });
-    if (!text) return null;
-    const plan = JSON.parse(text);
+    const plan = await store.bulk.getPlan(planId);
+    if (!plan) return null;
     plans.set(planId, plan);
     return plan;
   }

@@ -1,19 +1,18 @@
-// `memberwire serve`: the edge function on Node, with the crash-safe file store in DIR and, by
-// default, a built-in sandbox CRM (Keap's REST shapes on loopback, seeded with demo contacts)
-// so the whole flow runs with no account anywhere.
+// `memberwire serve`: the edge function on Node, with SQLite in DIR/memberwire.db (the one SQL
+// schema of migrations/) and, by default, a built-in sandbox CRM (Keap's REST shapes on
+// loopback, seeded with demo contacts) so the whole flow runs with no account anywhere.
 
 import { loadWasm } from '../hosts/node.mjs';
-import { openFileStore } from '../store/file-store.mjs';
-import { openDirectory } from '../adapters/directory.mjs';
-import { openEventStore } from '../adapters/events.mjs';
+import { openSqlite } from '../store/sqlite.mjs';
+import { importFileStore } from '../store/import-file-store.mjs';
+import { sqlStore } from '../adapters/sql-store.mjs';
+import { ACCESS_KEY } from './settings.mjs';
 import { createEngine } from '../engine/engine.mjs';
 import { createHandler } from '../engine/handler.mjs';
 import { listen } from './http-bridge.mjs';
 import { createKeapSandbox, KEAP_DEFAULT_API_KEY } from '../sandbox/keap.mjs';
 import { createAdminApi } from './admin-api.mjs';
 import { rateLimitedFetch, CRM_RATE } from './crm-client.mjs';
-
-const KEY_FILE = 'access-key.json';
 
 /**
  * Starts the server. Resolves to { url, sandboxUrl, accessKey (only when generated now),
@@ -46,11 +45,18 @@ export async function serve({
   log = (line) => console.log(line),
 } = {}) {
   const wasm = loadWasm();
-  const store = await openFileStore(dataDir);
+  const db = await openSqlite(dataDir);
+  const store = sqlStore(wasm, db);
   const cleanup = [];
   try {
+    // A ./data the earlier file store wrote is imported once, whole, before anything else.
+    const imported = await importFileStore(dataDir, db, wasm);
+    if (imported) {
+      const torn = imported.tornLines ? `; ${imported.tornLines} torn line(s) at the end of a journal were not whole and were left out` : '';
+      log(`imported the earlier file store: ${imported.members} members, ${imported.events} events, ${imported.runs} bulk runs${torn} (old files kept in ${imported.keptIn})`);
+    }
     // `let`: POST /api/settings/rotate-key replaces it, and the handler reads it per request.
-    let { digest, generated } = await accessKey(store, wasm, env);
+    let { digest, generated } = await accessKey(store.settings, wasm, env);
 
     let sandbox = null;
     let crmConfig;
@@ -75,8 +81,7 @@ export async function serve({
       throw usage(`--crm must be sandbox, keap or activecampaign, not ${crm}`);
     }
 
-    const events = await openEventStore(store);
-    const directory = await openDirectory(wasm, store);
+    const { events, directory } = store;
     // Listen first: with --port 0 the set-password links can only name the port once it is known.
     let handler = null;
     const unavailable = () => new Response('{"error":{"code":"starting","message":"memberwire is starting"}}', { status: 503 });
@@ -136,23 +141,38 @@ export async function serve({
       log,
     });
     cleanup.unshift(() => admin.close());
-    handler = createHandler({ wasm, engine, keyDigest: () => digest, budgetMs, extra: admin.extra });
+    // The store's failures are logged once each, when they start.
+    let lastFailure = null;
+    const health = () => {
+      const f = store.health();
+      if (f && f.code !== lastFailure) log(`error: the store failed: ${f.message}`);
+      if (!f && lastFailure) log('the store works again');
+      lastFailure = f?.code ?? null;
+      return f;
+    };
+    handler = createHandler({ wasm, engine, keyDigest: () => digest, budgetMs, extra: admin.extra, health });
 
     const resumed = await engine.resumeUnfinished();
     const bulkResumed = admin.start();
     const needsSetup = await admin.sessions.needsSetup();
-    const timer = setInterval(() => engine.retryPending().catch(() => {}), retryEveryMs);
+    // Every interval: parked events are retried, and events left running by a store failure
+    // (their workflow stopped when a write failed) are picked up again once the store works.
+    const timer = setInterval(() => {
+      if (store.health()) return;
+      engine.retryPending().catch(() => {});
+      engine.resumeUnfinished().catch(() => {});
+    }, retryEveryMs);
     timer.unref();
     cleanup.unshift(() => clearInterval(timer));
 
     log(`memberwire ${wasm.version()} listening on ${served.url}`);
-    log(`  data: ${store.dir}  members: ${directory.size}  events: ${events.size}${resumed ? `  resumed: ${resumed}` : ''}${bulkResumed ? `  bulk runs resumed: ${bulkResumed}` : ''}`);
+    const counts = await events.counts();
+    log(`  data: ${db.file}  members: ${await directory.size()}  events: ${counts.total}${resumed ? `  resumed: ${resumed}` : ''}${bulkResumed ? `  bulk runs resumed: ${bulkResumed}` : ''}`);
     log(`  admin page: ${served.url}/admin${needsSetup ? ' (first run: set the administrator password with the access key)' : ''}`);
-    log('  admin sessions are kept in memory: a restart logs administrators out');
     log(`  crm: ${crm === 'sandbox' ? `sandbox (Keap REST shapes) at ${sandbox.url}/crm/rest` : `${crm} at ${crmConfig.baseUrl}`}`);
     if (generated) {
       log('');
-      log(`  access key (shown once; only its digest is kept in ${dataDir}):`);
+      log(`  access key (shown once; only its digest is kept in ${db.file}):`);
       log(`    ${generated}`);
       log(`  hook URLs:`);
       for (const r of ['keap', 'keap-rest', 'activecampaign', 'json']) log(`    ${served.url}/hooks/${r}?key=${generated}`);
@@ -165,7 +185,9 @@ export async function serve({
       engine,
       directory,
       events,
+      store,
       admin,
+      health,
       async close() {
         for (const c of cleanup) await c();
         await store.close();
@@ -178,16 +200,17 @@ export async function serve({
   }
 }
 
-/** The access key's digest: from MEMBERWIRE_KEY, from DIR, or a new key generated now. */
-async function accessKey(store, wasm, env) {
+/** The access key's digest: from MEMBERWIRE_KEY, from the store, or a new key generated now. */
+async function accessKey(settings, wasm, env) {
   if (env.MEMBERWIRE_KEY) {
     if (env.MEMBERWIRE_KEY.length < 22) throw usage('MEMBERWIRE_KEY must be at least 22 characters (128 bits); leave it unset to have one generated');
     return { digest: wasm.accessKeyDigest(env.MEMBERWIRE_KEY), generated: null };
   }
-  const saved = await store.readFile(KEY_FILE, { encoding: 'utf8' });
-  if (saved) return { digest: JSON.parse(saved).digest, generated: null };
+  const saved = await settings.get(ACCESS_KEY);
+  if (saved) return { digest: saved.digest, generated: null };
   const { key, digest } = wasm.generateAccessKey();
-  await store.writeFileAtomic(KEY_FILE, JSON.stringify({ digest, createdAt: new Date().toISOString() }), { mode: 0o600 });
+  // Only one of two servers starting at once keeps its key; the other reads the winner's.
+  if (!(await settings.putIfAbsent(ACCESS_KEY, { digest, createdAt: new Date().toISOString() }))) return accessKey(settings, wasm, env);
   return { digest, generated: key };
 }
 

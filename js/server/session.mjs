@@ -7,7 +7,10 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-const ADMIN_FILE = 'admin.json';
+const ADMIN = 'admin';
+// A session's last use is written back at most this often (its idle timer survives restarts
+// to within this much).
+const TOUCH_EVERY_MS = 60_000;
 export const COOKIE = 'mw_session';
 export const CSRF_HEADER = 'x-memberwire-csrf';
 const IDLE_MS = 12 * 3600 * 1000;
@@ -55,22 +58,22 @@ export function parseCookies(header) {
 /**
  * @param {object} o
  * @param {object} o.wasm        verifyPassword, accessKeyMatches
- * @param {object} o.store       the file store (admin.json)
+ * @param {object} o.settings    named settings (the administrator's password hash)
+ * @param {object} [o.stored]    where sessions persist ({load, put, delete, clear}); none: memory only
  * @param {object} o.registrar   hashNewPassword (the engine's: same policy and bcrypt cost)
  * @param {() => string|null} o.keyDigest  the current access-key digest
  * @param {string[]} [o.origins] origins accepted besides the request's own (the public URL's)
  * @param {() => number} [o.now]
  * @param {(line: string) => void} [o.log]
  */
-export function createSessions({ wasm, store, registrar, keyDigest, origins = [], now = Date.now, log = () => {} }) {
+export function createSessions({ wasm, settings, stored = null, registrar, keyDigest, origins = [], now = Date.now, log = () => {} }) {
   const sessions = new Map(); // sha256(sid) -> {csrf, createdAt, lastSeen}
   const failures = new Map(); // ip -> [times]
   let admin; // undefined: not read yet; null: none
 
   async function readAdmin() {
     if (admin === undefined) {
-      const text = await store.readFile(ADMIN_FILE, { encoding: 'utf8' });
-      admin = text ? JSON.parse(text) : null;
+      admin = (await settings.get(ADMIN)) ?? null;
     }
     return admin;
   }
@@ -78,13 +81,21 @@ export function createSessions({ wasm, store, registrar, keyDigest, origins = []
   async function writeAdmin(passwordHash) {
     const t = new Date(now()).toISOString();
     const next = { passwordHash, createdAt: admin?.createdAt ?? t, updatedAt: t };
-    await store.writeFileAtomic(ADMIN_FILE, JSON.stringify(next), { mode: 0o600 });
+    await settings.put(ADMIN, next);
     admin = next;
   }
 
+  // Persisting is best effort after the first write: a failed touch or delete is logged, and
+  // the session in memory stays right.
+  const persist = (what, p) => p?.catch((err) => log(`admin: could not ${what} a session: ${err?.code ?? err?.name ?? 'error'}`));
+  const forget = (k) => {
+    sessions.delete(k);
+    if (stored) persist('remove', stored.delete(k));
+  };
+
   function sweep() {
     const t = now();
-    for (const [k, s] of sessions) if (t - s.lastSeen > IDLE_MS) sessions.delete(k);
+    for (const [k, s] of sessions) if (t - s.lastSeen > IDLE_MS) forget(k);
     for (const [ip, times] of failures) {
       const live = times.filter((x) => t - x < FAIL_WINDOW_MS);
       if (live.length) failures.set(ip, live);
@@ -113,17 +124,20 @@ export function createSessions({ wasm, store, registrar, keyDigest, origins = []
     return typeof key === 'string' && key.length > 0 && key.length <= 200 && Boolean(d) && wasm.accessKeyMatches(key, d);
   }
 
-  function open() {
+  async function open() {
     if (sessions.size >= MAX_SESSIONS) sweep();
     if (sessions.size >= MAX_SESSIONS) {
       // Drop the least recently used one rather than refuse the administrator.
       let oldest = null;
       for (const [k, s] of sessions) if (!oldest || s.lastSeen < oldest[1].lastSeen) oldest = [k, s];
-      sessions.delete(oldest[0]);
+      forget(oldest[0]);
     }
     const sid = randomToken();
     const csrf = randomToken();
-    sessions.set(digest(sid), { csrf, createdAt: now(), lastSeen: now() });
+    const s = { csrf, createdAt: now(), lastSeen: now(), stored: now() };
+    // Durable before the cookie is handed out: a restart keeps the administrator logged in.
+    if (stored) await stored.put(digest(sid), s);
+    sessions.set(digest(sid), s);
     return { sid, csrf };
   }
 
@@ -134,6 +148,17 @@ export function createSessions({ wasm, store, registrar, keyDigest, origins = []
 
   return {
     cookieFor,
+
+    /** Loads the sessions kept by the store (at start). */
+    async restore() {
+      if (!stored) return 0;
+      const t = now();
+      for (const r of await stored.load()) {
+        if (t - r.last_seen > IDLE_MS) persist('remove', stored.delete(r.sid_hash));
+        else sessions.set(r.sid_hash, { csrf: r.csrf, createdAt: r.created_at, lastSeen: r.last_seen, stored: r.last_seen });
+      }
+      return sessions.size;
+    },
 
     async needsSetup() {
       return !(await readAdmin());
@@ -147,10 +172,14 @@ export function createSessions({ wasm, store, registrar, keyDigest, origins = []
       const s = sessions.get(key);
       if (!s) return null;
       if (now() - s.lastSeen > IDLE_MS) {
-        sessions.delete(key);
+        forget(key);
         return null;
       }
       s.lastSeen = now();
+      if (stored && s.lastSeen - s.stored >= TOUCH_EVERY_MS) {
+        s.stored = s.lastSeen;
+        persist('refresh', stored.put(key, s));
+      }
       return { key, csrf: s.csrf };
     },
 
@@ -220,13 +249,16 @@ export function createSessions({ wasm, store, registrar, keyDigest, origins = []
       return open();
     },
 
-    logout(session) {
-      if (session) sessions.delete(session.key);
+    async logout(session) {
+      if (!session) return;
+      sessions.delete(session.key);
+      if (stored) await stored.delete(session.key);
     },
 
     /** Logs every session out (tests, and a future "log out everywhere"). */
-    clear() {
+    async clear() {
       sessions.clear();
+      if (stored) await stored.clear();
     },
 
     get size() {

@@ -1,8 +1,9 @@
-// Settings of the admin API: the access rules (rules.json), a read-only view of the running
-// configuration (never the CRM token or the access key) and access-key rotation.
+// Settings of the admin API: the access rules, a read-only view of the running configuration
+// (never the CRM token or the access key) and access-key rotation. Kept as named settings in
+// the store (js/store/sql.mjs `settingsOn`).
 
-const RULES_FILE = 'rules.json';
-export const KEY_FILE = 'access-key.json';
+const RULES = 'rules';
+export const ACCESS_KEY = 'access-key';
 const HOOK_ROUTES = ['keap', 'keap-rest', 'activecampaign', 'json'];
 const MAX_RULES = 1000;
 
@@ -14,9 +15,8 @@ function bad(message) {
 }
 
 /** The access rules, validated by the wasm (the same types `levelsFor` reads). */
-export async function openRules(store, wasm) {
-  const text = await store.readFile(RULES_FILE, { encoding: 'utf8' });
-  let rules = text ? JSON.parse(text).rules ?? [] : [];
+export async function openRules(settings, wasm) {
+  let rules = (await settings.get(RULES))?.rules ?? [];
   let write = Promise.resolve();
   return {
     get: () => rules,
@@ -48,7 +48,7 @@ export async function openRules(store, wasm) {
         throw bad(err?.message ?? 'the rules are not valid');
       }
       const saved = (write = write.catch(() => {}).then(() =>
-        store.writeFileAtomic(RULES_FILE, JSON.stringify({ rules: clean, updatedAt: new Date().toISOString() }), { mode: 0o600 }),
+        settings.put(RULES, { rules: clean, updatedAt: new Date().toISOString() }),
       ));
       await saved;
       rules = clean;
@@ -72,11 +72,11 @@ export function settingsView({ crm, sandbox, passwordMode, publicUrl }) {
 }
 
 /**
- * A new access key: its digest is written to DIR (durable before this resolves), the key is
- * returned to be shown once.
+ * A new access key: its digest is stored (durable before this resolves), the key is returned to
+ * be shown once.
  */
-export async function rotateAccessKey(store, wasm) {
+export async function rotateAccessKey(settings, wasm) {
   const { key, digest } = wasm.generateAccessKey();
-  await store.writeFileAtomic(KEY_FILE, JSON.stringify({ digest, createdAt: new Date().toISOString() }), { mode: 0o600 });
+  await settings.put(ACCESS_KEY, { digest, createdAt: new Date().toISOString() });
   return { key, digest };
 }

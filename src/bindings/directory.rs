@@ -4,7 +4,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, to_js};
-use crate::core::directory::{Change, DirOp, MemoryDirectory, TokenRecord};
+use crate::core::directory::{stored_form, Change, DirOp, MemoryDirectory, TokenRecord};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::member::Member;
 use crate::core::ratelimit;
@@ -69,6 +69,24 @@ impl Directory {
             Change::Token { token } => self.inner.restore_token(token),
         }
         Ok(())
+    }
+
+    /// Loads members stored elsewhere (a JSON array of member records, as a SQL store reads
+    /// them back), for planning against that store: one crossing for the whole list. Returns
+    /// how many were loaded.
+    #[wasm_bindgen(js_name = loadMembersJson)]
+    pub fn load_members_json(&mut self, json: &str) -> Result<usize, JsValue> {
+        let members: Vec<Member> = serde_json::from_str(json).map_err(|e| {
+            js_error(&Error::new(
+                ErrorCode::InvalidField,
+                format!("not a list of member records: {e}"),
+            ))
+        })?;
+        let n = members.len();
+        for m in members {
+            self.inner.restore(m);
+        }
+        Ok(n)
     }
 
     /// Every member and live token as changes: a host's snapshot.
@@ -160,6 +178,20 @@ impl Directory {
             .map(public)
             .collect();
         to_js(&serde_json::json!({ "total": total, "members": page }))
+    }
+}
+
+/// The stored form of a member for a SQL store (`StoredMember`), or `{ rejected: reason }`
+/// when it breaks the directory's limits (the store then answers `rejected`, as the in-memory
+/// directory does).
+#[wasm_bindgen(js_name = memberRow, unchecked_return_type = "StoredMember | { rejected: string }")]
+pub fn member_row(
+    #[wasm_bindgen(unchecked_param_type = "MemberRecord")] member: JsValue,
+) -> Result<JsValue, JsValue> {
+    let member: Member = parse(&member, "member record")?;
+    match stored_form(&member) {
+        Ok(row) => to_js(&row),
+        Err(reason) => to_js(&serde_json::json!({ "rejected": reason })),
     }
 }
 

@@ -114,6 +114,19 @@ export type DirOp =
 /** What the directory answers; `member` objects here include the stored hash. */
 export type DirResult = { result: string; [field: string]: unknown };
 
+/** A member as a SQL store keeps it (see migrations/): identity columns plus `data`. */
+export interface StoredMember {
+  /** The normalized email (the `email` identity). */
+  email: string;
+  /** `crm:account:id` (the `contact` identity), or null for a member with no contact. */
+  contactKey: string | null;
+  credentials: "none" | "link_issued" | "password";
+  /** Lower-cased email, contact id and names, one per line, for the admin search. */
+  search: string;
+  /** Everything else as JSON text. */
+  data: string;
+}
+
 export type DirChange =
   | { kind: "member"; member: object }
   | { kind: "token"; token: { tokenHash: string; memberId: string; expiresAt: number } };

@@ -142,7 +142,7 @@ pub enum Change {
 
 /// The limits every stored member keeps, whoever writes it (a workflow, the admin API, a
 /// replayed journal is trusted as written).
-fn check_member(m: &Member) -> Result<(), String> {
+pub fn check_member(m: &Member) -> Result<(), String> {
     use super::contact::{MAX_NAME, MAX_TAGS};
     let long = |s: &Option<String>| s.as_ref().is_some_and(|s| s.chars().count() > MAX_NAME);
     if long(&m.first_name) || long(&m.last_name) {
@@ -163,6 +163,61 @@ fn check_member(m: &Member) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A member as a SQL store keeps it (`migrations/`): the columns the store indexes or changes on
+/// its own, and `data`, the JSON of everything else. Built here so that every store derives
+/// the identity keys and the limits from the one definition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredMember {
+    /// The normalized email: the `email` identity.
+    pub email: String,
+    /// `crm:account:id`: the `contact` identity.
+    pub contact_key: Option<String>,
+    pub credentials: Credentials,
+    /// Lower-cased email, contact id and names, one per line: what the admin search matches.
+    pub search: String,
+    /// The contact link, names, tags, welcome state and creating event, as JSON text.
+    pub data: String,
+}
+
+/// The fields a SQL store keeps in columns of their own (everything else goes in `data`).
+const COLUMN_FIELDS: [&str; 7] = [
+    "id",
+    "version",
+    "email",
+    "credentials",
+    "passwordHash",
+    "createdAt",
+    "updatedAt",
+];
+
+/// The stored form of a member, or why it breaks the directory's limits.
+pub fn stored_form(m: &Member) -> Result<StoredMember, String> {
+    check_member(m)?;
+    let mut v = serde_json::to_value(m).map_err(|e| e.to_string())?;
+    if let Some(o) = v.as_object_mut() {
+        for f in COLUMN_FIELDS {
+            o.remove(f);
+        }
+    }
+    let mut search = m.email.as_str().to_owned();
+    if let Some(c) = &m.contact {
+        search.push('\n');
+        search.push_str(&c.contact_id.to_lowercase());
+    }
+    for n in [&m.first_name, &m.last_name].into_iter().flatten() {
+        search.push('\n');
+        search.push_str(&n.to_lowercase());
+    }
+    Ok(StoredMember {
+        email: m.email.as_str().to_owned(),
+        contact_key: m.contact.as_ref().map(|c| c.key()),
+        credentials: m.credentials,
+        search,
+        data: v.to_string(),
+    })
 }
 
 /// An in-memory directory with the port's atomic semantics. Members are never removed, so they
@@ -472,6 +527,35 @@ mod tests {
             created_at: 0,
             updated_at: 0,
         }
+    }
+
+    #[test]
+    fn stored_form_keeps_identities_in_columns_and_the_rest_in_data() {
+        let mut m = member("Ann.Lee@Example.COM");
+        m.id = "m7".into();
+        m.version = 3;
+        m.first_name = Some("Ann".into());
+        m.contact = Some(super::super::member::ContactLink {
+            crm: crate::core::contact::CrmKind::Keap,
+            account: "default".into(),
+            contact_id: "X42".into(),
+        });
+        m.password_hash = Some("$2y$10$abc".into());
+        let s = stored_form(&m).unwrap();
+        assert_eq!(s.email, "ann.lee@example.com");
+        assert_eq!(s.contact_key.as_deref(), Some("keap:default:X42"));
+        assert_eq!(s.search, "ann.lee@example.com\nx42\nann");
+        let data: serde_json::Value = serde_json::from_str(&s.data).unwrap();
+        for f in COLUMN_FIELDS {
+            assert!(data.get(f).is_none(), "{f} is a column, not data");
+        }
+        assert_eq!(data["firstName"], "Ann");
+        assert!(
+            !s.data.contains("$2y$"),
+            "the password hash never goes into data"
+        );
+        m.first_name = Some("x".repeat(5000));
+        assert!(stored_form(&m).is_err());
     }
 
     #[test]

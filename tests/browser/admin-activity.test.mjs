@@ -14,7 +14,7 @@ test('a failed post is pending in Activity and its Retry succeeds', async (t) =>
   const failed = await postHook(server, 'keap', 'contactId=105');
   assert.ok(failed.status === 200 || failed.status === 202, `hook answered ${failed.status}`);
   await server.engine.idle();
-  assert.equal(server.engine.counts().pending, 1);
+  assert.equal((await server.engine.counts()).pending, 1);
 
   await page.locator('#adminmenu a', { hasText: 'Activity' }).click();
   await page.locator('h1.wp-heading-inline', { hasText: 'Activity' }).waitFor();
@@ -30,7 +30,7 @@ test('a failed post is pending in Activity and its Retry succeeds', async (t) =>
   // Retry (the fault was used up, so the CRM answers now).
   await row.getByRole('button', { name: /^Retry event/ }).click();
   await page.getByRole('status').filter({ hasText: 'retried: Member created' }).waitFor();
-  assert.equal(server.engine.counts().pending, 0);
+  assert.equal((await server.engine.counts()).pending, 0);
   await page.locator('.subsubsub a', { hasText: 'Pending' }).filter({ hasText: '(0)' }).waitFor();
   await page.locator('.subsubsub a', { hasText: 'All' }).click();
   await page.locator('tr.mw-event.mw-status-done').nth(1).waitFor();

@@ -42,7 +42,7 @@ test('bulk import of a pasted CSV: dry run, then a run with a progress bar, canc
   assert.equal(await conflictRow.count(), 1);
   assert.match(await conflictRow.innerText(), /5007/);
   // Nothing changed yet.
-  assert.equal(server.directory.size, 1);
+  assert.equal(await server.directory.size(), 1);
   await screenshot(page, 'admin-bulk-plan', { fullPage: true });
 
   // Run; cancel while it runs; resume; the bar reaches the end.
@@ -76,7 +76,7 @@ test('bulk import of a pasted CSV: dry run, then a run with a progress bar, canc
   console.log(`bulk run of ${ROWS - 1} rows ${cancelled ? 'was cancelled and resumed' : 'finished before it could be cancelled'}`);
 
   await server.engine.idle();
-  assert.equal(server.directory.size, ROWS);
+  assert.equal(await server.directory.size(), ROWS);
 
   // The same list again, as an uploaded file: everyone exists now.
   await page.getByLabel('Upload a CSV file').check();

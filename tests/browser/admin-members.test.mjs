@@ -119,18 +119,18 @@ test('preview a tag sync from the CRM in the browser, then apply it only on conf
   await screenshot(page, 'admin-tag-sync', { fullPage: true });
 
   // Nothing is applied before the confirmation.
-  assert.deepEqual(server.directory.get(id).tags, [{ id: '91' }, { id: '93' }]);
+  assert.deepEqual((await server.directory.get(id)).tags, [{ id: '91' }, { id: '93' }]);
 
   await page.keyboard.press('Enter');
   await page.getByRole('status').filter({ hasText: 'Tags updated from the CRM: 1 added, 1 removed' }).waitFor();
   assert.deepEqual(await tagTexts(page, '#mw-member-tags'), ['#93', '#97']);
   assert.deepEqual(await page.locator('#mw-member-levels .mw-tag').allInnerTexts(), ['silver']);
-  assert.deepEqual(server.directory.get(id).tags.map((t) => t.id).sort(), ['93', '97']);
+  assert.deepEqual((await server.directory.get(id)).tags.map((t) => t.id).sort(), ['93', '97']);
 
   // A sync computed from an older version is refused (409 stale) and nothing is applied.
   await page.getByRole('button', { name: 'Refresh from CRM' }).click();
   await page.locator('#mw-preview-heading').waitFor();
-  const current = server.directory.get(id);
+  const current = (await server.directory.get(id));
   await server.directory.apply({ op: 'update', member: { ...current, firstName: 'Augusta', updatedAt: Date.now() } });
   await page.getByRole('button', { name: 'Apply Changes' }).click();
   await page.getByRole('alert').filter({ hasText: 'changed while you were looking' }).waitFor();

@@ -71,7 +71,7 @@ test('100,000 members: paged list, and the rule impact recomputed per keystroke 
   const t0 = performance.now();
   await insertMembers(server, members());
   const insertMs = performance.now() - t0;
-  assert.equal(server.directory.size, N);
+  assert.equal(await server.directory.size(), N);
   await setupAndLogin(page, server);
   assert.equal((await pageApi(page, 'PUT', '/rules', { rules: RULES })).status, 200);
 

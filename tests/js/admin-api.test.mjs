@@ -4,7 +4,7 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -159,10 +159,9 @@ describe('admin API', () => {
     assert.ok(parts.includes('Path=/'));
     assert.ok(!parts.includes('Secure'), 'no Secure over plain http');
     assert.match(srv.admin.sessions.cookieFor(new URL('https://members.example/api/session'), 'x', 60), /; Secure$/, 'Secure over https');
-    // admin.json: owner-only, a $2y$ hash, verifiable by the wasm.
-    const file = join(dataDir, 'admin.json');
-    assert.equal((await stat(file)).mode & 0o777, 0o600);
-    const saved = JSON.parse(await readFile(file, 'utf8'));
+    // The administrator: a $2y$ hash, verifiable by the wasm, in a database only the owner reads.
+    assert.equal((await stat(join(dataDir, 'memberwire.db'))).mode & 0o777, 0o600);
+    const saved = await srv.store.settings.get('admin');
     assert.match(saved.passwordHash, /^\$2y\$/);
     assert.ok(wasm.verifyPassword(ADMIN_PASSWORD, saved.passwordHash));
     assert.ok(!JSON.stringify(saved).includes(ADMIN_PASSWORD));
@@ -227,7 +226,7 @@ describe('admin API', () => {
     const put = await api.call('PUT', '/api/rules', { rules });
     assert.equal(put.status, 200);
     assert.deepEqual((await api.call('GET', '/api/rules')).json.rules, rules);
-    const saved = JSON.parse(await readFile(join(dataDir, 'rules.json'), 'utf8'));
+    const saved = await srv.store.settings.get('rules');
     assert.deepEqual(saved.rules, rules);
     for (const bad of [{ rules: 'x' }, { rules: [{ id: 'a' }] }, { rules: [{ id: 'a', level: 'A', anyOf: [1] }] }, { rules: [rules[0], rules[0]] }]) {
       const r = await api.call('PUT', '/api/rules', bad);
@@ -289,8 +288,8 @@ describe('admin API', () => {
       assert.equal(r.status, 201);
     }
     const all = await api.call('GET', '/api/members?limit=200');
-    assert.equal(all.json.total, srv.directory.size);
-    assert.equal(all.json.members.length, srv.directory.size);
+    assert.equal(all.json.total, await srv.directory.size());
+    assert.equal(all.json.members.length, await srv.directory.size());
     for (const m of all.json.members) assert.ok(Array.isArray(m.levels));
     const q = await api.call('GET', '/api/members?q=paging.example&limit=10');
     assert.equal(q.json.total, 25);
@@ -308,7 +307,7 @@ describe('admin API', () => {
     assert.equal((await api.call('GET', '/api/members/m999999')).status, 404);
     assert.equal((await api.call('GET', '/api/members?limit=-1')).status, 400);
     const idx = await api.call('GET', '/api/access-index');
-    assert.equal(idx.json.members.length, srv.directory.size);
+    assert.equal(idx.json.members.length, await srv.directory.size());
     assert.ok(idx.json.members.every((m) => typeof m.id === 'string' && Array.isArray(m.tags)));
   });
 
@@ -540,8 +539,8 @@ describe('admin API', () => {
     assert.ok(newKey && newKey !== accessKey);
     assert.equal((await hook(accessKey)).status, 401, 'the old key stops working at once');
     assert.equal((await hook(newKey)).status, 200);
-    const file = JSON.parse(await readFile(join(dataDir, 'access-key.json'), 'utf8'));
-    assert.equal(file.digest, wasm.accessKeyDigest(newKey));
+    const stored = await srv.store.settings.get('access-key');
+    assert.equal(stored.digest, wasm.accessKeyDigest(newKey));
     // Login by key follows the rotation too.
     assert.equal((await client(srv.url).call('POST', '/api/session', { accessKey })).status, 401);
     assert.equal((await client(srv.url).call('POST', '/api/session', { accessKey: newKey }, { allowSecret: true })).status, 200);
@@ -608,7 +607,7 @@ describe('admin API', () => {
 });
 
 describe('admin API across a restart', () => {
-  test('sessions end, bulk runs resume where they stopped', async () => {
+  test('sessions survive, bulk runs resume where they stopped', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'mw-admin-restart-'));
     try {
       let { srv, api } = await start({ dataDir });
@@ -630,11 +629,15 @@ describe('admin API across a restart', () => {
       assert.equal(stopped.state, 'cancelled');
       await srv.close();
 
+      const { cookie, csrf } = api;
       ({ srv, api } = await start({ dataDir }));
       assert.equal(srv.accessKey, null, 'the key is not generated again');
-      assert.equal((await api.call('GET', '/api/members')).status, 401, 'sessions do not survive a restart');
-      const s = await api.call('GET', '/api/session');
-      assert.deepEqual(s.json, { authenticated: false, needsSetup: false });
+      assert.equal((await api.call('GET', '/api/members')).status, 401, 'no cookie, no session');
+      // The administrator's cookie from before the restart still works (its CSRF token too).
+      const same = client(srv.url);
+      assert.equal((await same.call('GET', '/api/members', undefined, { headers: { cookie } })).status, 200, 'a session survives a restart');
+      const s = await same.call('GET', '/api/session', undefined, { headers: { cookie } });
+      assert.deepEqual(s.json, { authenticated: true, needsSetup: false, csrf });
       assert.equal((await api.call('POST', '/api/session', { password: ADMIN_PASSWORD })).status, 200);
       const after = (await api.call('GET', `/api/bulk/${runId}`)).json;
       assert.deepEqual(after, stopped, 'the run was persisted');
@@ -646,7 +649,7 @@ describe('admin API across a restart', () => {
       assert.equal(final.done, 4);
       assert.equal(final.failed, 0);
       assert.equal(final.counts.created, 4);
-      assert.equal(srv.directory.size, 4);
+      assert.equal(await srv.directory.size(), 4);
       assert.deepEqual((await api.call('GET', '/api/rules')).json.rules, []);
       await srv.engine.idle();
       await srv.close();
@@ -683,7 +686,7 @@ describe('admin API after an interrupted bulk run', () => {
       assert.equal(final.done, 4);
       assert.equal(final.failed, 0);
       assert.equal(Object.values(final.counts).reduce((a, b) => a + b, 0), 4);
-      assert.equal(srv.directory.size, 4, 'one member per contact');
+      assert.equal(await srv.directory.size(), 4, 'one member per contact');
       await srv.engine.idle();
       await srv.close();
     } finally {

@@ -65,8 +65,8 @@ test('memberwire serve: every format over HTTP, the CRM written, the link follow
   assert.match(crmUrl, /^http:\/\/127\.0\.0\.1:\d+\/crm\/rest$/);
   assert.equal(typeof key, 'string', 'the first start prints a generated access key');
   assert.ok(key.length >= 22);
-  // Only the key's digest is stored, readable by the owner only.
-  assert.equal((await stat(join(dataDir, 'access-key.json'))).mode & 0o077, 0);
+  // Only the key's digest is stored, in a database readable by the owner only.
+  assert.equal((await stat(join(dataDir, 'memberwire.db'))).mode & 0o077, 0);
 
   const health = await fetchJson(`${url}/health`);
   assert.equal(health.status, 200);

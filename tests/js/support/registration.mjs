@@ -17,8 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { loadWasm } from '../../../js/hosts/node.mjs';
 import { createEngine } from '../../../js/engine/engine.mjs';
 import { createHandler } from '../../../js/engine/handler.mjs';
-import { openEventStore } from '../../../js/adapters/events.mjs';
-import { openDirectory } from '../../../js/adapters/directory.mjs';
+import { memoryEvents } from '../../../js/adapters/events.mjs';
+import { memoryDirectory } from '../../../js/adapters/directory.mjs';
 import { createKeapSandbox, KEAP_DEFAULT_API_KEY } from '../../../js/sandbox/keap.mjs';
 import { createActiveCampaignSandbox, AC_DEFAULT_API_TOKEN } from '../../../js/sandbox/activecampaign.mjs';
 
@@ -117,8 +117,8 @@ export async function createRig({
   const sandbox = crm === 'keap' ? createKeapSandbox({ rateLimit: false }) : createActiveCampaignSandbox({ rateLimit: false });
   const { key, digest } = wasm.generateAccessKey();
   secrets?.add(key);
-  const events = await openEventStore(null);
-  const directory = await openDirectory(wasm, null);
+  const events = memoryEvents();
+  const directory = memoryDirectory(wasm);
   const logs = [];
   const engine = createEngine({
     wasm,

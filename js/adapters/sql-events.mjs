@@ -1,0 +1,76 @@
+// The event store port over the SQL schema (the `events` table, an inbox keyed by event id), for
+// every SQL driver. Same functions as the in-memory store (js/adapters/events.mjs).
+
+import { view } from './events.mjs';
+
+const COLS = 'id, source, received_at, contact_key, contact, status, state, outcome, pending, updated_at';
+
+function eventOf(r) {
+  const e = {
+    id: r.id,
+    source: r.source,
+    receivedAt: r.received_at,
+    contactKey: r.contact_key,
+    contact: JSON.parse(r.contact),
+    status: r.status,
+    state: r.state,
+    updatedAt: r.updated_at,
+  };
+  if (r.outcome) e.outcome = JSON.parse(r.outcome);
+  if (r.pending) e.pending = JSON.parse(r.pending);
+  return e;
+}
+
+/** @param {object} db  a SQL driver (js/store/sql.mjs) */
+export function sqlEvents(db, { now = Date.now } = {}) {
+  const write = (sql, params) => db.batch([{ sql, params }]);
+  const where = (status) =>
+    !status ? ['', []] : status === 'conflict' ? ["WHERE outcome_kind = 'conflict'", []] : ['WHERE status = ?', [status]];
+
+  return {
+    /** Records new events (an event id already recorded is kept as it is). */
+    async accept(evs) {
+      if (!evs.length) return;
+      await db.batch(
+        evs.map((e) => ({
+          sql: `INSERT INTO events (id, source, received_at, contact_key, contact, status, state, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?) ON CONFLICT (id) DO NOTHING`,
+          params: [e.id, e.source, e.receivedAt, e.contactKey ?? null, JSON.stringify(e.contact ?? {}), e.state, e.receivedAt],
+        })),
+      );
+    },
+    progress: (id, state, status) =>
+      write('UPDATE events SET state = coalesce(?, state), status = coalesce(?, status), updated_at = ? WHERE id = ?', [state ?? null, status ?? null, now(), id]),
+    finish: (id, outcome, state) =>
+      write("UPDATE events SET state = coalesce(?, state), status = 'done', outcome = ?, outcome_kind = ?, pending = NULL, updated_at = ? WHERE id = ?", [
+        state ?? null,
+        JSON.stringify(outcome ?? null),
+        outcome?.outcome ?? null,
+        now(),
+        id,
+      ]),
+    park: (id, pending, state) =>
+      write("UPDATE events SET state = coalesce(?, state), status = 'pending', pending = ?, updated_at = ? WHERE id = ?", [state ?? null, JSON.stringify(pending), now(), id]),
+    async get(id) {
+      const r = await db.first(`SELECT ${COLS} FROM events WHERE id = ?`, [id]);
+      return r ? eventOf(r) : null;
+    },
+    unfinished: async () => (await db.all(`SELECT ${COLS} FROM events WHERE status = 'running' ORDER BY received_at`, [])).map(eventOf),
+    pending: async () => (await db.all(`SELECT ${COLS} FROM events WHERE status = 'pending' ORDER BY received_at`, [])).map(eventOf),
+    /** Newest first; `status` filters (running, done, pending, conflict). */
+    async page({ status, offset = 0, limit = 50 } = {}) {
+      const [w, p] = where(status);
+      const total = (await db.first(`SELECT COUNT(*) AS n FROM events ${w}`, p)).n;
+      const rows = await db.all(`SELECT ${COLS} FROM events ${w} ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?`, [...p, limit, offset]);
+      return { total, events: rows.map((r) => view(eventOf(r))) };
+    },
+    /** How many events are in each state. */
+    async counts() {
+      const c = { running: 0, pending: 0, done: 0, total: 0 };
+      for (const r of await db.all('SELECT status, COUNT(*) AS n FROM events GROUP BY status', [])) {
+        c[r.status] = r.n;
+        c.total += r.n;
+      }
+      return c;
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// Everything a host keeps, over one SQL driver (SQLite on Node, D1 on Workers): the directory,
+// the event inbox, named settings (access-key digest, administrator, rules), admin sessions and
+// bulk runs. One schema (migrations/) for every host.
+
+import { sqlDirectory } from './sql-directory.mjs';
+import { sqlEvents } from './sql-events.mjs';
+import { settingsOn } from '../store/sql.mjs';
+
+/**
+ * @param {object} wasm  the initialized wasm package
+ * @param {object} db    a SQL driver (js/store/sqlite.mjs, js/store/d1.mjs)
+ */
+export function sqlStore(wasm, db, { now = Date.now } = {}) {
+  const one = (sql, ...params) => db.batch([{ sql, params }]);
+  return {
+    db,
+    directory: sqlDirectory(wasm, db),
+    events: sqlEvents(db, { now }),
+    settings: settingsOn(db, now),
+
+    /** Administrator sessions, by the digest of the session id. */
+    sessions: {
+      async load() {
+        return db.all('SELECT sid_hash, csrf, created_at, last_seen FROM sessions', []);
+      },
+      put: (hash, s) =>
+        one(
+          'INSERT INTO sessions (sid_hash, csrf, created_at, last_seen) VALUES (?, ?, ?, ?) ON CONFLICT (sid_hash) DO UPDATE SET last_seen = excluded.last_seen',
+          hash,
+          s.csrf,
+          s.createdAt,
+          s.lastSeen,
+        ),
+      delete: (hash) => one('DELETE FROM sessions WHERE sid_hash = ?', hash),
+      clear: () => one('DELETE FROM sessions'),
+    },
+
+    /** Bulk runs (one row per run, replaced as it advances) and their plans. */
+    bulk: {
+      async runs() {
+        return (await db.all('SELECT data FROM bulk_runs ORDER BY created_at', [])).map((r) => JSON.parse(r.data));
+      },
+      putRun: (run) =>
+        one(
+          'INSERT INTO bulk_runs (run_id, plan_id, created_at, data) VALUES (?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET data = excluded.data',
+          run.runId,
+          run.planId,
+          run.createdAt,
+          JSON.stringify(run),
+        ),
+      putPlan: (plan) => one('INSERT INTO bulk_plans (plan_id, created_at, data) VALUES (?, ?, ?) ON CONFLICT (plan_id) DO UPDATE SET data = excluded.data', plan.planId, plan.createdAt, JSON.stringify(plan)),
+      async getPlan(planId) {
+        const r = await db.first('SELECT data FROM bulk_plans WHERE plan_id = ?', [planId]);
+        return r ? JSON.parse(r.data) : null;
+      },
+    },
+
+    /** null while the store works, else { code, message } (hosts answer 503 meanwhile). */
+    health: () => db.health?.() ?? null,
+    close: () => db.close?.(),
+  };
+}

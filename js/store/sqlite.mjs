@@ -1,0 +1,212 @@
+// The SQL port (js/store/sql.mjs) on SQLite through better-sqlite3: the Node server's embedded
+// store, one file DIR/memberwire.db.
+//
+// Durability: WAL with synchronous=FULL, so a batch's promise resolves only after its commit
+// record is fsynced: an acknowledged post survives kill -9 and power loss. Group commit: the
+// batches called within one turn of the event loop run as one transaction (each inside its own
+// savepoint, so a batch a constraint refuses rolls back alone) and share one fsync; every
+// promise of the group settles only after that commit.
+//
+// Failure: a commit that fails (disk full, I/O error, read-only file) rejects every batch of
+// its group with store_unavailable and nothing of them is kept; `health()` then reports the
+// failure until a write succeeds again (it probes at most once a second), so the server
+// answers 503 meanwhile and recovers without a restart. A database file that is not SQLite or
+// fails SQLite's integrity check refuses to open with store_corrupt naming the file.
+//
+// One process at a time: the connection holds SQLite's exclusive lock (locking_mode=EXCLUSIVE),
+// so a second server on the same DIR gets store_locked.
+
+import { chmodSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { applyMigrations, constraintOf, StoreError } from './sql.mjs';
+
+const require = createRequire(import.meta.url);
+export const DB_FILE = 'memberwire.db';
+const MIGRATIONS_DIR = new URL('../../migrations/', import.meta.url);
+
+/** The SQL files of migrations/, as [{ name, sql }] (the same files wrangler applies to D1). */
+export function readMigrations() {
+  return readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((name) => ({ name, sql: readFileSync(new URL(name, MIGRATIONS_DIR), 'utf8') }));
+}
+
+function loadDriver() {
+  try {
+    return require('better-sqlite3');
+  } catch (err) {
+    throw new StoreError('store_unavailable', `better-sqlite3 is not installed (run \`npm ci\`, or \`npm start\`, which installs it): ${err.message}`, { cause: err });
+  }
+}
+
+/**
+ * Opens (creating if needed) DIR/memberwire.db and applies the migrations.
+ * @param {string} dir
+ * @param {{ now?: () => number, probeEveryMs?: number }} [options]
+ */
+export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000 } = {}) {
+  const Database = loadDriver();
+  dir = path.resolve(dir);
+  const file = path.join(dir, DB_FILE);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new StoreError('store_unavailable', `cannot create the data directory ${dir}: ${err.code ?? err.message}`, { cause: err, file: dir });
+  }
+  let raw;
+  try {
+    raw = new Database(file, { timeout: 1000 });
+    // Member data and digests: readable by the owner only (the WAL file takes the same mode).
+    chmodSync(file, 0o600);
+    raw.pragma('locking_mode = EXCLUSIVE');
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = FULL');
+    raw.pragma('foreign_keys = ON');
+    // Takes the exclusive lock now (a second process fails here, not at its first post).
+    raw.exec('BEGIN IMMEDIATE; COMMIT');
+    const check = raw.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw Object.assign(new Error(String(check)), { code: 'SQLITE_CORRUPT' });
+  } catch (err) {
+    raw?.close();
+    throw openError(err, file);
+  }
+
+  const statements = new Map();
+  const prepared = (sql) => {
+    let s = statements.get(sql);
+    if (!s) {
+      s = raw.prepare(sql);
+      statements.set(sql, s);
+    }
+    return s;
+  };
+  const runOne = ({ sql, params = [] }) => {
+    const s = prepared(sql);
+    if (s.reader) return { rows: s.all(...params), changes: 0 };
+    return { rows: [], changes: s.run(...params).changes };
+  };
+  // Nested better-sqlite3 transactions are savepoints: a batch that throws rolls back alone.
+  const runBatch = raw.transaction((stmts) => stmts.map(runOne));
+  const runGroup = raw.transaction((group) =>
+    group.map((item) => {
+      try {
+        return { ok: runBatch(item.statements) };
+      } catch (err) {
+        const c = constraintOf(err);
+        if (c) return { err: c };
+        throw err;
+      }
+    }),
+  );
+
+  let queue = [];
+  let scheduled = false;
+  let failure = null; // { code, message, since }
+  let lastProbe = 0;
+  let closed = false;
+  let commits = 0;
+
+  const unavailable = (err, what) =>
+    new StoreError(err?.code === 'SQLITE_CORRUPT' || err?.code === 'SQLITE_NOTADB' ? 'store_corrupt' : 'store_unavailable', `${what} ${file} failed: ${err?.code ?? 'error'}: ${err?.message ?? err}`, { cause: err, file });
+
+  function flush() {
+    scheduled = false;
+    const group = queue;
+    queue = [];
+    if (!group.length) return;
+    let outcomes;
+    try {
+      if (closed) throw new Error('the store is closed');
+      outcomes = runGroup(group);
+    } catch (err) {
+      // The whole group rolled back: nothing of it is stored, and every caller is told so.
+      const e = closed ? new StoreError('store_unavailable', 'the store is closed') : unavailable(err, 'writing to');
+      if (!closed) failure = { code: e.code, message: e.message, since: now() };
+      for (const item of group) item.reject(e);
+      return;
+    }
+    commits += 1;
+    failure = null;
+    group.forEach((item, i) => (outcomes[i].err ? item.reject(outcomes[i].err) : item.resolve(outcomes[i].ok)));
+  }
+
+  function read(fn) {
+    if (closed) return Promise.reject(new StoreError('store_unavailable', 'the store is closed'));
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      const e = unavailable(err, 'reading');
+      failure = { code: e.code, message: e.message, since: now() };
+      return Promise.reject(e);
+    }
+  }
+
+  const db = {
+    kind: 'sqlite',
+    file,
+    dir,
+    batch(stmts) {
+      return new Promise((resolve, reject) => {
+        queue.push({ statements: stmts, resolve, reject });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+    all: (sql, params = []) => read(() => prepared(sql).all(...params)),
+    first: (sql, params = []) => read(() => prepared(sql).get(...params) ?? null),
+
+    /**
+     * null when the store works; else { code, message } of the last failure. While failing it
+     * tries a small write at most once per probe interval, and reports healthy once one commits.
+     */
+    health() {
+      if (!failure || closed) return closed ? { code: 'store_unavailable', message: 'the store is closed' } : null;
+      if (now() - lastProbe >= probeEveryMs) {
+        lastProbe = now();
+        try {
+          raw.prepare("INSERT INTO settings (name, value, updated_at) VALUES ('store-probe', '0', ?) ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at").run(now());
+          failure = null;
+        } catch {
+          // still failing
+        }
+      }
+      return failure && { code: failure.code, message: failure.message };
+    },
+
+    /** The better-sqlite3 connection, for tests and benchmarks (for example PRAGMA max_page_count). */
+    raw,
+    stats: () => ({ commits }),
+
+    async close() {
+      if (closed) return;
+      if (queue.length) flush();
+      closed = true;
+      raw.close();
+    },
+  };
+
+  try {
+    await applyMigrations(db, readMigrations());
+  } catch (err) {
+    raw.close();
+    throw err instanceof StoreError ? err : openError(err, file);
+  }
+  return db;
+}
+
+function openError(err, file) {
+  if (err instanceof StoreError) return err;
+  switch (err?.code) {
+    case 'SQLITE_NOTADB':
+    case 'SQLITE_CORRUPT':
+      return new StoreError('store_corrupt', `${file} is damaged (${err.message}); memberwire will not start on it. Restore it from a backup, or move it away to start empty.`, { cause: err, file });
+    case 'SQLITE_BUSY':
+      return new StoreError('store_locked', `${file} is in use by another memberwire process`, { cause: err, file });
+    default:
+      return new StoreError('store_unavailable', `cannot open ${file}: ${err?.code ?? 'error'}: ${err?.message ?? err}`, { cause: err, file });
+  }
+}

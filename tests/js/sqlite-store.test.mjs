@@ -1,0 +1,179 @@
+// The Node server's SQLite store: a full database answered with 503 and recovered without a
+// restart, a damaged database refused by name, one process per data directory, and the
+// one-time import of a data directory the earlier file store wrote (tests/fixtures/file-store-v1,
+// written by that store: snapshots, journals, small files).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve } from '../../js/server/serve.mjs';
+import { openSqlite } from '../../js/store/sqlite.mjs';
+
+const FIXTURE = new URL('../fixtures/file-store-v1/', import.meta.url);
+const FIXTURE_KEY = 'mwk_fixture_key_0123456789abcdefghij';
+const FIXTURE_ADMIN_PASSWORD = 'fixture-admin-password';
+
+async function tempDir(t, prefix = 'mw-sqlite-') {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function start(t, dataDir, options = {}) {
+  const logs = [];
+  const srv = await serve({ port: 0, dataDir, log: (l) => logs.push(l), env: {}, bcryptCost: 4, sandboxRateLimit: 0, retryEveryMs: 3_600_000, ...options });
+  t.after(() => srv.close());
+  return { srv, logs };
+}
+
+const post = (srv, key, body) =>
+  fetch(`${srv.url}/hooks/json`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+test('a full database: 503 with a code on /health and on posts, nothing half-recorded, and recovery without a restart', async (t) => {
+  const dataDir = await tempDir(t);
+  const { srv, logs } = await start(t, dataDir);
+  const key = srv.accessKey;
+  assert.equal((await post(srv, key, { contact_id: 'f-1', email: 'one@example.com' })).status, 200);
+  const raw = srv.store.db.raw;
+  const pages = raw.pragma('page_count', { simple: true });
+  const limit = raw.pragma('max_page_count', { simple: true });
+  // SQLite's own "database or disk is full" (SQLITE_FULL), the answer a full disk gives.
+  raw.pragma(`max_page_count = ${pages}`);
+  t.after(() => raw.open && raw.pragma(`max_page_count = ${limit}`));
+  const refused = [];
+  for (let i = 0; i < 20; i++) {
+    const r = await post(srv, key, { contact_id: `full-${i}`, email: `full${i}@example.com`, first_name: 'x'.repeat(200), tags: Array.from({ length: 50 }, (_, j) => `tag ${j}`) });
+    refused.push([r.status, (await r.json()).error?.code]);
+  }
+  assert.ok(refused.every(([s, c]) => s === 503 && c === 'store_unavailable'), JSON.stringify(refused));
+  const health = await fetch(`${srv.url}/health`);
+  assert.equal(health.status, 503);
+  const hb = await health.json();
+  assert.equal(hb.ok, false);
+  assert.equal(hb.error.code, 'store_unavailable');
+  assert.ok(!hb.error.message.includes(dataDir), 'no file names for callers without the key');
+  const keyed = await (await fetch(`${srv.url}/health`, { headers: { authorization: `Bearer ${key}` } })).json();
+  assert.match(keyed.error.message, /memberwire\.db/);
+  assert.ok(logs.some((l) => /the store failed/.test(l)), 'the failure is logged');
+
+  // Nothing of the refused posts was recorded: not even their events.
+  const counts = await srv.engine.counts();
+  assert.equal(counts.total, 1);
+  assert.equal(await srv.directory.size(), 1);
+
+  // Room again: the next probe finds it, without a restart.
+  raw.pragma(`max_page_count = ${limit}`);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  assert.equal((await fetch(`${srv.url}/health`)).status, 200);
+  assert.ok(logs.some((l) => /the store works again/.test(l)));
+  const again = await post(srv, key, { contact_id: 'full-0', email: 'full0@example.com' });
+  assert.equal(again.status, 200);
+  assert.equal((await again.json()).outcome, 'created');
+});
+
+test('a damaged database refuses to start, naming the file; the data is left as it is', async (t) => {
+  const dataDir = await tempDir(t);
+  const file = join(dataDir, 'memberwire.db');
+  await writeFile(file, Buffer.alloc(8192, 0x5a));
+  await assert.rejects(serve({ port: 0, dataDir, log: () => {}, env: {} }), (err) => {
+    assert.equal(err.code, 'store_corrupt');
+    assert.ok(err.message.includes(file), err.message);
+    return true;
+  });
+  assert.equal((await readFile(file)).length, 8192, 'the file is not touched');
+});
+
+test('a second process on the same data directory is refused with store_locked', async (t) => {
+  const dataDir = await tempDir(t);
+  const first = await openSqlite(dataDir);
+  t.after(() => first.close());
+  await assert.rejects(openSqlite(dataDir), (err) => err.code === 'store_locked' && err.message.includes('memberwire.db'));
+});
+
+test('a data directory from the earlier file store is imported once, whole', async (t) => {
+  const dataDir = await tempDir(t, 'mw-import-');
+  await cp(FIXTURE, dataDir, { recursive: true });
+  const { srv, logs } = await start(t, dataDir);
+  assert.equal(srv.accessKey, null, 'the imported access key is kept, not replaced');
+  assert.ok(logs.some((l) => /imported the earlier file store: 9 members, 12 events, 1 bulk runs/.test(l)), logs.join('\n'));
+
+  // Members: the same ids, emails, contacts and versions as the old store held.
+  assert.equal(await srv.directory.size(), 9);
+  const ada = await srv.directory.get('m1');
+  assert.equal(ada.email, 'ada.lovelace@example.com');
+  assert.equal(ada.contact.contactId, '101');
+  assert.equal(ada.credentials, 'link_issued');
+  assert.deepEqual(ada.tags, [{ id: '91' }, { id: '93' }, { id: '95' }]);
+  const byContact = await srv.directory.apply({ op: 'get_by_contact', key: 'generic:default:zap-3' });
+  assert.equal(byContact.member.id, 'm6');
+  // Events: every one, with its outcome; the conflict is still a conflict.
+  const counts = await srv.engine.counts();
+  assert.deepEqual(counts, { running: 0, pending: 0, done: 12, total: 12 });
+  assert.equal((await srv.events.page({ status: 'conflict' })).total, 1);
+  // The access key, the administrator's password, the rules and the bulk run came along.
+  assert.equal((await post(srv, FIXTURE_KEY, { contact_id: 'zap-1', email: 'mia1@example.com' })).status, 200);
+  const login = await fetch(`${srv.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: FIXTURE_ADMIN_PASSWORD }) });
+  assert.equal(login.status, 200);
+  assert.deepEqual((await srv.store.settings.get('rules')).rules.map((r) => r.level), ['gold']);
+  const runs = srv.admin.bulk.list();
+  assert.equal(runs.length, 1);
+  assert.equal(runs[0].state, 'finished');
+  assert.equal(runs[0].done, 2);
+  // The next member continues the old numbering.
+  const next = await (await post(srv, FIXTURE_KEY, { contact_id: 'new-1', email: 'new@example.com' })).json();
+  assert.equal(next.member.id, 'm10');
+  // The old files are kept aside, not deleted, and not imported twice.
+  assert.ok(!existsSync(join(dataDir, 'collections')));
+  assert.deepEqual((await readdir(join(dataDir, 'file-store-imported'))).sort(), ['access-key.json', 'admin.json', 'bulk-plan-plan_mx28o8wdbcbefd9694182d07.json', 'collections', 'rules.json']);
+  await srv.close();
+  const second = await start(t, dataDir);
+  assert.ok(!second.logs.some((l) => /imported/.test(l)));
+  assert.equal(await second.srv.directory.size(), 10);
+});
+
+test('an old journal damaged before acknowledged data stops the start, names the file and line, and imports nothing', async (t) => {
+  const dataDir = await tempDir(t, 'mw-import-');
+  await cp(FIXTURE, dataDir, { recursive: true });
+  const snap = join(dataDir, 'collections', 'events.snap');
+  const lines = (await readFile(snap, 'utf8')).split('\n');
+  lines[3] = lines[3].replace('"done"', '"dxne"');
+  await writeFile(snap, lines.join('\n'));
+  // A snapshot is written whole before it is renamed into place: any damage in it is refused.
+  await assert.rejects(serve({ port: 0, dataDir, log: () => {}, env: {} }), (err) => err.code === 'store_corrupt' && err.message.includes('events.snap'));
+  // A damaged line in a journal with valid lines after it: acknowledged data, refused by line.
+  await cp(new URL('collections/events.snap', FIXTURE), snap);
+  const bulk = join(dataDir, 'collections', 'bulk.0.log');
+  const b = (await readFile(bulk, 'utf8')).split('\n');
+  b[1] = `00000000${b[1].slice(8)}`;
+  await writeFile(bulk, b.join('\n'));
+  await assert.rejects(serve({ port: 0, dataDir, log: () => {}, env: {} }), (err) => {
+    assert.equal(err.code, 'store_corrupt');
+    assert.match(err.message, /bulk\.0\.log is damaged at line 2/);
+    return true;
+  });
+  assert.ok(existsSync(join(dataDir, 'collections')), 'the old files stay where they were');
+  const db = await openSqlite(dataDir);
+  t.after(() => db.close());
+  assert.equal((await db.first('SELECT COUNT(*) AS n FROM members', [])).n, 0, 'nothing was imported');
+});
+
+test('an old journal with a torn last line imports what was whole and says how much was not', async (t) => {
+  const dataDir = await tempDir(t, 'mw-import-');
+  await cp(FIXTURE, dataDir, { recursive: true });
+  const log = join(dataDir, 'collections', 'directory.8.log');
+  const text = await readFile(log, 'utf8');
+  await writeFile(log, text.slice(0, text.length - 10));
+  const { srv, logs } = await start(t, dataDir);
+  const line = logs.find((l) => /imported the earlier file store/.test(l));
+  assert.match(line, /1 torn line/);
+  // The torn change was m3's last update: the member is there at its earlier version.
+  const grace = await srv.directory.get('m3');
+  assert.equal(grace.email, 'grace.hopper@example.org');
+  assert.ok(grace.version < 5);
+});
