@@ -41,7 +41,7 @@ export function sqlEvents(db, { now = Date.now } = {}) {
     progress: (id, state, status) =>
       write('UPDATE events SET state = coalesce(?, state), status = coalesce(?, status), updated_at = ? WHERE id = ?', [state ?? null, status ?? null, now(), id]),
     finish: (id, outcome, state) =>
-      write("UPDATE events SET state = coalesce(?, state), status = 'done', outcome = ?, outcome_kind = ?, pending = NULL, updated_at = ? WHERE id = ?", [
+      write("UPDATE events SET state = coalesce(?, state), status = 'done', outcome = ?, outcome_kind = ?, pending = NULL, lease_until = NULL, updated_at = ? WHERE id = ?", [
         state ?? null,
         JSON.stringify(outcome ?? null),
         outcome?.outcome ?? null,
@@ -49,7 +49,23 @@ export function sqlEvents(db, { now = Date.now } = {}) {
         id,
       ]),
     park: (id, pending, state) =>
-      write("UPDATE events SET state = coalesce(?, state), status = 'pending', pending = ?, updated_at = ? WHERE id = ?", [state ?? null, JSON.stringify(pending), now(), id]),
+      write("UPDATE events SET state = coalesce(?, state), status = 'pending', pending = ?, lease_until = NULL, updated_at = ? WHERE id = ?", [state ?? null, JSON.stringify(pending), now(), id]),
+    /**
+     * Takes the event for one runner until `at + leaseMs` (attempts counted); false while another
+     * runner holds it or when it is done.
+     */
+    async claim(id, at, leaseMs) {
+      const [r] = await db.batch([
+        {
+          sql: "UPDATE events SET lease_until = ?, attempts = attempts + 1 WHERE id = ? AND status <> 'done' AND (lease_until IS NULL OR lease_until < ?)",
+          params: [at + leaseMs, id, at],
+        },
+      ]);
+      return r.changes === 1;
+    },
+    /** Events still running that nobody holds and that have not moved since `before`. */
+    stale: async (before, at) =>
+      (await db.all(`SELECT ${COLS} FROM events WHERE status = 'running' AND updated_at < ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY received_at LIMIT 500`, [before, at])).map(eventOf),
     async get(id) {
       const r = await db.first(`SELECT ${COLS} FROM events WHERE id = ?`, [id]);
       return r ? eventOf(r) : null;

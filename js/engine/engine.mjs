@@ -14,8 +14,11 @@ import { runWorkflow } from './driver.mjs';
  * @param {() => number} [o.now]
  * @param {(record: object) => void} [o.log]
  * @param {number} [o.rateLimit]   CRM requests per second (Keap 10, ActiveCampaign 5; 0: none)
+ * @param {(eventIds: string[]) => Promise<void>} [o.dispatch]  hands recorded events to a queue
+ *   (Workers) instead of running them here; a consumer then calls runEvent() for each
+ * @param {number} [o.leaseMs]  how long one runner holds an event (stores with `claim`)
  */
-export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs }) {
+export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000 }) {
   const registrar = new wasm.Registrar(config);
   const perSecond = rateLimit ?? defaultRate(config);
   // 10% under the CRM's limit: its window and our clock do not start at the same instant.
@@ -71,17 +74,56 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       const accepted = registrar.accept(source, headers, body, t);
       if (accepted.kind !== 'events') return { kind: accepted.kind, reason: accepted.reason };
       const wfs = accepted.workflows;
-      await events.accept(
-        wfs.map((wf) => ({
-          id: wf.eventId,
-          source,
-          receivedAt: t,
-          contactKey: wf.contactKey,
-          contact: summary(wf.contact),
-          state: wf.save(),
-        })),
-      );
+      try {
+        await events.accept(
+          wfs.map((wf) => ({
+            id: wf.eventId,
+            source,
+            receivedAt: t,
+            contactKey: wf.contactKey,
+            contact: summary(wf.contact),
+            state: wf.save(),
+          })),
+        );
+      } catch (err) {
+        for (const wf of wfs) wf.free();
+        throw err;
+      }
+      if (dispatch) {
+        // Recorded: the queue carries them from here (a failed send is re-driven by the cron).
+        const ids = wfs.map((wf) => wf.eventId);
+        for (const wf of wfs) wf.free();
+        await dispatch(ids).catch((err) => log({ level: 'warn', event: ids[0], message: `not queued yet (${err?.name ?? 'error'}); the re-drive picks it up` }));
+        return { kind: 'events', queued: ids };
+      }
       return { kind: 'events', runs: wfs.map((wf) => ({ eventId: wf.eventId, done: start(wf) })) };
+    },
+
+    /**
+     * Runs one recorded event to its end (a queue consumer's call): a finished event is not run
+     * again, a parked one is retried, and with a store that leases events only one runner at a
+     * time gets it (`{state: 'busy'}` for the others). Redelivery never repeats a finished step:
+     * the workflow resumes from its saved state.
+     */
+    async runEvent(eventId) {
+      if (running.has(eventId)) return running.get(eventId);
+      const e = await events.get(eventId);
+      if (!e) return { state: 'missing' };
+      if (e.status === 'done') return { state: 'done', outcome: e.outcome };
+      if (events.claim && !(await events.claim(eventId, now(), leaseMs))) return { state: 'busy' };
+      const wf = registrar.restore(e.state);
+      if (e.status === 'pending') {
+        wf.retry();
+        await events.progress(eventId, wf.save(), 'running');
+      }
+      return start(wf);
+    },
+
+    /** Events left running with no runner (a consumer that died): hands them to `dispatch` again. */
+    async redrive(olderThanMs = 60_000) {
+      const list = await events.stale(now() - olderThanMs, now());
+      if (list.length && dispatch) await dispatch(list.map((e) => e.id));
+      return list.length;
     },
 
     /** Resumes every event that was accepted but not finished (after a restart). */
@@ -100,6 +142,11 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       const wf = registrar.restore(e.state);
       wf.retry();
       await events.progress(eventId, wf.save(), 'running');
+      if (dispatch) {
+        wf.free();
+        await dispatch([eventId]);
+        return { state: 'queued' };
+      }
       return start(wf);
     },
 

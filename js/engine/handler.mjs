@@ -88,6 +88,11 @@ async function hook(source, request, body, { engine, budgetMs, ctx }) {
     return json(200, { ok: true, verified: true }, { 'x-hook-secret': request.headers.get('x-hook-secret').trim() });
   }
   if (accepted.kind === 'ignored') return json(200, { outcome: 'ignored', reason: accepted.reason });
+  // Recorded and handed to a queue (Workers): answered now, the consumer does the work.
+  if (accepted.queued) {
+    const q = accepted.queued;
+    return json(202, q.length === 1 ? { outcome: 'queued', event: q[0] } : { outcome: 'queued', events: q });
+  }
   const { runs } = accepted;
   // Every event is durably recorded by now; what is not finished within the budget goes on in
   // the background (ctx.waitUntil on Workers; the process keeps running on Node and Deno).

@@ -1,38 +1,150 @@
-// Cloudflare Workers (workerd) host: the wasm arrives as a compiled module import; the handler
-// is the same edge function as everywhere. Bindings (env): MEMBERWIRE_KEY (the access key),
-// MEMBERWIRE_CONFIG (RegistrarConfig as JSON; the CRM token may instead come from
-// MEMBERWIRE_CRM_TOKEN).
+// Cloudflare Workers (workerd) host. The wasm arrives as a compiled module import; the handler is
+// the same edge function as everywhere. State is durable: D1 holds the directory, the event
+// inbox, settings, admin sessions and bulk runs (the one schema of migrations/), and a Queue
+// carries each recorded event to the consumer below, which runs its workflow.
 //
-// State here is per isolate and in memory: enough to parse, verify and run posts end to end
-// against a CRM, not to keep members across isolates. A durable Workers deployment needs a
-// directory and event store on D1 or Durable Objects (the ports in js/adapters/ are the seam).
+//   fetch      records the post's events in D1, sends their ids to the queue, answers 202
+//              `queued` (or an error); /api/* is the admin API, the admin page comes from ASSETS
+//   queue      runs each event (a lease in D1 keeps one runner per event); a parked event is
+//              retried by the queue with backoff, and after max_retries it goes to the
+//              dead-letter queue, whose consumer marks it so the Activity screen shows it with
+//              its Retry button
+//   scheduled  the cron re-drives events left running by a consumer that died
+//
+// Bindings (wrangler.toml): DB (D1), EVENTS (queue producer), ASSETS (optional, the admin page),
+// MEMBERWIRE_KEY (the hook access key, a secret), MEMBERWIRE_CONFIG (RegistrarConfig as JSON;
+// the CRM token may come from the secret MEMBERWIRE_CRM_TOKEN), MEMBERWIRE_DLQ (the dead-letter
+// queue's name, default memberwire-events-dlq), MEMBERWIRE_RETRY_DELAY_S (first backoff, 10 s),
+// MEMBERWIRE_REDRIVE_AFTER_S (how long a running event may sit still before the cron re-drives
+// it, 60 s).
 import wasmModule from '../../pkg/memberwire_bg.wasm';
 import * as wasm from '../../pkg/memberwire.js';
+import init from '../../migrations/0001_init.sql';
 import { createEngine } from '../engine/engine.mjs';
 import { createHandler } from '../engine/handler.mjs';
-import { memoryDirectory } from '../adapters/directory.mjs';
-import { memoryEvents } from '../adapters/events.mjs';
+import { sqlStore } from '../adapters/sql-store.mjs';
+import { d1Driver } from '../store/d1.mjs';
+import { applyMigrations } from '../store/sql.mjs';
+import { createAdminApi } from '../server/admin-api.mjs';
+import { rateLimitedFetch, CRM_RATE } from '../server/crm-client.mjs';
 
 wasm.initSync({ module: wasmModule });
 
-let handler = null;
+const MIGRATIONS = [{ name: '0001_init.sql', sql: init }];
 
+let app = null;
+
+/** One per isolate: the store, engine and handler over this deployment's bindings. */
 async function build(env) {
+  const db = d1Driver(env.DB);
+  // wrangler applies migrations at deploy (npm run deploy); an isolate checks once, and applies
+  // any that are missing, so a fresh database works too. Two isolates racing both get here: the
+  // loser's batch fails on the migration's name and it reads the winner's.
+  await applyMigrations(db, MIGRATIONS).catch(async (err) => {
+    const done = await db.all('SELECT name FROM d1_migrations', []);
+    if (done.length < MIGRATIONS.length) throw err;
+  });
+  const store = sqlStore(wasm, db);
   const config = env.MEMBERWIRE_CONFIG ? JSON.parse(env.MEMBERWIRE_CONFIG) : {};
   if (config.crm && env.MEMBERWIRE_CRM_TOKEN) config.crm.token = env.MEMBERWIRE_CRM_TOKEN;
+  const crmFetch = config.crm?.baseUrl
+    ? rateLimitedFetch({ wasm, baseUrl: config.crm.baseUrl, perSecond: CRM_RATE[config.crm.kind] ?? 0, fetch: (u, i) => fetch(u, i) })
+    : (u, i) => fetch(u, i);
+  const log = (r) => console.log(typeof r === 'string' ? r : `${r.level}: ${r.event}: ${r.message}`);
   const engine = createEngine({
     wasm,
     config,
-    events: memoryEvents(),
-    directory: memoryDirectory(wasm),
+    events: store.events,
+    directory: store.directory,
+    fetch: crmFetch,
+    log,
+    ...(env.MEMBERWIRE_RATE_LIMIT !== undefined ? { rateLimit: Number(env.MEMBERWIRE_RATE_LIMIT) } : {}),
+    dispatch: (ids) => env.EVENTS.sendBatch(ids.map((eventId) => ({ body: { eventId } }))),
   });
   const digest = env.MEMBERWIRE_KEY ? wasm.accessKeyDigest(env.MEMBERWIRE_KEY) : null;
-  return createHandler({ wasm, engine, keyDigest: () => digest });
+  const admin = await createAdminApi({
+    wasm,
+    store,
+    engine,
+    directory: store.directory,
+    events: store.events,
+    crm: config.crm ?? { kind: 'generic' },
+    sandbox: false,
+    passwordMode: config.passwordMode ?? 'link',
+    publicUrl: () => env.MEMBERWIRE_PUBLIC_URL ?? '',
+    keyDigest: () => digest,
+    // The key is a Worker secret: rotate it with `wrangler secret put MEMBERWIRE_KEY`.
+    setKeyDigest: () => {},
+    keyFromEnv: true,
+    crmFetch,
+    staticFiles: env.ASSETS ? (request) => env.ASSETS.fetch(request) : undefined,
+    testPost: () => new Response(JSON.stringify({ error: { code: 'not_supported', message: 'send a test post to /hooks/json instead' } }), { status: 400 }),
+    log,
+  });
+  const handler = createHandler({ wasm, engine, keyDigest: () => digest, extra: admin.extra, health: () => store.health() });
+  return { store, engine, handler };
 }
+
+function appFor(env) {
+  app ??= build(env).catch((err) => {
+    app = null; // try again on the next request
+    throw err;
+  });
+  return app;
+}
+
+const retryDelay = (env, attempts) => Math.min(3600, Number(env.MEMBERWIRE_RETRY_DELAY_S ?? 10) * 2 ** Math.max(0, attempts - 1));
 
 export default {
   async fetch(request, env, ctx) {
-    handler ??= await build(env);
-    return handler.fetch(request, env, ctx);
+    let a;
+    try {
+      a = await appFor(env);
+    } catch (err) {
+      console.error(`memberwire: cannot start: ${err?.code ?? err?.name ?? 'error'}: ${err?.message ?? ''}`.slice(0, 300));
+      return new Response(JSON.stringify({ error: { code: 'store_unavailable', message: 'memberwire cannot reach its database; the post was not recorded: send it again later' } }), {
+        status: 503,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '30' },
+      });
+    }
+    return a.handler.fetch(request, env, ctx);
+  },
+
+  async queue(batch, env) {
+    const { engine, store } = await appFor(env);
+    if (batch.queue === (env.MEMBERWIRE_DLQ ?? 'memberwire-events-dlq')) {
+      // The queue gave up: park the event where the Activity screen shows it, with Retry.
+      for (const msg of batch.messages) {
+        const e = await store.events.get(msg.body?.eventId);
+        if (e && e.status !== 'done') {
+          await store.events.park(e.id, { code: 'dead_letter', reason: `the queue gave up after its retries (${e.pending?.code ?? 'no answer'}); retry it from the Activity screen` }, null);
+        }
+        msg.ack();
+      }
+      return;
+    }
+    for (const msg of batch.messages) {
+      const id = msg.body?.eventId;
+      if (typeof id !== 'string') {
+        msg.ack();
+        continue;
+      }
+      let final;
+      try {
+        final = await engine.runEvent(id);
+      } catch (err) {
+        console.error(`memberwire: ${id}: the consumer failed: ${err?.code ?? err?.name ?? 'error'}`);
+        final = { state: 'pending' };
+      }
+      // Parked (a CRM that keeps failing) or held by another runner: the queue tries again
+      // later, with backoff; done, missing: nothing more to do.
+      if (final.state === 'pending' || final.state === 'busy') msg.retry({ delaySeconds: retryDelay(env, msg.attempts ?? 1) });
+      else msg.ack();
+    }
+  },
+
+  async scheduled(controller, env, ctx) {
+    const { engine } = await appFor(env);
+    ctx.waitUntil(engine.redrive(Number(env.MEMBERWIRE_REDRIVE_AFTER_S ?? 60) * 1000));
   },
 };

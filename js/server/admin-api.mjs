@@ -1,5 +1,5 @@
-// The admin API (docs/admin-api.md) on the Node server, mounted as the hook handler's `extra`
-// routes, plus the admin page's static files. Host glue only: members, rules, plans, levels and
+// The admin API (docs/admin-api.md), mounted as the hook handler's `extra` routes on the Node
+// server and the Worker, plus the admin page's static files (given by the host). Host glue only: members, rules, plans, levels and
 // CRM requests are the wasm's; this file routes, authenticates and carries data.
 //
 // Nothing here returns or logs a password, a password hash, a set-password token, the CRM token
@@ -11,7 +11,6 @@ import { createSessions, AuthError } from './session.mjs';
 import { openRules, settingsView, rotateAccessKey } from './settings.mjs';
 import { openBulk } from './bulk.mjs';
 import { createCrmClient } from './crm-client.mjs';
-import { createStatic } from './static.mjs';
 
 const MAX_JSON = 1024 * 1024;
 const MAX_CSV = 8 * 1024 * 1024;
@@ -108,7 +107,9 @@ export async function createAdminApi(o) {
   })();
   const sessions = createSessions({ wasm, settings: store.settings, stored: store.sessions, registrar: engine.registrar, keyDigest: o.keyDigest, origins: publicOrigin, now, log });
   await sessions.restore();
-  const serveStatic = createStatic();
+  // The admin page's files: from disk on Node (js/server/static.mjs), from the ASSETS binding on
+  // Workers; none: the API alone.
+  const serveStatic = o.staticFiles ?? (() => null);
 
   async function body(request, max = MAX_JSON) {
     const bytes = await readBody(request, max);
@@ -192,6 +193,7 @@ export async function createAdminApi(o) {
         ? ['keap_post', `contactId=${enc(cid)}&Email=${enc(email.trim())}`]
         : ['activecampaign', `type=subscribe&${enc('contact[id]')}=${enc(cid)}&${enc('contact[email]')}=${enc(email.trim())}`];
     const accepted = await engine.accept(source, new Headers({ 'content-type': 'application/x-www-form-urlencoded' }), new TextEncoder().encode(form));
+    if (accepted.queued?.length) return { status: 202, body: { outcome: 'queued', event: accepted.queued[0] } };
     if (accepted.kind !== 'events' || !accepted.runs?.length) fail(400, 'ignored', 'the registration was not started');
     const run = accepted.runs[0];
     const final = await Promise.race([run.done, new Promise((resolve) => setTimeout(() => resolve(null), 10_000))]);

@@ -210,12 +210,13 @@ export async function openBulk({ wasm, store, directory, engine, events, crm, cr
       await write({ t: 'result', runId: run.runId, i, outcome: null, failed: true, code: err?.code ?? 'rejected', at: now() });
       return null;
     }
-    if (accepted.kind !== 'events' || !accepted.runs?.length) {
+    if (accepted.kind !== 'events' || !(accepted.runs?.length || accepted.queued?.length)) {
       await write({ t: 'started', runId: run.runId, i, eventId: null, at: now() });
       await write({ t: 'result', runId: run.runId, i, outcome: null, failed: true, code: 'ignored', at: now() });
       return null;
     }
-    const { eventId, done } = accepted.runs[0];
+    // Run here, or (Workers) queued: then follow the event in the store until it ends.
+    const { eventId, done } = accepted.runs?.[0] ?? { eventId: accepted.queued[0], done: followEvent(accepted.queued[0]) };
     await write({ t: 'started', runId: run.runId, i, eventId, at: now() });
     return follow(run, i, done);
   }

@@ -7,6 +7,7 @@ import { openSqlite } from '../store/sqlite.mjs';
 import { importFileStore } from '../store/import-file-store.mjs';
 import { sqlStore } from '../adapters/sql-store.mjs';
 import { ACCESS_KEY } from './settings.mjs';
+import { createStatic } from './static.mjs';
 import { createEngine } from '../engine/engine.mjs';
 import { createHandler } from '../engine/handler.mjs';
 import { listen } from './http-bridge.mjs';
@@ -128,6 +129,7 @@ export async function serve({
       },
       keyFromEnv: Boolean(env.MEMBERWIRE_KEY),
       crmFetch,
+      staticFiles: createStatic(),
       testPost: (body) =>
         testHandler.fetch(
           new Request(`${served.url}/hooks/json`, {
