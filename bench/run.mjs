@@ -4,7 +4,8 @@
 //   npm run bench -- --quick      # small sizes, no WordPress; CI's smoke check (times not asserted)
 //
 // Each part measures against a baseline in the same run where one exists: native Rust and plain
-// JS for matching, plain JS in the same page for previews, WordPress for posts per second.
+// JS for matching, plain JS in the same page for previews, WordPress for posts per second, the
+// in-memory directory for the SQL store, a minimal D1-and-queue Worker for CPU in workerd.
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
@@ -15,6 +16,8 @@ import { parseArgs } from 'node:util';
 import { runStartup } from './startup.mjs';
 import { runMatching } from './matching.mjs';
 import { runPreview } from './preview.mjs';
+import { runStore } from './store.mjs';
+import { runWorkerd } from './workerd.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'string' }, 'skip-posts': { type: 'boolean', default: false } } });
@@ -28,6 +31,8 @@ console.log(`size: ${results.size.rawBytes} bytes raw, ${results.size.gzipBytes}
 results.startup = await runStartup({ runs: quick ? 3 : 9 });
 results.matching = await runMatching({ sizes: quick ? [10_000] : [100_000, 1_000_000], runs: quick ? 1 : 3 });
 results.preview = await runPreview({ members: quick ? 10_000 : 100_000 });
+results.store = await runStore({ members: quick ? 10_000 : 100_000, runs: quick ? 1 : 3 });
+results.workerd = await runWorkerd({ posts: quick ? 30 : 300 });
 
 if (!args['skip-posts'] && existsSync(join(root, 'bench/posts.mjs'))) {
   const dir = mkdtempSync(join(tmpdir(), 'mw-bench-'));

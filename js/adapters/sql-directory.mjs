@@ -267,10 +267,13 @@ export function sqlDirectory(wasm, db) {
     },
   };
 
-  /** Every member record (without hashes) as one JSON array, built by SQLite. */
+  /**
+   * Every member as one JSON array, built by SQLite, with what planning reads of a member (its
+   * id, email and contact link: the planner matches on nothing else).
+   */
   async function membersJson() {
     const row = await db.first(
-      "SELECT json_group_array(json_patch(data, json_object('id', 'm' || seq, 'version', version, 'email', email, 'credentials', credentials, 'createdAt', created_at, 'updatedAt', updated_at))) AS j FROM members",
+      "SELECT json_group_array(json_object('id', 'm' || seq, 'email', email, 'contact', json(json_extract(data, '$.contact')))) AS j FROM members",
       [],
     );
     return row.j;

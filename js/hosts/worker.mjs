@@ -47,8 +47,10 @@ async function build(env) {
   const store = sqlStore(wasm, db);
   const config = env.MEMBERWIRE_CONFIG ? JSON.parse(env.MEMBERWIRE_CONFIG) : {};
   if (config.crm && env.MEMBERWIRE_CRM_TOKEN) config.crm.token = env.MEMBERWIRE_CRM_TOKEN;
+  // MEMBERWIRE_RATE_LIMIT overrides the CRM's requests per second (0: none; tests, benchmarks).
+  const rate = env.MEMBERWIRE_RATE_LIMIT !== undefined ? Number(env.MEMBERWIRE_RATE_LIMIT) : undefined;
   const crmFetch = config.crm?.baseUrl
-    ? rateLimitedFetch({ wasm, baseUrl: config.crm.baseUrl, perSecond: CRM_RATE[config.crm.kind] ?? 0, fetch: (u, i) => fetch(u, i) })
+    ? rateLimitedFetch({ wasm, baseUrl: config.crm.baseUrl, perSecond: rate ?? CRM_RATE[config.crm.kind] ?? 0, fetch: (u, i) => fetch(u, i) })
     : (u, i) => fetch(u, i);
   const log = (r) => console.log(typeof r === 'string' ? r : `${r.level}: ${r.event}: ${r.message}`);
   const engine = createEngine({
@@ -58,7 +60,7 @@ async function build(env) {
     directory: store.directory,
     fetch: crmFetch,
     log,
-    ...(env.MEMBERWIRE_RATE_LIMIT !== undefined ? { rateLimit: Number(env.MEMBERWIRE_RATE_LIMIT) } : {}),
+    ...(rate !== undefined ? { rateLimit: rate } : {}),
     dispatch: (ids) => env.EVENTS.sendBatch(ids.map((eventId) => ({ body: { eventId } }))),
   });
   const digest = env.MEMBERWIRE_KEY ? wasm.accessKeyDigest(env.MEMBERWIRE_KEY) : null;
