@@ -1,5 +1,6 @@
-// The SQL port (js/store/sql.mjs) on SQLite through better-sqlite3: the Node server's embedded
-// store, one file DIR/memberwire.db.
+// The SQL port (js/store/sql.mjs) on SQLite: the embedded store, one file DIR/memberwire.db.
+// Node uses better-sqlite3; Deno passes its `node:sqlite` DatabaseSync (the two share the
+// synchronous prepare/all/get/run API this file uses; transactions are plain SQL here).
 //
 // Durability: WAL with synchronous=FULL, so a batch's promise resolves only after its commit
 // record is fsynced: an acknowledged post survives kill -9 and power loss. Group commit: the
@@ -41,13 +42,34 @@ function loadDriver() {
   }
 }
 
+/** A PRAGMA's value (both bindings return a row object). */
+const pragma = (conn, name) => {
+  const row = conn.prepare(`PRAGMA ${name}`).get();
+  return row ? Object.values(row)[0] : undefined;
+};
+
+/** Whether a statement returns rows (better-sqlite3 says so; node:sqlite lists its columns). */
+const returnsRows = (stmt) => ('reader' in stmt ? stmt.reader : stmt.columns().length > 0);
+
+/** SQLite's result code of an error from either binding, as a SQLITE_* name where it matters. */
+function sqliteCode(err) {
+  if (typeof err?.code === 'string' && err.code.startsWith('SQLITE_')) return err.code;
+  const m = String(err?.message ?? '');
+  if (err?.errcode === 26 || /file is not a database/.test(m)) return 'SQLITE_NOTADB';
+  if (err?.errcode === 11 || /malformed/.test(m)) return 'SQLITE_CORRUPT';
+  if (err?.errcode === 5 || /database is locked/.test(m)) return 'SQLITE_BUSY';
+  if (err?.errcode === 13 || /database or disk is full/.test(m)) return 'SQLITE_FULL';
+  return err?.code ?? 'error';
+}
+
 /**
  * Opens (creating if needed) DIR/memberwire.db and applies the migrations.
  * @param {string} dir
- * @param {{ now?: () => number, probeEveryMs?: number }} [options]
+ * @param {{ now?: () => number, probeEveryMs?: number, Database?: Function }} [options]
+ *   Database: the binding's class (default better-sqlite3; Deno passes node:sqlite's DatabaseSync)
  */
-export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000 } = {}) {
-  const Database = loadDriver();
+export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Database = null } = {}) {
+  Database ??= loadDriver();
   dir = path.resolve(dir);
   const file = path.join(dir, DB_FILE);
   try {
@@ -60,13 +82,14 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000 } = 
     raw = new Database(file, { timeout: 1000 });
     // Member data and digests: readable by the owner only (the WAL file takes the same mode).
     chmodSync(file, 0o600);
-    raw.pragma('locking_mode = EXCLUSIVE');
-    raw.pragma('journal_mode = WAL');
-    raw.pragma('synchronous = FULL');
-    raw.pragma('foreign_keys = ON');
+    raw.exec('PRAGMA busy_timeout = 1000');
+    raw.exec('PRAGMA locking_mode = EXCLUSIVE');
+    raw.exec('PRAGMA journal_mode = WAL');
+    raw.exec('PRAGMA synchronous = FULL');
+    raw.exec('PRAGMA foreign_keys = ON');
     // Takes the exclusive lock now (a second process fails here, not at its first post).
     raw.exec('BEGIN IMMEDIATE; COMMIT');
-    const check = raw.pragma('quick_check', { simple: true });
+    const check = pragma(raw, 'quick_check');
     if (check !== 'ok') throw Object.assign(new Error(String(check)), { code: 'SQLITE_CORRUPT' });
   } catch (err) {
     raw?.close();
@@ -84,22 +107,39 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000 } = 
   };
   const runOne = ({ sql, params = [] }) => {
     const s = prepared(sql);
-    if (s.reader) return { rows: s.all(...params), changes: 0 };
-    return { rows: [], changes: s.run(...params).changes };
+    if (returnsRows(s)) return { rows: s.all(...params), changes: 0 };
+    return { rows: [], changes: Number(s.run(...params).changes) };
   };
-  // Nested better-sqlite3 transactions are savepoints: a batch that throws rolls back alone.
-  const runBatch = raw.transaction((stmts) => stmts.map(runOne));
-  const runGroup = raw.transaction((group) =>
-    group.map((item) => {
+  // One transaction for the group, a savepoint per batch: a batch a constraint refuses rolls
+  // back alone; any other error rolls back the whole group.
+  const runGroup = (group) => {
+    raw.exec('BEGIN IMMEDIATE');
+    try {
+      const out = group.map((item) => {
+        raw.exec('SAVEPOINT mw_batch');
+        try {
+          const ok = item.statements.map(runOne);
+          raw.exec('RELEASE mw_batch');
+          return { ok };
+        } catch (err) {
+          const c = constraintOf(err);
+          if (!c) throw err;
+          raw.exec('ROLLBACK TO mw_batch');
+          raw.exec('RELEASE mw_batch');
+          return { err: c };
+        }
+      });
+      raw.exec('COMMIT');
+      return out;
+    } catch (err) {
       try {
-        return { ok: runBatch(item.statements) };
-      } catch (err) {
-        const c = constraintOf(err);
-        if (c) return { err: c };
-        throw err;
+        raw.exec('ROLLBACK');
+      } catch {
+        // no transaction left to roll back
       }
-    }),
-  );
+      throw err;
+    }
+  };
 
   let queue = [];
   let scheduled = false;
@@ -108,8 +148,10 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000 } = 
   let closed = false;
   let commits = 0;
 
-  const unavailable = (err, what) =>
-    new StoreError(err?.code === 'SQLITE_CORRUPT' || err?.code === 'SQLITE_NOTADB' ? 'store_corrupt' : 'store_unavailable', `${what} ${file} failed: ${err?.code ?? 'error'}: ${err?.message ?? err}`, { cause: err, file });
+  const unavailable = (err, what) => {
+    const code = sqliteCode(err);
+    return new StoreError(code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' ? 'store_corrupt' : 'store_unavailable', `${what} ${file} failed: ${code}: ${err?.message ?? err}`, { cause: err, file });
+  };
 
   function flush() {
     scheduled = false;
@@ -177,7 +219,7 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000 } = 
       return failure && { code: failure.code, message: failure.message };
     },
 
-    /** The better-sqlite3 connection, for tests and benchmarks (for example PRAGMA max_page_count). */
+    /** The binding's connection, for tests and benchmarks (for example PRAGMA max_page_count). */
     raw,
     stats: () => ({ commits }),
 
@@ -200,13 +242,13 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000 } = 
 
 function openError(err, file) {
   if (err instanceof StoreError) return err;
-  switch (err?.code) {
+  switch (sqliteCode(err)) {
     case 'SQLITE_NOTADB':
     case 'SQLITE_CORRUPT':
       return new StoreError('store_corrupt', `${file} is damaged (${err.message}); memberwire will not start on it. Restore it from a backup, or move it away to start empty.`, { cause: err, file });
     case 'SQLITE_BUSY':
       return new StoreError('store_locked', `${file} is in use by another memberwire process`, { cause: err, file });
     default:
-      return new StoreError('store_unavailable', `cannot open ${file}: ${err?.code ?? 'error'}: ${err?.message ?? err}`, { cause: err, file });
+      return new StoreError('store_unavailable', `cannot open ${file}: ${sqliteCode(err)}: ${err?.message ?? err}`, { cause: err, file });
   }
 }
