@@ -11,19 +11,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export WRANGLER_SEND_METRICS=false
 
-assets=.wrangler/assets
-rm -rf "$assets"
-mkdir -p "$assets/admin" "$assets/pkg" "$assets/js/hosts"
-cp -R www/. "$assets/admin/"
-cp pkg/memberwire.js pkg/memberwire_bg.wasm "$assets/pkg/"
-cp js/hosts/browser.mjs "$assets/js/hosts/"
-# The admin page runs wasm, talks only to this origin and is never framed (as on the Node server).
-cat >"$assets/_headers" <<'HEADERS'
-/*
-  Content-Security-Policy: default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'
-  X-Content-Type-Options: nosniff
-  Cache-Control: no-store
-HEADERS
+bash scripts/worker-assets.sh .wrangler/assets
 
 if [[ "${1:-}" == "--dry-run" ]]; then
   npx wrangler deploy --dry-run --outdir .wrangler/dry-run

@@ -35,7 +35,7 @@ const post = (srv, key, body) =>
     body: JSON.stringify(body),
   });
 
-test('a full database: 503 with a code on /health and on posts, nothing half-recorded, and recovery without a restart', async (t) => {
+test('a full or read-only database: 503 with a code on /health and on posts, nothing half-recorded, and recovery without a restart', async (t) => {
   const dataDir = await tempDir(t);
   const { srv, logs } = await start(t, dataDir);
   const key = srv.accessKey;
@@ -75,6 +75,18 @@ test('a full database: 503 with a code on /health and on posts, nothing half-rec
   const again = await post(srv, key, { contact_id: 'full-0', email: 'full0@example.com' });
   assert.equal(again.status, 200);
   assert.equal((await again.json()).outcome, 'created');
+
+  // Read-only (SQLite's SQLITE_READONLY, as a file remounted read-only answers): the same.
+  raw.pragma('query_only = ON');
+  const ro = await post(srv, key, { contact_id: 'ro-1', email: 'ro@example.com' });
+  assert.equal(ro.status, 503);
+  assert.equal((await ro.json()).error.code, 'store_unavailable');
+  assert.equal((await fetch(`${srv.url}/health`)).status, 503);
+  raw.pragma('query_only = OFF');
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  assert.equal((await fetch(`${srv.url}/health`)).status, 200);
+  assert.equal((await post(srv, key, { contact_id: 'ro-1', email: 'ro@example.com' })).status, 200);
+  assert.deepEqual(await srv.engine.counts(), { running: 0, pending: 0, done: 3, total: 3 }, 'only the posts that were answered 200 are recorded');
 });
 
 test('a damaged database refuses to start, naming the file; the data is left as it is', async (t) => {

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Miniflare } from 'miniflare';
 
 import { ROOT, KEAP, makeKey, loadWasm, createSecrets, createKeapSandbox, keapCrm, keapField, waitFor } from './support/registration.mjs';
@@ -21,7 +22,11 @@ const QUEUE = 'memberwire-events';
 const DLQ = 'memberwire-events-dlq';
 
 function worker({ persist, key, sandbox, extra = {} }) {
+  // The admin page's files, laid out as `npm run deploy` lays them out for the ASSETS binding.
+  const assets = join(persist, 'assets');
+  execFileSync('bash', [join(ROOT, 'scripts/worker-assets.sh'), assets]);
   return new Miniflare({
+    assets: { directory: assets, binding: 'ASSETS', routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
     compatibilityDate: '2026-04-26',
     compatibilityFlags: ['nodejs_compat'],
     modulesRoot: ROOT,
@@ -140,6 +145,14 @@ test('workerd with D1 and Queues: durable, at least once, one member per contact
   secrets.add('a worker admin password');
   const cookie = setup.headers.get('set-cookie').split(';')[0];
   const admin = (path, init = {}) => c.call(path, { ...init, headers: { ...origin, cookie, 'x-memberwire-csrf': setup.body.csrf, ...(init.headers ?? {}) } });
+  // The admin page itself, from the ASSETS binding, with the wasm it runs.
+  const page = await c.call('/admin/');
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type'), /text\/html/);
+  assert.match(page.text, /<html/i);
+  const wasmFile = await mf.dispatchFetch('http://localhost/pkg/memberwire_bg.wasm');
+  assert.equal(wasmFile.status, 200);
+  assert.equal(Buffer.from(await wasmFile.arrayBuffer()).subarray(0, 4).toString('hex'), '0061736d', 'the wasm package');
   const members = (await admin('/api/members?limit=50')).body;
   assert.equal(members.total, 2, 'one member for 101, one for 4242');
   const rae = members.members.find((m) => m.contact?.contactId === '4242');
@@ -181,8 +194,8 @@ test('workerd with D1 and Queues: durable, at least once, one member per contact
   assert.equal(outcome.member.id, rae.id, 'the same member after the restart');
   // A running event with no runner (as a consumer that died leaves it) is re-driven by the cron.
   await d1.prepare("UPDATE events SET status = 'running', outcome = NULL, state = (SELECT state FROM events WHERE id = ?) WHERE id = ?").bind(ghost.body.event, ghost.body.event).run();
-  const cron = await mf.dispatchFetch('http://localhost/cdn-cgi/handler/scheduled?cron=*/5+*+*+*+*');
-  assert.equal(cron.status, 200);
+  const cron = await (await mf.getWorker()).scheduled({ cron: '*/5 * * * *' });
+  assert.equal(cron.outcome, 'ok');
   await settle('the re-driven event', 73);
   assert.equal((await c.counts()).done, 73);
   const late = (await admin('/api/members?limit=50')).body.members.filter((m) => m.contact?.contactId === '9999');
