@@ -3,10 +3,11 @@
 // a minimal CRM post through the engine (the same path as a post from the CRM), a few at a time
 // so the engine's CRM rate limiter sets the pace.
 //
-// Durable in DIR: a plan is one file (`bulk-plan-<id>.json`, written once); a run's progress is
-// the `bulk` journal (started rows with their event ids, results, state changes). After a
-// restart a run that was running continues where it stopped, and rows that were in flight are
-// followed through their events (the engine resumes those itself).
+// Durable in the host's store: a plan is one row (written once), a run is one row replaced as it
+// advances (started rows with their event ids, counts, state). After a restart a run that was
+// running continues where it stopped, and rows that were in flight are followed through their
+// events (the engine resumes those itself). On Workers the rows are queued events, followed in
+// the store until they end.
 //
 // Rows that are run: the plan's created, linked, updated and existing rows (existing ones have
 // their tags refreshed); conflicts and invalid rows are reported and not run.
