@@ -39,6 +39,21 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     };
   }
 
+  /**
+   * The workflow saved with event `e`, or null when the saved state cannot be read (written by
+   * another version, damaged): that event is parked with `state_unreadable` for an operator,
+   * and the others go on.
+   */
+  async function restored(e) {
+    try {
+      return registrar.restore(e.state);
+    } catch (err) {
+      log({ level: 'warn', event: e.id, message: `its saved state cannot be read (${err?.code ?? err?.name ?? 'error'}); parked` });
+      await events.park(e.id, { code: 'state_unreadable', reason: `the saved workflow state cannot be read: ${String(err?.message ?? err).slice(0, 200)}` }, null);
+      return null;
+    }
+  }
+
   function start(wf) {
     const id = wf.eventId;
     const run = (async () => {
@@ -111,7 +126,8 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       if (!e) return { state: 'missing' };
       if (e.status === 'done') return { state: 'done', outcome: e.outcome };
       if (events.claim && !(await events.claim(eventId, now(), leaseMs))) return { state: 'busy' };
-      const wf = registrar.restore(e.state);
+      const wf = await restored(e);
+      if (!wf) return { state: 'pending', code: 'state_unreadable' };
       if (e.status === 'pending') {
         wf.retry();
         await events.progress(eventId, wf.save(), 'running');
@@ -129,7 +145,11 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     /** Resumes every event that was accepted but not finished (after a restart). */
     async resumeUnfinished() {
       const list = await events.unfinished();
-      for (const e of list) if (!running.has(e.id)) start(registrar.restore(e.state));
+      for (const e of list) {
+        if (running.has(e.id)) continue;
+        const wf = await restored(e);
+        if (wf && !running.has(e.id)) start(wf);
+      }
       return list.length;
     },
 
@@ -139,7 +159,8 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       const e = await events.get(eventId);
       if (!e) return null;
       if (e.status !== 'pending') return { state: e.status, outcome: e.outcome };
-      const wf = registrar.restore(e.state);
+      const wf = await restored(e);
+      if (!wf) return { state: 'pending', code: 'state_unreadable' };
       wf.retry();
       await events.progress(eventId, wf.save(), 'running');
       if (dispatch) {

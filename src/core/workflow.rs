@@ -306,6 +306,9 @@ impl std::fmt::Debug for Held {
 
 const MAX_RESTARTS: u32 = 8;
 
+/// The pending code of an event whose saved state the current configuration cannot continue.
+pub const CANNOT_CONTINUE: &str = "cannot_continue";
+
 impl Workflow {
     /// Starts a workflow for one inbound event. `now` is the host's clock in ms.
     pub fn new(
@@ -461,7 +464,32 @@ impl Workflow {
                 effect: Effect::Sleep { ms: self.sleep_ms },
             };
         }
+        match self.next_effect(cfg) {
+            Ok(Some(effect)) => Poll::Effect { effect },
+            Ok(None) => Poll::Done {
+                outcome: self.outcome(),
+            },
+            Err(reason) => {
+                // A saved state that this configuration cannot continue (the CRM or its welcome
+                // tag was removed while the event was parked, say): the event is parked with a
+                // stable code for an operator, never a panic that would take the instance down.
+                self.park(CANNOT_CONTINUE, reason);
+                self.poll(cfg)
+            }
+        }
+    }
+
+    /// The current step's effect (`None`: done), or why the step cannot go on under `cfg`.
+    fn next_effect(&mut self, cfg: &Config) -> Result<Option<Effect>, String> {
         let crm = self.crm(cfg);
+        let need_crm = |what: &str| {
+            crm.ok_or_else(|| {
+                format!(
+                    "{what} needs the {} CRM, which is no longer configured",
+                    self.contact.crm.as_str()
+                )
+            })
+        };
         let id = self.contact.contact_id.as_str().to_owned();
         let effect = match &self.step {
             Step::Load { part } => {
@@ -469,17 +497,23 @@ impl Workflow {
                     // Restored without a CRM to load from (a generic source): go on with what
                     // the post carried.
                     self.go(Step::FindByContact);
-                    return self.poll(cfg);
+                    return self.next_effect(cfg);
                 };
-                let request = crm::load_requests(c, &id).swap_remove(*part);
+                let request = crm::load_requests(c, &id)
+                    .into_iter()
+                    .nth(*part)
+                    .ok_or_else(|| format!("loading the contact has no part {part} in this CRM"))?;
                 Effect::Http {
                     purpose: "load_contact",
                     request,
                 }
             }
             Step::CheckWelcome => {
-                let c = crm.expect("CheckWelcome only with a CRM");
-                let request = crm::load_requests(c, &id).swap_remove(tags_part(c));
+                let c = need_crm("checking the welcome tag")?;
+                let request = crm::load_requests(c, &id)
+                    .into_iter()
+                    .nth(tags_part(c))
+                    .ok_or("this CRM cannot list a contact's tags")?;
                 Effect::Http {
                     purpose: "check_welcome_tag",
                     request,
@@ -494,17 +528,20 @@ impl Workflow {
                         .contact
                         .email
                         .clone()
-                        .expect("email checked before FindByEmail"),
+                        .ok_or("the contact has no email to look up")?,
                 },
             },
             Step::Insert => Effect::Directory {
                 op: DirOp::Insert {
-                    member: self.new_member(),
+                    member: self.new_member()?,
                 },
             },
             Step::Update { .. } => Effect::Directory {
                 op: DirOp::Update {
-                    member: self.draft.clone().expect("draft set before Update"),
+                    member: self
+                        .draft
+                        .clone()
+                        .ok_or("the saved state has no member to write")?,
                 },
             },
             Step::Draw => Effect::Random {
@@ -512,33 +549,25 @@ impl Workflow {
             },
             Step::StorePassword => Effect::Directory {
                 op: DirOp::SetPassword {
-                    member_id: self.member_id(),
-                    password_hash: self
-                        .held
-                        .hash
-                        .clone()
-                        .expect("hash computed before StorePassword"),
+                    member_id: self.member_id()?,
+                    password_hash: self.held.hash.clone().ok_or("no password hash is held")?,
                     now: self.now,
                 },
             },
             Step::StoreToken => Effect::Directory {
                 op: DirOp::PutToken {
-                    token_hash: self
-                        .held
-                        .hash
-                        .clone()
-                        .expect("digest computed before StoreToken"),
-                    member_id: self.member_id(),
+                    token_hash: self.held.hash.clone().ok_or("no token digest is held")?,
+                    member_id: self.member_id()?,
                     expires_at: self.now + cfg.link_ttl_ms,
                 },
             },
             Step::WriteCrmField => {
-                let c = crm.expect("credentials go to the CRM only when there is one");
+                let c = need_crm("writing the credentials")?;
                 let secret = self
                     .held
                     .value
                     .as_ref()
-                    .expect("secret held before WriteCrmField")
+                    .ok_or("no secret is held")?
                     .expose();
                 let (field, value) = match cfg.password_mode {
                     PasswordMode::Link => (
@@ -547,12 +576,10 @@ impl Workflow {
                     ),
                     PasswordMode::Crm => (c.password_field.as_deref(), secret.to_owned()),
                 };
-                let request = crm::write_field(
-                    c,
-                    &id,
-                    field.expect("field checked before WriteCrmField"),
-                    &value,
-                );
+                let field = field.ok_or(
+                    "no CRM field is configured for the credentials of this password mode",
+                )?;
+                let request = crm::write_field(c, &id, field, &value);
                 Effect::Http {
                     purpose: "write_credentials",
                     request,
@@ -562,7 +589,7 @@ impl Workflow {
                 let mut m = self
                     .member
                     .clone()
-                    .expect("member known before MarkWelcome");
+                    .ok_or("the saved state has no member to mark")?;
                 m.welcome = *state;
                 m.updated_at = self.now;
                 Effect::Directory {
@@ -570,24 +597,19 @@ impl Workflow {
                 }
             }
             Step::ApplyWelcome => {
-                let c = crm.expect("welcome needs a CRM");
-                let request = crm::apply_tag(
-                    c,
-                    &id,
-                    c.welcome_tag.as_deref().expect("welcome tag configured"),
-                );
+                let c = need_crm("applying the welcome tag")?;
+                let tag = c
+                    .welcome_tag
+                    .as_deref()
+                    .ok_or("no welcome tag is configured any more")?;
                 Effect::Http {
                     purpose: "apply_welcome_tag",
-                    request,
+                    request: crm::apply_tag(c, &id, tag),
                 }
             }
-            Step::Done => {
-                return Poll::Done {
-                    outcome: self.outcome(),
-                }
-            }
+            Step::Done => return Ok(None),
         };
-        Poll::Effect { effect }
+        Ok(Some(effect))
     }
 
     /// Takes the result of the effect [`Workflow::poll`] returned. `now` is the host's clock.
@@ -607,19 +629,22 @@ impl Workflow {
         }
     }
 
-    fn member_id(&self) -> String {
+    fn member_id(&self) -> Result<String, String> {
         self.member
             .as_ref()
             .map(|m| m.id.clone())
-            .expect("member known")
+            .ok_or_else(|| "the saved state has no member".to_owned())
     }
 
-    fn new_member(&self) -> Member {
+    fn new_member(&self) -> Result<Member, String> {
         let c = &self.contact;
-        Member {
+        Ok(Member {
             id: String::new(),
             version: 0,
-            email: c.email.clone().expect("email checked before Insert"),
+            email: c
+                .email
+                .clone()
+                .ok_or("the contact has no email to register")?,
             contact: Some(self.link()),
             first_name: c.first_name.clone(),
             last_name: c.last_name.clone(),
@@ -630,7 +655,7 @@ impl Workflow {
             created_by: Some(self.event_id.clone()),
             created_at: self.now,
             updated_at: self.now,
-        }
+        })
     }
 
     fn link(&self) -> ContactLink {
@@ -1019,7 +1044,13 @@ impl Workflow {
     // ----- HTTP results -----
 
     fn on_http(&mut self, cfg: &Config, res: Result<HttpResponse, String>) {
-        let crm = self.crm(cfg).expect("HTTP effects only with a CRM");
+        let Some(crm) = self.crm(cfg) else {
+            self.park(
+                CANNOT_CONTINUE,
+                "a CRM answer arrived for a CRM that is no longer configured".into(),
+            );
+            return;
+        };
         let res = match res {
             Ok(r)
                 if (200..300).contains(&r.status)

@@ -189,3 +189,25 @@ test('an old journal with a torn last line imports what was whole and says how m
   assert.equal(grace.email, 'grace.hopper@example.org');
   assert.ok(grace.version < 5);
 });
+
+test('an event whose saved state cannot be read is parked at start with state_unreadable; the others resume', async (t) => {
+  const dataDir = await tempDir(t);
+  let { srv } = await start(t, dataDir);
+  const key = srv.accessKey;
+  assert.equal((await post(srv, key, { contact_id: 'ok-1', email: 'ok1@example.com' })).status, 200);
+  const ok = await srv.store.db.first("SELECT state FROM events WHERE status = 'done'", []);
+  const readable = JSON.stringify({ ...JSON.parse(ok.state), eventId: 'ev_readable' });
+  // Two events left running: one damaged, one a copy of a readable state under a new id.
+  await srv.store.db.batch([
+    { sql: "INSERT INTO events (id, source, received_at, contact, status, state, updated_at) VALUES ('ev_damaged', 'json', 1, '{}', 'running', '{\"step\":', 1)", params: [] },
+    { sql: "INSERT INTO events (id, source, received_at, contact, status, state, updated_at) VALUES ('ev_readable', 'json', 2, '{}', 'running', ?, 2)", params: [readable] },
+  ]);
+  await srv.close();
+  ({ srv } = await start(t, dataDir, { env: { MEMBERWIRE_KEY: undefined } }));
+  await srv.engine.idle();
+  const damaged = await srv.events.get('ev_damaged');
+  assert.equal(damaged.status, 'pending');
+  assert.equal(damaged.pending.code, 'state_unreadable');
+  assert.equal((await srv.events.get('ev_readable')).status, 'done', 'the readable one was resumed and finished');
+  assert.equal((await fetch(`${srv.url}/health`)).status, 200);
+});
