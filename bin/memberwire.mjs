@@ -5,11 +5,14 @@ import { serve } from '../js/server/serve.mjs';
 
 const HELP = `usage: memberwire serve [options]
 
-Serves the hook endpoints (and the set-password page) with the embedded file store.
+Serves the hook endpoints, the set-password page and the admin page, with SQLite in DIR.
 
   --port N             port to listen on (default 8787; 0 picks a free one)
   --host H             address to bind (default 127.0.0.1)
   --data DIR           where members, events and the access key live (default ./data)
+  --directory KIND     sqlite (default: members in DIR) or wordpress (members are the users of
+                       a WordPress site with the memberwire plugin: MEMBERWIRE_WP_URL,
+                       MEMBERWIRE_WP_USER, MEMBERWIRE_WP_APP_PASSWORD)
   --crm NAME           sandbox (default: a built-in Keap-shaped CRM on loopback),
                        keap (token in MEMBERWIRE_KEAP_TOKEN) or
                        activecampaign (token in MEMBERWIRE_AC_TOKEN)
@@ -39,6 +42,7 @@ try {
       port: { type: 'string', default: '8787' },
       host: { type: 'string', default: '127.0.0.1' },
       data: { type: 'string', default: './data' },
+      directory: { type: 'string', default: 'sqlite' },
       crm: { type: 'string', default: 'sandbox' },
       'crm-url': { type: 'string' },
       'password-mode': { type: 'string', default: 'link' },
@@ -74,6 +78,7 @@ try {
     port: Number(args.port),
     host: args.host,
     dataDir: args.data,
+    directory: args.directory,
     crm: args.crm,
     crmUrl: args['crm-url'],
     passwordMode: args['password-mode'],

@@ -6,6 +6,7 @@ import { loadWasm } from '../hosts/node.mjs';
 import { openSqlite } from '../store/sqlite.mjs';
 import { importFileStore } from '../store/import-file-store.mjs';
 import { sqlStore } from '../adapters/sql-store.mjs';
+import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
 import { ACCESS_KEY } from './settings.mjs';
 import { createStatic } from './static.mjs';
 import { createEngine } from '../engine/engine.mjs';
@@ -23,6 +24,9 @@ import { rateLimitedFetch, CRM_RATE } from './crm-client.mjs';
  * @param {number} [o.port]  0 picks a free port
  * @param {string} [o.host]
  * @param {string} [o.dataDir]
+ * @param {'sqlite'|'wordpress'} [o.directory]  where members live (wordpress: the users of the
+ *   site in MEMBERWIRE_WP_URL, through the plugin, with MEMBERWIRE_WP_USER's application password
+ *   MEMBERWIRE_WP_APP_PASSWORD); events, settings and sessions stay in SQLite
  * @param {'sandbox'|'keap'|'activecampaign'} [o.crm]
  * @param {string} [o.crmUrl]  base URL of the CRM's API (overrides the default)
  * @param {'link'|'crm'} [o.passwordMode]
@@ -35,6 +39,7 @@ export async function serve({
   port = 8787,
   host = '127.0.0.1',
   dataDir = './data',
+  directory: directoryKind = 'sqlite',
   crm = 'sandbox',
   crmUrl,
   passwordMode = 'link',
@@ -82,7 +87,8 @@ export async function serve({
       throw usage(`--crm must be sandbox, keap or activecampaign, not ${crm}`);
     }
 
-    const { events, directory } = store;
+    const { events } = store;
+    const directory = directoryFor(directoryKind, wasm, store, env);
     // Listen first: with --port 0 the set-password links can only name the port once it is known.
     let handler = null;
     const unavailable = () => new Response('{"error":{"code":"starting","message":"memberwire is starting"}}', { status: 503 });
@@ -171,6 +177,7 @@ export async function serve({
     const counts = await events.counts();
     log(`  data: ${db.file}  members: ${await directory.size()}  events: ${counts.total}${resumed ? `  resumed: ${resumed}` : ''}${bulkResumed ? `  bulk runs resumed: ${bulkResumed}` : ''}`);
     log(`  admin page: ${served.url}/admin${needsSetup ? ' (first run: set the administrator password with the access key)' : ''}`);
+    if (directoryKind === 'wordpress') log(`  members: the WordPress users of ${env.MEMBERWIRE_WP_URL}`);
     log(`  crm: ${crm === 'sandbox' ? `sandbox (Keap REST shapes) at ${sandbox.url}/crm/rest` : `${crm} at ${crmConfig.baseUrl}`}`);
     if (generated) {
       log('');
@@ -214,6 +221,15 @@ async function accessKey(settings, wasm, env) {
   // Only one of two servers starting at once keeps its key; the other reads the winner's.
   if (!(await settings.putIfAbsent(ACCESS_KEY, { digest, createdAt: new Date().toISOString() }))) return accessKey(settings, wasm, env);
   return { digest, generated: key };
+}
+
+/** The member directory: SQLite beside everything else, or a WordPress site's users. */
+function directoryFor(kind, wasm, store, env) {
+  if (kind === 'sqlite') return store.directory;
+  if (kind !== 'wordpress') throw usage(`--directory must be sqlite or wordpress, not ${kind}`);
+  const missing = ['MEMBERWIRE_WP_URL', 'MEMBERWIRE_WP_USER', 'MEMBERWIRE_WP_APP_PASSWORD'].filter((k) => !env[k]);
+  if (missing.length) throw usage(`--directory wordpress needs ${missing.join(', ')} in the environment`);
+  return wordpressDirectory(wasm, { url: env.MEMBERWIRE_WP_URL, user: env.MEMBERWIRE_WP_USER, appPassword: env.MEMBERWIRE_WP_APP_PASSWORD });
 }
 
 function realCrm(kind, crmUrl, env) {

@@ -1,0 +1,78 @@
+// A real WordPress for the tests: Debian's package with MariaDB and PHP (bench/wordpress/setup.sh
+// installs and configures it), the memberwire plugin from wordpress-plugin/ copied in and
+// activated, a sync user with an application password, and `php -S` with workers serving it.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import net from 'node:net';
+import { ROOT } from './registration.mjs';
+
+const BASE = process.env.MW_TEST_WP_BASE ?? '/tmp/memberwire-test-wordpress';
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function run(cmd, args, env = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 15 * 60_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args[0]} failed (${r.status}): ${(r.stderr ?? '').slice(-2000)}`);
+  return r.stdout;
+}
+
+/**
+ * Starts WordPress with the plugin. Resolves to { url, dir, user, appPassword, wpUser(login,
+ * email), stop() }. Takes a minute the first time on a machine (packages), seconds after.
+ */
+export async function startWordPress({ workers = 8 } = {}) {
+  const out = run('bash', [join(ROOT, 'bench/wordpress/setup.sh')], { MW_WP_BASE: BASE });
+  const site = JSON.parse(out.trim().split('\n').at(-1));
+  // Installed from the zip `npm run plugin-zip` builds, as a site owner uploads it.
+  const plugins = join(site.dir, 'wp-content', 'plugins');
+  rmSync(join(plugins, 'memberwire'), { recursive: true, force: true });
+  run('bash', [join(ROOT, 'scripts/plugin-zip.sh')]);
+  run('python3', ['-m', 'zipfile', '-e', join(ROOT, 'dist/memberwire-wordpress.zip'), plugins]);
+  const passwordFile = join(site.state, 'sync-app-password');
+  const { user } = JSON.parse(run('php', [join(ROOT, 'tests/wordpress/plugin-setup.php'), site.dir, passwordFile]).trim());
+  const appPassword = readFileSync(passwordFile, 'utf8').trim();
+
+  const port = await freePort();
+  // Its own process group: php -S with workers is stopped by group.
+  const php = spawn('php', ['-S', `127.0.0.1:${port}`, '-t', site.dir], {
+    detached: true,
+    env: { ...process.env, PHP_CLI_SERVER_WORKERS: String(workers) },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`${url}/?rest_route=/`).then((r) => r.ok).catch(() => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    dir: site.dir,
+    /** The administrator's application password (bench/wordpress/setup.sh made it). */
+    adminAuth: `Basic ${btoa(`${site.adminUser}:${readFileSync(join(site.state, 'app-password'), 'utf8').trim()}`)}`,
+    user,
+    appPassword,
+    /** A plain WordPress user, added as a site owner would by hand. */
+    wpUser: (login, email) => JSON.parse(run('php', [join(ROOT, 'tests/wordpress/add-user.php'), site.dir, login, email]).trim()).id,
+    /** Whether WordPress's own wp_check_password accepts `password` for the user. */
+    checkPassword: (userId, password) =>
+      run('php', ['-r', 'require $argv[1] . "/wp-load.php"; $u = get_userdata((int) $argv[2]); echo wp_check_password($argv[3], $u->user_pass, $u->ID) ? "yes" : "no";', site.dir, String(userId), password]).trim() === 'yes',
+    /** A SQL query against the site's database: mysql's tab-separated output. */
+    query: (sql) => run('mysql', ['-u', 'root', '--batch', '--raw', 'memberwire_bench', '-e', sql]),
+    stop() {
+      try {
+        process.kill(-php.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}

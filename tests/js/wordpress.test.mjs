@@ -1,0 +1,149 @@
+// memberwire's WordPress plugin (wordpress-plugin/memberwire) in a real WordPress (Debian's 6.1
+// with MariaDB), through the WordPress directory adapter: the directory conformance suite,
+// concurrent claims of one contact and one email, an existing WordPress user adopted instead of
+// duplicated, members who are WordPress users, and the REST API's refusals.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadWasm } from '../../js/hosts/node.mjs';
+import { wordpressDirectory } from '../../js/adapters/wordpress-directory.mjs';
+import { assertConforms, assertRaces, member } from './support/directory-conformance.mjs';
+import { startWordPress } from './support/wordpress.mjs';
+
+const wasm = loadWasm();
+let wp;
+const fresh = () => {
+  wp.query('DELETE FROM wp_memberwire_identities; DELETE FROM wp_memberwire_members; DELETE FROM wp_memberwire_tokens;');
+  return wordpressDirectory(wasm, { url: wp.url, user: wp.user, appPassword: wp.appPassword });
+};
+
+before(async () => {
+  wp = await startWordPress();
+}, { timeout: 20 * 60_000 });
+after(() => wp?.stop());
+
+test('WordPress answers every scripted case as the reference does', { timeout: 120_000 }, async () => {
+  await assertConforms(wasm, fresh());
+});
+
+test('WordPress: concurrent claims of one contact and one email in different cases make one user', { timeout: 120_000 }, async () => {
+  await assertRaces(fresh(), 50);
+  const rows = wp.query("SELECT kind, COUNT(*) AS n FROM wp_memberwire_identities GROUP BY kind ORDER BY kind");
+  assert.match(rows, /contact\t2\nemail\t2/);
+  // Two members, two WordPress users with those emails: no duplicate accounts.
+  const users = wp.query("SELECT LOWER(user_email) AS e, COUNT(*) AS n FROM wp_users WHERE user_email IN ('race1@example.com', 'race0@example.com', 'same@example.com') OR user_email LIKE 'race%' GROUP BY LOWER(user_email) HAVING COUNT(*) > 1");
+  assert.equal(users.trim(), '', `duplicate WordPress users: ${users}`);
+});
+
+test('members are WordPress users: the email as username, names, and the $2y$ hash as the WordPress password', { timeout: 60_000 }, async () => {
+  const dir = fresh();
+  const r = await dir.apply({ op: 'insert', member: member('Wendy.Press@Example.com', { contactId: '9001', firstName: 'Wendy' }) });
+  assert.equal(r.result, 'inserted');
+  const userId = r.member.id.slice(1);
+  const row = wp.query(`SELECT user_login, user_email FROM wp_users WHERE ID = ${userId}`);
+  assert.match(row, /wendy\.press@example\.com\twendy\.press@example\.com/);
+  assert.match(wp.query(`SELECT meta_value FROM wp_usermeta WHERE user_id = ${userId} AND meta_key = 'first_name'`), /Wendy/);
+  // The hash memberwire makes (bcrypt $2y$) becomes the WordPress password, and WordPress 6.1
+  // itself accepts the password with it.
+  const registrar = new wasm.Registrar({ bcryptCost: 4 });
+  const hash = registrar.hashNewPassword('a member password 42');
+  registrar.free();
+  const set = await dir.apply({ op: 'set_password', memberId: r.member.id, passwordHash: hash, now: 5 });
+  assert.equal(set.result, 'password_set');
+  assert.match(wp.query(`SELECT user_pass FROM wp_users WHERE ID = ${userId}`), /\$2y\$04\$/);
+  assert.equal((await dir.get(r.member.id)).hasPassword, true);
+  assert.equal(wp.checkPassword(userId, 'a member password 42'), true, 'WordPress accepts the password');
+  assert.equal(wp.checkPassword(userId, 'another password'), false);
+});
+
+test('an existing WordPress user with the email (any case) is adopted, never duplicated', { timeout: 60_000 }, async () => {
+  const dir = fresh();
+  const login = `existing-${Date.now()}`;
+  const userId = wp.wpUser(login, 'Existing.Person@Example.com');
+  const found = await dir.apply({ op: 'get_by_email', email: 'EXISTING.person@example.com' });
+  assert.equal(found.result, 'found');
+  assert.equal(found.member.id, `m${userId}`, 'the WordPress user is the member');
+  assert.equal(found.member.credentials, 'password', 'an account with its own password: no credentials are issued');
+  assert.equal(found.member.contact, undefined);
+  // A webhook's insert for that email finds it taken by the adopted member (the workflow links it).
+  const insert = await dir.apply({ op: 'insert', member: member('existing.person@example.com', { contactId: '9100' }) });
+  assert.equal(insert.result, 'exists');
+  assert.equal(insert.on, 'email');
+  assert.equal(insert.member.id, `m${userId}`);
+  const link = await dir.apply({ op: 'update', member: { ...found.member, contact: { crm: 'keap', account: 'default', contactId: '9100' } } });
+  assert.equal(link.result, 'updated');
+  assert.equal(wp.query(`SELECT COUNT(*) FROM wp_users WHERE user_email = 'Existing.Person@Example.com' OR user_email = 'existing.person@example.com'`).trim().split('\n').at(-1), '1');
+});
+
+test('the REST API refuses callers without the capability and bad bodies, with JSON codes', { timeout: 60_000 }, async () => {
+  const route = `${wp.url}/?rest_route=/memberwire/v1/directory`;
+  const anon = await fetch(route, { method: 'POST', body: '{"op":"get_by_contact","key":"x"}', headers: { 'content-type': 'application/json' } });
+  assert.equal(anon.status, 401);
+  assert.equal((await anon.json()).error.code, 'rest_forbidden');
+  const auth = { authorization: `Basic ${btoa(`${wp.user}:${wp.appPassword}`)}`, 'content-type': 'application/json' };
+  const bad = await fetch(route, { method: 'POST', body: '{"nope":', headers: auth });
+  assert.equal(bad.status, 400);
+  assert.deepEqual(Object.keys((await bad.json()).error), ['code', 'message']);
+  const unknown = await fetch(route, { method: 'POST', body: '{"op":"drop_everything"}', headers: auth });
+  assert.equal((await unknown.json()).error.code, 'invalid_field');
+  const html = await fetch(route, { method: 'POST', body: JSON.stringify({ op: 'get_by_contact', key: '<script>alert(1)</script>' }), headers: auth });
+  assert.match(html.headers.get('content-type'), /application\/json/);
+});
+
+test('200 concurrent posts for one new contact through two routes, the email in mixed case: one WordPress user, one welcome; WordPress REST API under the same burst', { timeout: 300_000 }, async (t) => {
+  fresh();
+  const { serve } = await import('../../js/server/serve.mjs');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dataDir = await mkdtemp(join(tmpdir(), 'mw-wp-serve-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const srv = await serve({
+    port: 0,
+    dataDir,
+    directory: 'wordpress',
+    log: () => {},
+    sandboxRateLimit: 0,
+    budgetMs: 120_000,
+    bcryptCost: 4,
+    env: { MEMBERWIRE_WP_URL: wp.url, MEMBERWIRE_WP_USER: wp.user, MEMBERWIRE_WP_APP_PASSWORD: wp.appPassword },
+  });
+  t.after(() => srv.close());
+  const id = 77_000 + (Date.now() % 1000);
+  const email = `burst.${id}@example.com`;
+  srv.sandbox.api.addContact({ id, given_name: 'Burst', family_name: 'Test', email: email.replace('burst', 'Burst') });
+  const key = srv.accessKey;
+  const spellings = [email, email.toUpperCase(), `Burst.${id}@Example.COM`];
+  const posts = Array.from({ length: 200 }, (_, i) =>
+    i % 2
+      ? fetch(`${srv.url}/hooks/keap?key=${key}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `contactId=${id}&Email=${encodeURIComponent(spellings[i % 3])}` })
+      : fetch(`${srv.url}/hooks/keap-rest`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-memberwire-key': key },
+          body: JSON.stringify({ event_key: 'contact.add', object_type: 'contact', object_keys: [{ id, apiUrl: '', timestamp: '2026-11-20T09:14:00.000Z' }] }),
+        }),
+  );
+  const answers = await Promise.all(posts.map(async (p) => (await p).json()));
+  const outcomes = answers.map((a) => a.outcome ?? a.results?.[0]?.outcome ?? a.error?.code);
+  assert.equal(outcomes.filter((o) => o === 'created').length, 1, JSON.stringify(outcomes.slice(0, 10)));
+  assert.equal(outcomes.filter((o) => o === 'existing').length, 199);
+  const users = wp.query(`SELECT COUNT(*) FROM wp_users WHERE LOWER(user_email) = '${email}'`).trim().split('\n').at(-1);
+  assert.equal(users, '1', 'one WordPress user');
+  assert.equal(wp.query(`SELECT COUNT(*) FROM wp_memberwire_identities WHERE kind = 'email' AND value = '${email}'`).trim().split('\n').at(-1), '1');
+  const welcomes = srv.sandbox.api.tagApplications().filter((a) => a.contactId === String(id) && a.tagId === '95' && a.action === 'apply' && !a.duplicate);
+  assert.equal(welcomes.length, 1, 'one welcome tag');
+
+  // WordPress's own REST API under the same burst: 200 user creations for one email in mixed case.
+  const wpEmail = `rest.burst.${id}@example.com`;
+  const created = await Promise.all(
+    Array.from({ length: 200 }, (_, i) =>
+      fetch(`${wp.url}/?rest_route=/wp/v2/users`, {
+        method: 'POST',
+        headers: { authorization: wp.adminAuth, 'content-type': 'application/json' },
+        body: JSON.stringify({ username: `rest-burst-${id}-${i}`, email: i % 2 ? wpEmail.toUpperCase() : wpEmail, password: `pw-${id}-${i}-long-enough` }),
+      }).then((r) => r.status),
+    ),
+  );
+  const wpUsers = Number(wp.query(`SELECT COUNT(*) FROM wp_users WHERE LOWER(user_email) = '${wpEmail}'`).trim().split('\n').at(-1));
+  t.diagnostic(`200 concurrent posts for one contact: memberwire made 1 WordPress user; WordPress's REST API (POST /wp/v2/users, same burst) made ${wpUsers} (answers: ${created.filter((s) => s === 201).length} created)`);
+  assert.ok(wpUsers >= 1);
+});

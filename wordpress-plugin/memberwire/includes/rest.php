@@ -1,0 +1,217 @@
+<?php
+/**
+ * The REST API memberwire's WordPress directory adapter (js/adapters/wordpress-directory.mjs)
+ * speaks, under /wp-json/memberwire/v1 (also /?rest_route=/memberwire/v1/..., so no pretty
+ * permalinks are needed). Every route needs the memberwire_sync capability (an application
+ * password of a dedicated user). Errors are JSON with a stable code:
+ * {"error": {"code": "...", "message": "..."}}. Nothing is ever rendered as HTML.
+ *
+ *   POST /directory          one directory operation: {"op": ..., ...} -> {"result": ...}
+ *   GET  /members            ?q=&offset=&limit=: {"total", "members"} (no password hashes)
+ *   GET  /members/m<ID>      one member, or 404
+ *   GET  /export?fields=plan|index   every member's id with its email and contact, or its tags
+ */
+
+defined('ABSPATH') || exit;
+
+const MEMBERWIRE_REST_NS = 'memberwire/v1';
+const MEMBERWIRE_MAX_BODY = 262144;
+
+function memberwire_rest_routes()
+{
+    $can = function () {
+        return current_user_can(MEMBERWIRE_SYNC_CAP);
+    };
+    register_rest_route(MEMBERWIRE_REST_NS, '/directory', array(
+        'methods' => 'POST',
+        'callback' => 'memberwire_rest_directory',
+        'permission_callback' => $can,
+    ));
+    register_rest_route(MEMBERWIRE_REST_NS, '/members', array(
+        'methods' => 'GET',
+        'callback' => 'memberwire_rest_members',
+        'permission_callback' => $can,
+    ));
+    register_rest_route(MEMBERWIRE_REST_NS, '/members/(?P<id>m[0-9]{1,19})', array(
+        'methods' => 'GET',
+        'callback' => 'memberwire_rest_member',
+        'permission_callback' => $can,
+    ));
+    register_rest_route(MEMBERWIRE_REST_NS, '/export', array(
+        'methods' => 'GET',
+        'callback' => 'memberwire_rest_export',
+        'permission_callback' => $can,
+    ));
+}
+
+/**
+ * WordPress's own refusals on memberwire's routes (no credentials, no capability, a body that
+ * is not JSON) in memberwire's error shape too: {"error": {"code", "message"}}.
+ */
+function memberwire_error_shape($response, $server, $request)
+{
+    if (strpos((string) $request->get_route(), '/' . MEMBERWIRE_REST_NS . '/') !== 0 || !($response instanceof WP_REST_Response)) {
+        return $response;
+    }
+    $data = $response->get_data();
+    if ($response->get_status() >= 400 && is_array($data) && isset($data['code']) && !isset($data['error'])) {
+        $response->set_data(array('error' => array('code' => (string) $data['code'], 'message' => wp_strip_all_tags((string) ($data['message'] ?? '')))));
+    }
+    return $response;
+}
+add_filter('rest_post_dispatch', 'memberwire_error_shape', 10, 3);
+
+function memberwire_error($status, $code, $message)
+{
+    return new WP_REST_Response(array('error' => array('code' => $code, 'message' => $message)), $status);
+}
+
+/** A string field of $a, or null. */
+function memberwire_str($a, $key)
+{
+    return (is_array($a) && isset($a[$key]) && is_string($a[$key])) ? $a[$key] : null;
+}
+
+/** The stored form memberwire computed for a member: checked for shape, not trusted further. */
+function memberwire_row($row)
+{
+    if (!is_array($row)) {
+        return null;
+    }
+    foreach (array('email', 'credentials', 'search', 'data') as $k) {
+        if (!is_string(memberwire_str($row, $k))) {
+            return null;
+        }
+    }
+    if (strlen($row['email']) > 254 || !in_array($row['credentials'], array('none', 'link_issued', 'password'), true)) {
+        return null;
+    }
+    if (isset($row['contactKey']) && !is_string($row['contactKey'])) {
+        return null;
+    }
+    if (isset($row['contactKey']) && strlen($row['contactKey']) > 400) {
+        return null;
+    }
+    if (!is_array(json_decode($row['data'], true))) {
+        return null;
+    }
+    return $row;
+}
+
+function memberwire_rest_directory(WP_REST_Request $request)
+{
+    $body = $request->get_body();
+    if (strlen($body) > MEMBERWIRE_MAX_BODY) {
+        return memberwire_error(413, 'body_too_large', 'the body is larger than 256 KiB');
+    }
+    $in = json_decode($body, true);
+    if (!is_array($in) || !is_string(memberwire_str($in, 'op'))) {
+        return memberwire_error(400, 'malformed_body', 'send a directory operation as JSON: {"op": ...}');
+    }
+    try {
+        switch ($in['op']) {
+            case 'get_by_contact':
+                $key = memberwire_str($in, 'key');
+                if ($key === null) {
+                    return memberwire_error(400, 'invalid_field', 'key is required');
+                }
+                return new WP_REST_Response(memberwire_find('contact', $key));
+            case 'get_by_email':
+                $row = memberwire_row(isset($in['row']) ? $in['row'] : null);
+                if (!$row) {
+                    return memberwire_error(400, 'invalid_field', 'row (the normalized email) is required');
+                }
+                return new WP_REST_Response(memberwire_find('email', $row['email'], $row));
+            case 'insert':
+            case 'update':
+                $row = memberwire_row(isset($in['row']) ? $in['row'] : null);
+                if (!$row || !isset($in['member']) || !is_array($in['member'])) {
+                    return memberwire_error(400, 'invalid_field', 'member and row are required');
+                }
+                return new WP_REST_Response($in['op'] === 'insert' ? memberwire_insert($in['member'], $row) : memberwire_update($in['member'], $row));
+            case 'put_token':
+                $hash = memberwire_str($in, 'tokenHash');
+                if ($hash === null || !preg_match('/^[0-9a-f]{64}$/', $hash) || !isset($in['expiresAt']) || !is_numeric($in['expiresAt'])) {
+                    return memberwire_error(400, 'invalid_field', 'tokenHash (64 hex digits), memberId and expiresAt are required');
+                }
+                return new WP_REST_Response(memberwire_put_token($hash, (string) memberwire_str($in, 'memberId'), (int) $in['expiresAt']));
+            case 'consume_token':
+                $hash = memberwire_str($in, 'tokenHash');
+                if ($hash === null || !isset($in['now']) || !is_numeric($in['now'])) {
+                    return memberwire_error(400, 'invalid_field', 'tokenHash and now are required');
+                }
+                return new WP_REST_Response(memberwire_consume_token($hash, (int) $in['now']));
+            case 'set_password':
+                $hash = memberwire_str($in, 'passwordHash');
+                if ($hash === null || !preg_match('/^\$2[aby]\$[0-9]{2}\$[.\/A-Za-z0-9]{53}$/', $hash) || !isset($in['now']) || !is_numeric($in['now'])) {
+                    return memberwire_error(400, 'invalid_field', 'passwordHash (a bcrypt $2y$ hash), memberId and now are required');
+                }
+                return new WP_REST_Response(memberwire_set_password((string) memberwire_str($in, 'memberId'), $hash, (int) $in['now']));
+            default:
+                return memberwire_error(400, 'invalid_field', 'unknown directory operation');
+        }
+    } catch (Memberwire_Store_Error $e) {
+        return memberwire_error(503, $e->error_code, $e->getMessage());
+    }
+}
+
+/** A member as hosts may show it: no password hash. */
+function memberwire_public($m)
+{
+    $m['hasPassword'] = isset($m['passwordHash']);
+    unset($m['passwordHash']);
+    return $m;
+}
+
+function memberwire_int_param(WP_REST_Request $request, $name, $default, $max)
+{
+    $v = $request->get_param($name);
+    if ($v === null || $v === '') {
+        return $default;
+    }
+    return max(0, min($max, (int) $v));
+}
+
+function memberwire_rest_members(WP_REST_Request $request)
+{
+    global $wpdb;
+    $members = memberwire_table('members');
+    $q = strtolower(trim((string) $request->get_param('q')));
+    $where = $q === '' ? '' : $wpdb->prepare('WHERE m.search LIKE %s', '%' . $wpdb->esc_like($q) . '%');
+    $total = (int) $wpdb->get_var("SELECT COUNT(*) FROM $members m $where");
+    $rows = $wpdb->get_results($wpdb->prepare(
+        memberwire_select_members() . " $where ORDER BY m.created_at DESC, m.user_id DESC LIMIT %d OFFSET %d",
+        memberwire_int_param($request, 'limit', 20, 200),
+        memberwire_int_param($request, 'offset', 0, PHP_INT_MAX)
+    ));
+    return new WP_REST_Response(array('total' => $total, 'members' => array_map(function ($r) {
+        return memberwire_public(memberwire_member_of($r));
+    }, $rows)));
+}
+
+function memberwire_rest_member(WP_REST_Request $request)
+{
+    $m = memberwire_member_at(memberwire_seq($request['id']));
+    return $m ? new WP_REST_Response(memberwire_public($m)) : memberwire_error(404, 'not_found', 'no such member');
+}
+
+function memberwire_rest_export(WP_REST_Request $request)
+{
+    global $wpdb;
+    $fields = $request->get_param('fields');
+    if ($fields !== 'plan' && $fields !== 'index') {
+        return memberwire_error(400, 'invalid_field', 'fields must be plan or index');
+    }
+    $members = memberwire_table('members');
+    $out = array();
+    foreach ($wpdb->get_results("SELECT user_id, email, data FROM $members ORDER BY user_id") as $r) {
+        $data = json_decode($r->data, true);
+        $id = 'm' . $r->user_id;
+        if ($fields === 'plan') {
+            $out[] = array('id' => $id, 'email' => $r->email, 'contact' => isset($data['contact']) ? $data['contact'] : null);
+        } else {
+            $out[] = array('id' => $id, 'tags' => isset($data['tags']) ? $data['tags'] : array());
+        }
+    }
+    return new WP_REST_Response($out);
+}
