@@ -314,6 +314,11 @@ export class Registrar {
      */
     accept(source: string, headers: Headers, body: Uint8Array | number[], now: number): Accepted;
     /**
+     * Checks a member's new password against the policy only (no hashing: cheap). Throws
+     * `password_rejected` with the reason.
+     */
+    checkNewPassword(password: string): void;
+    /**
      * Checks a member's new password against the policy and returns its hash (salt drawn
      * here). Throws `password_rejected` with the reason.
      */
@@ -489,6 +494,7 @@ export interface InitOutput {
     readonly ratelimiter_new: (a: number, b: number) => number;
     readonly ratelimiter_reserve: (a: number, b: number) => number;
     readonly registrar_accept: (a: number, b: number, c: number, d: any, e: number, f: number, g: number) => [number, number, number];
+    readonly registrar_checkNewPassword: (a: number, b: number, c: number) => [number, number];
     readonly registrar_hashNewPassword: (a: number, b: number, c: number) => [number, number, number, number];
     readonly registrar_new: (a: any) => [number, number, number];
     readonly registrar_restore: (a: number, b: number, c: number) => [number, number, number];

@@ -340,6 +340,19 @@ export class Registrar {
         return takeFromExternrefTable0(ret[0]);
     }
     /**
+     * Checks a member's new password against the policy only (no hashing: cheap). Throws
+     * `password_rejected` with the reason.
+     * @param {string} password
+     */
+    checkNewPassword(password) {
+        const ptr0 = passStringToWasm0(password, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.registrar_checkNewPassword(this.__wbg_ptr, ptr0, len0);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
+    }
+    /**
      * Checks a member's new password against the policy and returns its hash (salt drawn
      * here). Throws `password_rejected` with the reason.
      * @param {string} password

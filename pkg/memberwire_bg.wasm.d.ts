@@ -36,6 +36,7 @@ export const previewTagSync: (a: any, b: any, c: any) => [number, number, number
 export const ratelimiter_new: (a: number, b: number) => number;
 export const ratelimiter_reserve: (a: number, b: number) => number;
 export const registrar_accept: (a: number, b: number, c: number, d: any, e: number, f: number, g: number) => [number, number, number];
+export const registrar_checkNewPassword: (a: number, b: number, c: number) => [number, number];
 export const registrar_hashNewPassword: (a: number, b: number, c: number) => [number, number, number, number];
 export const registrar_new: (a: any) => [number, number, number];
 export const registrar_restore: (a: number, b: number, c: number) => [number, number, number];

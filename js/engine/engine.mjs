@@ -17,9 +17,12 @@ import { runWorkflow } from './driver.mjs';
  * @param {(eventIds: string[]) => Promise<void>} [o.dispatch]  hands recorded events to a queue
  *   (Workers) instead of running them here; a consumer then calls runEvent() for each
  * @param {number} [o.leaseMs]  how long one runner holds an event (stores with `claim`)
+ * @param {(password: string) => Promise<string>} [o.hashPassword]  bcrypt for the set-password
+ *   form; hosts pass one that runs off their event loop (Node: a worker thread)
  */
-export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000 }) {
+export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000, hashPassword }) {
   const registrar = new wasm.Registrar(config);
+  const hash = hashPassword ?? (async (password) => registrar.hashNewPassword(password));
   const perSecond = rateLimit ?? defaultRate(config);
   // 10% under the CRM's limit: its window and our clock do not start at the same instant.
   const limiter = new wasm.RateLimiter(perSecond * 0.9, 1);
@@ -178,14 +181,20 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       return list.length;
     },
 
-    /** Consumes a set-password token and sets the member's password. */
+    /**
+     * Consumes a set-password token and sets the member's password. The cheap checks come
+     * first (the token's shape, the password policy, then the token itself in the directory),
+     * so nothing slow runs for a token that is not live; bcrypt runs last, through the host's
+     * hasher.
+     */
     async setPassword(token, password) {
       if (typeof token !== 'string' || token.length < 20 || token.length > 100) return { ok: false, code: 'invalid_token' };
-      // Check the password before using up the token, so a rejected password keeps the link alive.
-      const hash = registrar.hashNewPassword(password);
+      // A rejected password throws password_rejected before the token is used up: the link stays alive.
+      registrar.checkNewPassword(password);
       const consumed = await directory.apply({ op: 'consume_token', tokenHash: wasm.tokenDigest(token), now: now() });
       if (consumed.result !== 'token_consumed') return { ok: false, code: 'invalid_token' };
-      const set = await directory.apply({ op: 'set_password', memberId: consumed.member.id, passwordHash: hash, now: now() });
+      const passwordHash = await hash(password);
+      const set = await directory.apply({ op: 'set_password', memberId: consumed.member.id, passwordHash, now: now() });
       if (set.result !== 'password_set') return { ok: false, code: 'invalid_token' };
       return { ok: true, email: set.member.email };
     },

@@ -12,6 +12,7 @@
 // (Keap's HTTP post can only put it in the URL), checked in constant time against its digest.
 
 import { SET_PASSWORD_PAGE } from './set-password-page.mjs';
+import { attemptLimiter } from './attempts.mjs';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
@@ -34,8 +35,10 @@ export function error(status, code, message, headers) {
  *   (the admin API); null means 404
  * @param {() => ({code: string, message: string}|null)} [o.health]  the store's failure, if any:
  *   /health answers 503 with it and posts are refused with 503 until it clears
+ * @param {{limit: number, windowMs: number}} [o.setPasswordLimit]  set-password attempts per client
  */
-export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBodyBytes = 1024 * 1024, extra, health = () => null }) {
+export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBodyBytes = 1024 * 1024, extra, health = () => null, setPasswordLimit = { limit: 20, windowMs: 10 * 60_000 } }) {
+  const attempts = attemptLimiter(setPasswordLimit);
   return {
     async fetch(request, env, ctx) {
       const url = new URL(request.url);
@@ -52,7 +55,7 @@ export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBod
           const detail = keyed ? { events: await engine.counts() } : {};
           return json(200, { ok: true, version: wasm.version(), ...detail });
         }
-        if (url.pathname === '/set-password') return await setPassword(request, engine);
+        if (url.pathname === '/set-password') return await setPassword(request, engine, attempts, clientOf(request, ctx));
         const source = wasm.sourceForRoute(url.pathname);
         if (!source) {
           const r = extra ? await extra(request, url, ctx) : null;
@@ -157,7 +160,12 @@ export async function readBody(request, max) {
   return out;
 }
 
-async function setPassword(request, engine) {
+/** Who is asking: the socket's peer on Node, Cloudflare's connecting address on Workers. */
+function clientOf(request, ctx) {
+  return ctx?.remoteAddress ?? request.headers.get('cf-connecting-ip') ?? 'unknown';
+}
+
+async function setPassword(request, engine, attempts, client) {
   if (request.method === 'GET') {
     return new Response(SET_PASSWORD_PAGE, {
       headers: {
@@ -169,6 +177,10 @@ async function setPassword(request, engine) {
     });
   }
   if (request.method !== 'POST') return error(405, 'method_not_allowed', '/set-password accepts GET and POST', { allow: 'GET, POST' });
+  // Guessing tokens is bounded per client (the form itself needs a handful of tries at most).
+  const wait = attempts.retryAfter(client);
+  if (wait) return error(429, 'too_many_attempts', `too many attempts from this address; try again in ${wait} s`, { 'retry-after': String(wait) });
+  attempts.record(client);
   const body = await readBody(request, 16 * 1024);
   if (!body) return error(413, 'body_too_large', 'the body is larger than 16 KiB');
   let input;

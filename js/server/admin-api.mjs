@@ -98,14 +98,16 @@ export async function createAdminApi(o) {
   // its own bucket (the engine's is not reachable from here).
   const crmClient = createCrmClient({ wasm, crm, fetch: o.crmFetch, limiter: o.crmFetch ? null : undefined, now });
   const bulk = await openBulk({ wasm, store, directory, engine, events, crm, crmClient, account, now, log });
-  const publicOrigin = (() => {
+  // The origins the admin page is served from: the configured ones (o.origins: the public URL,
+  // the listening address), else the public URL alone; none on a Worker without a public URL.
+  const origins = [...new Set([...(o.origins ?? []), o.publicUrl()].flatMap((u) => {
     try {
-      return [new URL(o.publicUrl()).origin];
+      return u ? [new URL(u).origin] : [];
     } catch {
       return [];
     }
-  })();
-  const sessions = createSessions({ wasm, settings: store.settings, stored: store.sessions, registrar: engine.registrar, keyDigest: o.keyDigest, origins: publicOrigin, now, log });
+  }))];
+  const sessions = createSessions({ wasm, settings: store.settings, stored: store.sessions, registrar: engine.registrar, keyDigest: o.keyDigest, origins, now, log });
   await sessions.restore();
   // The admin page's files: from disk on Node (js/server/static.mjs), from the ASSETS binding on
   // Workers; none: the API alone.

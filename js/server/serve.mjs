@@ -9,6 +9,7 @@ import { sqlStore } from '../adapters/sql-store.mjs';
 import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
 import { ACCESS_KEY } from './settings.mjs';
 import { createStatic } from './static.mjs';
+import { workerHasher } from './hasher.mjs';
 import { createEngine } from '../engine/engine.mjs';
 import { createHandler } from '../engine/handler.mjs';
 import { listen } from './http-bridge.mjs';
@@ -106,12 +107,16 @@ export async function serve({
       baseUrl: crmConfig.baseUrl,
       perSecond: crm === 'sandbox' ? sandboxRateLimit || 0 : CRM_RATE[crmConfig.kind] ?? 0,
     });
+    // The set-password form's bcrypt runs in a worker thread, not on this event loop.
+    const hasher = workerHasher({ bcryptCost });
+    cleanup.push(() => hasher.close());
     const engine = createEngine({
       wasm,
       fetch: crmFetch,
       config: { crm: crmConfig, passwordMode, linkUrl: `${publicUrl}/set-password`, ...(bcryptCost ? { bcryptCost } : {}) },
       events,
       directory,
+      hashPassword: (password) => hasher.hash(password),
       rateLimit: crm === 'sandbox' && !sandboxRateLimit ? 0 : undefined,
       log: (r) => log(`${r.level === 'info' ? '' : `${r.level}: `}${r.event}: ${r.message}`),
     });
@@ -129,6 +134,9 @@ export async function serve({
       sandbox: Boolean(sandbox),
       passwordMode,
       publicUrl: () => publicUrl,
+      // The Origin an admin request may carry: the public URL and the listening address (with
+      // its localhost spelling on loopback), never what a request's Host header claims.
+      origins: [served.url, ...(/^http:\/\/127\.0\.0\.1:/.test(served.url) ? [served.url.replace('127.0.0.1', 'localhost')] : [])],
       keyDigest: () => digest,
       setKeyDigest: (d) => {
         digest = d;
@@ -197,6 +205,7 @@ export async function serve({
       store,
       admin,
       health,
+      hasher,
       async close() {
         for (const c of cleanup) await c();
         await store.close();

@@ -44,6 +44,16 @@ export function safeEqual(a, b) {
   return timingSafeEqual(x, y);
 }
 
+/** Every value the Cookie header gives `name` (a planted duplicate must not hide the real one). */
+export function cookieValues(header, name) {
+  const out = [];
+  for (const part of (header ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i >= 1 && part.slice(0, i).trim() === name) out.push(part.slice(i + 1).trim());
+  }
+  return out;
+}
+
 export function parseCookies(header) {
   const out = new Map();
   for (const part of (header ?? '').split(';')) {
@@ -62,7 +72,7 @@ export function parseCookies(header) {
  * @param {object} [o.stored]    where sessions persist ({load, put, delete, clear}); none: memory only
  * @param {object} o.registrar   hashNewPassword (the engine's: same policy and bcrypt cost)
  * @param {() => string|null} o.keyDigest  the current access-key digest
- * @param {string[]} [o.origins] origins accepted besides the request's own (the public URL's)
+ * @param {string[]|(() => string[])} [o.origins] the origins this server is reached at (its public URL's, its listening address's)
  * @param {() => number} [o.now]
  * @param {(line: string) => void} [o.log]
  */
@@ -78,11 +88,16 @@ export function createSessions({ wasm, settings, stored = null, registrar, keyDi
     return admin;
   }
 
-  async function writeAdmin(passwordHash) {
+  /** The first administrator: stored only if none exists (concurrent setups: one wins). */
+  async function createAdmin(passwordHash) {
     const t = new Date(now()).toISOString();
-    const next = { passwordHash, createdAt: admin?.createdAt ?? t, updatedAt: t };
-    await settings.put(ADMIN, next);
+    const next = { passwordHash, createdAt: t, updatedAt: t };
+    if (!(await settings.putIfAbsent(ADMIN, next))) {
+      admin = undefined; // another setup won: read theirs next time
+      return false;
+    }
     admin = next;
+    return true;
   }
 
   // Persisting is best effort after the first write: a failed touch or delete is logged, and
@@ -164,33 +179,39 @@ export function createSessions({ wasm, settings, stored = null, registrar, keyDi
       return !(await readAdmin());
     },
 
-    /** The session of this request (refreshing its idle timer), or null. */
+    /** The session of this request (refreshing its idle timer), or null. Every mw_session cookie is tried. */
     current(request) {
-      const sid = parseCookies(request.headers.get('cookie')).get(COOKIE);
-      if (!sid || sid.length > 100) return null;
-      const key = digest(sid);
-      const s = sessions.get(key);
-      if (!s) return null;
-      if (now() - s.lastSeen > IDLE_MS) {
-        forget(key);
-        return null;
+      for (const sid of cookieValues(request.headers.get('cookie'), COOKIE).slice(0, 8)) {
+        if (!sid || sid.length > 100) continue;
+        const key = digest(sid);
+        const s = sessions.get(key);
+        if (!s) continue;
+        if (now() - s.lastSeen > IDLE_MS) {
+          forget(key);
+          continue;
+        }
+        s.lastSeen = now();
+        if (stored && s.lastSeen - s.stored >= TOUCH_EVERY_MS) {
+          s.stored = s.lastSeen;
+          persist('refresh', stored.put(key, s));
+        }
+        return { key, csrf: s.csrf };
       }
-      s.lastSeen = now();
-      if (stored && s.lastSeen - s.stored >= TOUCH_EVERY_MS) {
-        s.stored = s.lastSeen;
-        persist('refresh', stored.put(key, s));
-      }
-      return { key, csrf: s.csrf };
+      return null;
     },
 
     /**
-     * Origin (when sent) must be this server's own origin; then, for a session, the CSRF
-     * header must match. Throws 403 csrf_failed.
+     * Origin (when sent) must be one this server is configured to be reached at: never the
+     * origin the request's own Host header claims, which a DNS-rebinding page controls. Only a
+     * host with no configured origin (a Worker without MEMBERWIRE_PUBLIC_URL, which Cloudflare
+     * routes by hostname) falls back to the request's. Then, for a session, the CSRF header must
+     * match. Throws 403 csrf_failed.
      */
     checkOrigin(request, url) {
       const origin = request.headers.get('origin');
       if (origin === null) return;
-      if (origin === url.origin || origins.includes(origin)) return;
+      const allowed = typeof origins === 'function' ? origins() : origins;
+      if (allowed.length ? allowed.includes(origin) : origin === url.origin) return;
       throw new AuthError(403, 'csrf_failed', 'the request came from another origin');
     },
 
@@ -220,30 +241,31 @@ export function createSessions({ wasm, settings, stored = null, registrar, keyDi
         if (err?.code === 'password_rejected') throw new AuthError(400, 'password_rejected', err.message);
         throw err;
       }
-      await writeAdmin(hash);
+      if (!(await createAdmin(hash))) throw new AuthError(409, 'already_set_up', 'an administrator password exists already: log in');
       log('admin: administrator password set');
       return open();
     },
 
-    /** Logs in with the administrator password or the access key. */
+    /**
+     * Logs in with the administrator password. The hook access key is not accepted here: CRMs
+     * put it in URLs that proxies log, so it only proves ownership once, at first-run setup.
+     */
     async login(ip, body) {
       checkRate(ip);
       const { password, accessKey } = body ?? {};
-      if (typeof password !== 'string' && typeof accessKey !== 'string') {
-        throw new AuthError(400, 'malformed_body', 'send {"password": "..."} or {"accessKey": "..."}');
+      if (typeof password !== 'string') {
+        if (typeof accessKey === 'string') {
+          throw new AuthError(400, 'access_key_not_accepted', 'the access key only sets up the first administrator; log in with the administrator password');
+        }
+        throw new AuthError(400, 'malformed_body', 'send {"password": "..."}');
       }
-      let good = false;
-      if (typeof accessKey === 'string') {
-        good = keyMatches(accessKey);
-      } else {
-        const a = await readAdmin();
-        // bcrypt verification is the slow part; an over-long input is refused without it.
-        good = Boolean(a) && password.length <= 1024 && wasm.verifyPassword(password, a.passwordHash);
-      }
+      const a = await readAdmin();
+      // bcrypt verification is the slow part; an over-long input is refused without it.
+      const good = Boolean(a) && password.length <= 1024 && wasm.verifyPassword(password, a.passwordHash);
       if (!good) {
         fail(ip);
         log(`admin: failed login from ${ip}`);
-        throw new AuthError(401, 'unauthorized', 'wrong password or access key');
+        throw new AuthError(401, 'unauthorized', 'wrong password');
       }
       failures.delete(ip);
       return open();

@@ -104,18 +104,32 @@ impl Registrar {
     /// here). Throws `password_rejected` with the reason.
     #[wasm_bindgen(js_name = hashNewPassword)]
     pub fn hash_new_password(&self, password: &str) -> Result<String, JsValue> {
+        self.check_new_password(password)?;
         let mut salt = [0u8; 16];
         fill_random(&mut salt)?;
-        workflow::password_for_token(&Secret::new(password), salt, &self.cfg).map_err(|why| {
-            js_error(&Error::new(
-                ErrorCode::PasswordRejected,
-                format!(
-                    "the password is {}: use {} to 72 characters (at most 72 bytes), not all the same, with no space at either end",
-                    why.as_str().replace('_', " "),
-                    self.cfg.min_crm_password
-                ),
-            ))
-        })
+        workflow::password_for_token(&Secret::new(password), salt, &self.cfg)
+            .map_err(|why| self.rejected(why))
+    }
+
+    /// Checks a member's new password against the policy only (no hashing: cheap). Throws
+    /// `password_rejected` with the reason.
+    #[wasm_bindgen(js_name = checkNewPassword)]
+    pub fn check_new_password(&self, password: &str) -> Result<(), JsValue> {
+        crate::core::secrets::check_password(&Secret::new(password), self.cfg.min_crm_password)
+            .map_err(|why| self.rejected(why))
+    }
+}
+
+impl Registrar {
+    fn rejected(&self, why: crate::core::secrets::Rejected) -> JsValue {
+        js_error(&Error::new(
+            ErrorCode::PasswordRejected,
+            format!(
+                "the password is {}: use {} to 72 characters (at most 72 bytes), not all the same, with no space at either end",
+                why.as_str().replace('_', " "),
+                self.cfg.min_crm_password
+            ),
+        ))
     }
 }
 

@@ -735,7 +735,7 @@ impl Workflow {
                 None => {
                     let mut d = m.clone();
                     d.contact = Some(self.link());
-                    self.refresh_into(&mut d);
+                    self.refresh_into(&m, &mut d);
                     self.member = Some(m);
                     self.draft = Some(d);
                     self.go(Step::Update {
@@ -857,7 +857,7 @@ impl Workflow {
         };
         if let Some(e) = email_change {
             d.email = e;
-            self.refresh_into(&mut d);
+            self.refresh_into(&m, &mut d);
             self.member = Some(m);
             self.draft = Some(d);
             self.go(Step::Update {
@@ -865,7 +865,7 @@ impl Workflow {
             });
             return;
         }
-        self.refresh_into(&mut d);
+        self.refresh_into(&m, &mut d);
         self.member = Some(m.clone());
         if d == m {
             self.finish(OutcomeKind::Existing);
@@ -878,7 +878,9 @@ impl Workflow {
     }
 
     /// Copies tags and names from the contact onto `m` (never credentials).
-    fn refresh_into(&self, m: &mut Member) {
+    /// Copies what the contact says into `m` (a draft of `original`); a draft that differs from
+    /// `original` in any way (tags, names, or what the caller changed) is stamped as updated now.
+    fn refresh_into(&self, original: &Member, m: &mut Member) {
         let c = &self.contact;
         if let Some(tags) = &c.tags {
             if m.tags != *tags {
@@ -891,7 +893,7 @@ impl Workflow {
         if c.last_name.is_some() && m.last_name != c.last_name {
             m.last_name = c.last_name.clone();
         }
-        if *m != self.member.clone().unwrap_or_else(|| m.clone()) {
+        if m != original {
             m.updated_at = self.now;
         }
     }

@@ -55,7 +55,9 @@ test('add a member by hand, find its contact in the CRM and refresh its CRM info
   await page.getByLabel('Search Members:').fill('LOVELACE');
   await page.getByLabel('Search Members:').press('Enter');
   await page.locator('.subtitle', { hasText: 'LOVELACE' }).waitFor();
+  // The title shows at once; the rows come with the server's answer.
   const row = page.locator('tr[data-member-id]');
+  await row.first().waitFor();
   assert.equal(await row.count(), 1);
   assert.match(await row.innerText(), /ada\.lovelace@example\.com[\s\S]*101[\s\S]*#91[\s\S]*#93/);
 

@@ -29,18 +29,8 @@ function field(label, attrs) {
 }
 
 function loginForm(say, onLoggedIn) {
-  let useKey = false;
   const [pwLabel, pw] = field('Administrator password', { type: 'password', id: 'user_pass', name: 'pwd', autocomplete: 'current-password', spellcheck: 'false', required: true });
   const submit = h('button', { type: 'submit', class: 'button button-primary button-large', id: 'wp-submit' }, 'Log In');
-  const toggle = h('button', { type: 'button', class: 'button-link', id: 'mw-use-key' }, 'Log in with the access key instead');
-  toggle.addEventListener('click', () => {
-    useKey = !useKey;
-    pwLabel.textContent = useKey ? 'Access key' : 'Administrator password';
-    pw.value = '';
-    pw.autocomplete = useKey ? 'off' : 'current-password';
-    toggle.textContent = useKey ? 'Log in with the administrator password instead' : 'Log in with the access key instead';
-    pw.focus();
-  });
   const form = h(
     'form',
     { id: 'loginform', name: 'loginform', novalidate: true },
@@ -50,24 +40,25 @@ function loginForm(say, onLoggedIn) {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     if (!pw.value) {
-      say('error', useKey ? 'Enter the access key.' : 'Enter the administrator password.');
+      say('error', 'Enter the administrator password.');
       pw.focus();
       return;
     }
     runBusy(submit, async () => {
-      const s = await post('/session', useKey ? { accessKey: pw.value } : { password: pw.value });
+      const s = await post('/session', { password: pw.value });
       setCsrf(s.csrf);
       await onLoggedIn({ authenticated: true, needsSetup: false, csrf: s.csrf });
     }, {
       busyLabel: 'Logging in…',
       onError: (err) => {
-        say('error', err.status === 401 || err.status === 403 ? (useKey ? 'That access key is not right.' : 'That password is not right.') : err.message);
+        say('error', err.status === 401 || err.status === 403 ? 'That password is not right.' : err.message);
         pw.select();
         pw.focus();
       },
     });
   });
-  return h('div', {}, form, h('p', { id: 'nav' }, toggle));
+  // The hook access key travels in CRM URLs that proxies log: it never logs into this page.
+  return h('div', {}, form, h('p', { id: 'nav', class: 'description' }, 'The access key only sets up the first administrator.'));
 }
 
 function setupForm(say, onLoggedIn) {

@@ -112,6 +112,8 @@ export async function createRig({
   httpTimeoutMs,
   now,
   linkUrl = 'https://members.example/set-password',
+  engineOptions = {},
+  handlerOptions = {},
 } = {}) {
   const wasm = loadWasm();
   const sandbox = crm === 'keap' ? createKeapSandbox({ rateLimit: false }) : createActiveCampaignSandbox({ rateLimit: false });
@@ -130,6 +132,7 @@ export async function createRig({
     httpTimeoutMs,
     ...(now ? { now } : {}),
     log: (record) => logs.push(record),
+    ...engineOptions,
   });
   const handler = createHandler({
     wasm,
@@ -137,12 +140,13 @@ export async function createRig({
     keyDigest: () => digest,
     ...(budgetMs !== undefined ? { budgetMs } : {}),
     ...(maxBodyBytes ? { maxBodyBytes } : {}),
+    ...handlerOptions,
   });
   const answers = [];
 
-  /** Calls the handler; resolves to {status, headers, text, body (parsed JSON or undefined)}. */
-  async function call(path, init = {}) {
-    const response = await handler.fetch(new Request(new URL(path, 'http://memberwire.test'), init), {}, undefined);
+  /** Calls the handler (ctx: the host's context, e.g. {remoteAddress}); resolves to {status, headers, text, body (parsed JSON or undefined)}. */
+  async function call(path, init = {}, ctx = undefined) {
+    const response = await handler.fetch(new Request(new URL(path, 'http://memberwire.test'), init), {}, ctx);
     const text = await response.text();
     let body;
     try {
