@@ -26,7 +26,9 @@ Serves the hook endpoints, the set-password page and the admin page, with SQLite
 
 Environment: MEMBERWIRE_KEY (the access key; generated and printed once if unset),
 MEMBERWIRE_PASSWORD_FIELD, MEMBERWIRE_LINK_FIELD, MEMBERWIRE_WELCOME_TAG (CRM field and tag ids),
-MEMBERWIRE_PUBLIC_URL (the public address members reach, for set-password links).`;
+MEMBERWIRE_PUBLIC_URL (the public address members reach, for set-password links),
+MEMBERWIRE_TRUSTED_PROXIES (reverse proxies' addresses, comma-separated: clients are then told
+apart by X-Forwarded-For).`;
 
 const [command, ...rest] = process.argv.slice(2);
 if (command !== 'serve') {

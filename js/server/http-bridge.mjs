@@ -2,6 +2,7 @@
 // Node's server and the web-standard handlers (memberwire's edge function, the CRM sandboxes).
 
 import http from 'node:http';
+import { Readable } from 'node:stream';
 
 // Connection-level headers that node:http manages itself and a Request must not carry.
 const HOP_BY_HOP = new Set([
@@ -14,59 +15,93 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+const errorBody = (code, message) => JSON.stringify({ error: { code, message } });
+
+/** A JSON error written straight to a socket Node's HTTP parser gave up on. */
+function rawError(status, reason, code, message) {
+  const body = errorBody(code, message);
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
 /**
  * Listens on `host:port` (port 0: any free port) and answers every request with `handle`.
  * Resolves to `{ url, close() }`; `close()` drops open connections (aborting requests still
  * waiting on an injected delay) and resolves once the server is closed.
+ *
+ * Bodies are streamed to the handler, not buffered first: it checks the route and the key
+ * before it reads a byte, and reads no more than the route allows. Connections are capped
+ * (`maxConnections`), and so is the time a request may take to arrive, so bytes in flight stay
+ * bounded. Every answer is JSON, including those to requests Node's HTTP parser refuses.
  */
-export async function listen(handle, { port = 0, host = '127.0.0.1', maxBodyBytes = 8 * 1024 * 1024 } = {}) {
-  const server = http.createServer(async (req, res) => {
+export async function listen(handle, { port = 0, host = '127.0.0.1', maxBodyBytes = 8 * 1024 * 1024, maxConnections = 1024, requestTimeoutMs = 30_000 } = {}) {
+  let base = null; // this server's own origin: URLs never take the client's Host header
+  const server = http.createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 20_000) }, async (req, res) => {
     const controller = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
+    const answer = (status, code, message) => {
+      res.statusCode = status;
+      res.setHeader('content-type', JSON_TYPE);
+      res.setHeader('connection', 'close');
+      res.end(errorBody(code, message));
+    };
     try {
-      // A body over the cap is refused before it is buffered whole.
-      const tooLarge = () => {
-        res.statusCode = 413;
-        res.setHeader('content-type', 'application/json; charset=utf-8');
-        res.setHeader('connection', 'close');
-        res.end(JSON.stringify({ error: { code: 'body_too_large', message: `the body is larger than ${maxBodyBytes} bytes` } }));
-      };
-      if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) return tooLarge();
-      const chunks = [];
-      let size = 0;
-      for await (const chunk of req) {
-        size += chunk.length;
-        if (size > maxBodyBytes) return tooLarge();
-        chunks.push(chunk);
+      if (Number(req.headers['content-length'] ?? 0) > maxBodyBytes) return answer(413, 'body_too_large', `the body is larger than ${maxBodyBytes} bytes`);
+      let url;
+      try {
+        url = new URL(req.url, base);
+      } catch {
+        return answer(400, 'bad_request', 'the request target is not a valid path');
       }
       const headers = new Headers();
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
         if (!HOP_BY_HOP.has(req.rawHeaders[i].toLowerCase())) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
       }
-      const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && chunks.length > 0;
-      const request = new Request(new URL(req.url, `http://${req.headers.host ?? host}`), {
+      const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+      const request = new Request(url, {
         method: req.method,
         headers,
-        body: hasBody ? Buffer.concat(chunks) : undefined,
+        body: hasBody ? Readable.toWeb(req) : undefined,
+        duplex: 'half',
         signal: controller.signal,
       });
-      // The peer's address, for per-client limits (the admin API's failed-login limit).
+      // The peer's address, for per-client limits (failed logins, set-password attempts).
       const response = await handle(request, { remoteAddress: req.socket.remoteAddress ?? null });
       const body = Buffer.from(await response.arrayBuffer());
       res.statusCode = response.status;
       response.headers.forEach((value, name) => res.setHeader(name, value));
+      // A body the handler did not read (a refused key, a wrong route) is not read here either:
+      // the connection closes after the answer.
+      if (!req.complete) res.setHeader('connection', 'close');
       res.end(body);
     } catch {
       if (controller.signal.aborted) {
         res.destroy();
         return;
       }
-      res.statusCode = 500;
-      res.setHeader('content-type', 'application/json; charset=utf-8');
-      res.end(JSON.stringify({ error: { code: 'internal', message: 'the server could not answer this request' } }));
+      if (!res.headersSent) answer(500, 'internal', 'the server could not answer this request');
+      else res.destroy();
     }
+  });
+  server.maxConnections = maxConnections;
+  // Requests Node's parser refuses (a malformed header, Content-Length with Transfer-Encoding,
+  // a bad chunk, headers over the size limit) still get a JSON answer.
+  server.on('clientError', (err, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    socket.end(
+      tooLarge
+        ? rawError(431, 'Request Header Fields Too Large', 'headers_too_large', 'the request headers are too large')
+        : timedOut
+          ? rawError(408, 'Request Timeout', 'request_timeout', 'the request took too long to arrive')
+          : rawError(400, 'Bad Request', 'bad_request', 'the request is not valid HTTP/1.1'),
+    );
   });
 
   await new Promise((resolve, reject) => {
@@ -79,8 +114,9 @@ export async function listen(handle, { port = 0, host = '127.0.0.1', maxBodyByte
 
   const address = server.address();
   const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  base = `http://${hostPart}:${address.port}`;
   return {
-    url: `http://${hostPart}:${address.port}`,
+    url: base,
     close() {
       return new Promise((resolve) => {
         server.close(() => resolve());

@@ -93,9 +93,12 @@ export async function serve({
     // Listen first: with --port 0 the set-password links can only name the port once it is known.
     let handler = null;
     const unavailable = () => new Response('{"error":{"code":"starting","message":"memberwire is starting"}}', { status: 503 });
-    // The context carries the peer's address (the admin API limits failed logins per address).
+    // The context carries the client's address (failed logins and set-password attempts are
+    // limited per client): the socket's peer, or behind a trusted reverse proxy the address it
+    // forwarded (MEMBERWIRE_TRUSTED_PROXIES: the proxies' addresses, comma-separated).
+    const trusted = new Set((env.MEMBERWIRE_TRUSTED_PROXIES ?? '').split(',').map((a) => a.trim()).filter(Boolean));
     const served = await listen(
-      (request, info) => (handler ? handler.fetch(request, env, { remoteAddress: info?.remoteAddress ?? null }) : unavailable()),
+      (request, info) => (handler ? handler.fetch(request, env, { remoteAddress: clientAddress(info?.remoteAddress ?? null, request, trusted) }) : unavailable()),
       { port, host },
     );
     cleanup.unshift(() => served.close());
@@ -230,6 +233,19 @@ async function accessKey(settings, wasm, env) {
   // Only one of two servers starting at once keeps its key; the other reads the winner's.
   if (!(await settings.putIfAbsent(ACCESS_KEY, { digest, createdAt: new Date().toISOString() }))) return accessKey(settings, wasm, env);
   return { digest, generated: key };
+}
+
+/**
+ * The client's address: the peer's, unless the peer is a trusted proxy; then the nearest
+ * untrusted address of X-Forwarded-For (read from the right: only the proxies' own entries are
+ * believed, never what the client wrote at the left).
+ */
+export function clientAddress(peer, request, trusted) {
+  const bare = (a) => (a ?? '').replace(/^::ffff:/, '');
+  if (!trusted.size || !trusted.has(bare(peer))) return peer;
+  const hops = (request.headers.get('x-forwarded-for') ?? '').split(',').map((a) => bare(a.trim())).filter(Boolean);
+  for (let i = hops.length - 1; i >= 0; i--) if (!trusted.has(hops[i])) return hops[i];
+  return peer;
 }
 
 /** The member directory: SQLite beside everything else, or a WordPress site's users. */

@@ -14,8 +14,18 @@ const TOUCH_EVERY_MS = 60_000;
 export const COOKIE = 'mw_session';
 export const CSRF_HEADER = 'x-memberwire-csrf';
 const IDLE_MS = 12 * 3600 * 1000;
+// Failed logins back off; they never lock the administrator out. A client with FAIL_LIMIT
+// failures in FAIL_WINDOW_MS may still try once every CLIENT_SPACING_MS after its last failure;
+// once the account has ACCOUNT_LIMIT failures in ACCOUNT_WINDOW_MS (from anywhere), every client
+// together tries at most once every ACCOUNT_SPACING_MS. A right password always gets in at its
+// turn, and a guesser gets a handful of tries a minute per address.
 const FAIL_WINDOW_MS = 60_000;
 const FAIL_LIMIT = 10;
+const CLIENT_SPACING_MS = 10_000;
+const ACCOUNT_WINDOW_MS = 10 * 60_000;
+const ACCOUNT_LIMIT = 100;
+const ACCOUNT_SPACING_MS = 1_000;
+const ACCOUNT = '*account*';
 const MAX_SESSIONS = 1000;
 
 export class AuthError extends Error {
@@ -111,26 +121,47 @@ export function createSessions({ wasm, settings, stored = null, registrar, keyDi
   function sweep() {
     const t = now();
     for (const [k, s] of sessions) if (t - s.lastSeen > IDLE_MS) forget(k);
-    for (const [ip, times] of failures) {
-      const live = times.filter((x) => t - x < FAIL_WINDOW_MS);
-      if (live.length) failures.set(ip, live);
-      else failures.delete(ip);
+    for (const [key, times] of failures) {
+      const live = times.filter((x) => t - x < (key === ACCOUNT ? ACCOUNT_WINDOW_MS : FAIL_WINDOW_MS));
+      if (live.length) failures.set(key, live);
+      else {
+        failures.delete(key);
+        turns.delete(key);
+      }
     }
   }
 
+  const recent = (key, windowMs) => (failures.get(key) ?? []).filter((x) => now() - x < windowMs);
+  const turns = new Map(); // key -> when its last throttled attempt was let through
+  /** The failure counters an attempt from `ip` counts against: the client's, and the account's. */
+  const gates = (ip) => [
+    [ip, { windowMs: FAIL_WINDOW_MS, limit: FAIL_LIMIT, spacing: CLIENT_SPACING_MS }],
+    [ACCOUNT, { windowMs: ACCOUNT_WINDOW_MS, limit: ACCOUNT_LIMIT, spacing: ACCOUNT_SPACING_MS }],
+  ];
+
+  /** Lets an attempt through, or throws 429 with the seconds until this client's next turn. */
   function checkRate(ip) {
     const t = now();
-    const times = (failures.get(ip) ?? []).filter((x) => t - x < FAIL_WINDOW_MS);
-    if (times.length >= FAIL_LIMIT) {
-      const retry = Math.max(1, Math.ceil((times[0] + FAIL_WINDOW_MS - t) / 1000));
-      throw new AuthError(429, 'too_many_attempts', `too many failed logins; try again in ${retry} s`, { 'retry-after': String(retry) });
+    const throttled = [];
+    for (const [key, g] of gates(ip)) {
+      const times = recent(key, g.windowMs);
+      if (times.length < g.limit) continue;
+      const next = Math.max(times.at(-1), turns.get(key) ?? 0) + g.spacing;
+      if (t < next) {
+        const retry = Math.max(1, Math.ceil((next - t) / 1000));
+        throw new AuthError(429, 'too_many_attempts', `too many failed logins; the next try is allowed in ${retry} s`, { 'retry-after': String(retry) });
+      }
+      throttled.push(key);
     }
+    for (const key of throttled) turns.set(key, t);
   }
 
   function fail(ip) {
-    const list = failures.get(ip) ?? [];
-    list.push(now());
-    failures.set(ip, list);
+    for (const [key, g] of gates(ip)) {
+      const list = recent(key, g.windowMs);
+      list.push(now());
+      failures.set(key, list);
+    }
     if (failures.size > 10_000) sweep();
   }
 

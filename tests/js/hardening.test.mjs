@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { createRig, createSecrets, keapField, tokenOf, KEAP, makeKey, loadWasm } from './support/registration.mjs';
 import { serve } from '../../js/server/serve.mjs';
 
@@ -126,4 +127,87 @@ test('admin sessions: a planted second cookie does not lock the administrator ou
   assert.equal(rebound.body.error.code, 'csrf_failed');
   const same = await fetch(`${srv.url}/api/rules`, { method: 'PUT', headers: { 'content-type': 'application/json', cookie, 'x-memberwire-csrf': csrf, origin }, body: JSON.stringify({ rules: [] }) });
   assert.equal(same.status, 200);
+});
+
+test('failed logins back off per client and never lock out the right password; behind a trusted proxy each client counts apart', { timeout: 60_000 }, async (t) => {
+  const { createSessions } = await import('../../js/server/session.mjs');
+  const wasm = loadWasm();
+  const registrar = new wasm.Registrar({ bcryptCost: 4 });
+  const stored = new Map();
+  const settings = { get: async (k) => stored.get(k) ?? null, put: async (k, v) => stored.set(k, v), putIfAbsent: async (k, v) => (stored.has(k) ? false : (stored.set(k, v), true)) };
+  let clock = 1_800_000_000_000;
+  const sessions = createSessions({ wasm, settings, registrar, keyDigest: () => wasm.accessKeyDigest('k'.repeat(43)), now: () => clock });
+  const right = secrets.add('The-Right-Admin-Password');
+  await sessions.setup('owner', { password: right, accessKey: 'k'.repeat(43) });
+  const attempt = (ip, password) => sessions.login(ip, { password }).then(() => 200, (e) => e.status);
+  for (let i = 0; i < 10; i++) assert.equal(await attempt('attacker', `wrong-${i}-password`), 401);
+  assert.equal(await attempt('attacker', 'wrong-again-password'), 429, 'the guesser backs off');
+  assert.equal(await attempt('admin', right), 200, 'another client is not affected');
+  // The same address as the guesser (a shared proxy without trust configured): the right
+  // password gets in at its next turn, ten seconds on, instead of being locked out.
+  assert.equal(await attempt('attacker', right), 429);
+  clock += 10_000;
+  assert.equal(await attempt('attacker', right), 200);
+
+  // The server: behind a trusted proxy (loopback here), clients are told apart by X-Forwarded-For.
+  const dataDir = await mkdtemp(join(tmpdir(), 'mw-proxy-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const srv = await serve({ port: 0, dataDir, log: () => {}, env: { MEMBERWIRE_TRUSTED_PROXIES: '127.0.0.1' }, bcryptCost: 4 });
+  t.after(() => srv.close());
+  secrets.add(srv.accessKey);
+  const post = (path, body, xff) => fetch(`${srv.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': xff }, body: JSON.stringify(body) });
+  assert.equal((await post('/api/setup', { password: right, accessKey: srv.accessKey }, '192.0.2.1')).status, 200);
+  for (let i = 0; i < 10; i++) assert.equal((await post('/api/session', { password: `nope-${i}-password` }, '203.0.113.66')).status, 401);
+  assert.equal((await post('/api/session', { password: 'nope-more-password' }, '203.0.113.66')).status, 429);
+  // A client cannot escape by writing its own X-Forwarded-For: only the proxy's last hop counts.
+  assert.equal((await post('/api/session', { password: 'nope-spoof-password' }, '10.9.9.9, 203.0.113.66')).status, 429);
+  assert.equal((await post('/api/session', { password: right }, '192.0.2.1')).status, 200, 'the administrator behind the same proxy logs in');
+});
+
+/** Raw bytes to the server; resolves to what it answered (until it closes or `waitMs`). */
+function raw(url, bytes, waitMs = 5_000) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const socket = connect(Number(u.port), u.hostname, () => socket.write(bytes));
+    let got = '';
+    const done = () => {
+      socket.destroy();
+      resolve(got);
+    };
+    socket.on('data', (d) => (got += d));
+    socket.on('end', done);
+    socket.on('error', reject);
+    setTimeout(done, waitMs);
+  });
+}
+
+test('a keyless post is refused before its body is read; malformed HTTP gets JSON answers', { timeout: 60_000 }, async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'mw-http-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const srv = await serve({ port: 0, dataDir, log: () => {}, env: {}, bcryptCost: 4 });
+  t.after(() => srv.close());
+  secrets.add(srv.accessKey);
+
+  // Item 3: 5 MiB announced, 64 KiB sent, the rest never: the answer (401) comes anyway, so the
+  // server did not wait for (or buffer) a body whose key it had already refused.
+  const head = `POST /hooks/keap HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${5 * 1024 * 1024}\r\n\r\n`;
+  const partial = await raw(srv.url, head + 'a'.repeat(64 * 1024), 5_000);
+  assert.match(partial, /^HTTP\/1\.1 401 /, partial.slice(0, 80));
+  assert.match(partial, /"code":"unauthorized"/);
+
+  // Item 12: what Node's HTTP parser refuses is answered in JSON too.
+  const cases = [
+    ['a Content-Length with Transfer-Encoding', 'POST /hooks/keap HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+    ['a bad chunk', 'POST /hooks/keap HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
+    ['a 100 KB header', `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(100_000)}\r\n\r\n`, 431],
+    ['an invalid Host', 'GET /health HTTP/1.1\r\nHost: [\r\n\r\n', 200],
+  ];
+  for (const [what, bytes, status] of cases) {
+    const answer = await raw(srv.url, bytes, 3_000);
+    assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), `${what}: ${answer.slice(0, 60)}`);
+    assert.match(answer, /content-type: application\/json/i, what);
+    const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+    const json = JSON.parse(body.includes('\r\n') ? body.split('\r\n')[1] : body);
+    assert.ok(status === 200 ? json.ok === true : typeof json.error.code === 'string', `${what}: ${body}`);
+  }
 });
