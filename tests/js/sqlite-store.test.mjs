@@ -211,3 +211,61 @@ test('an event whose saved state cannot be read is parked at start with state_un
   assert.equal((await srv.events.get('ev_readable')).status, 'done', 'the readable one was resumed and finished');
   assert.equal((await fetch(`${srv.url}/health`)).status, 200);
 });
+
+test('killed with -9, then the tail of its write-ahead log damaged: the database comes back as a consistent earlier state, and every event still finishes with its member', { timeout: 90_000 }, async (t) => {
+  const { startServer, tempDir: mk, removeDir, makeKey } = await import('./support/registration.mjs');
+  const { existsSync: exists, statSync, truncateSync } = await import('node:fs');
+  const dataDir = await mk();
+  t.after(() => removeDir(dataDir));
+  const key = makeKey();
+  const env = { MEMBERWIRE_KEY: key };
+  let srv = await startServer({ dataDir, env, args: ['--budget-ms', '20000'] });
+  t.after(() => srv.kill());
+  const posts = [];
+  for (let i = 0; i < 20; i++) {
+    posts.push(fetch(`${srv.url}/hooks/json`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ contact_id: `wal-${i}`, email: `wal${i}@example.com` }) }).then((r) => r.status));
+  }
+  assert.ok((await Promise.all(posts)).every((s) => s === 200));
+  await srv.kill();
+  const wal = join(dataDir, 'memberwire.db-wal');
+  assert.ok(exists(wal), 'a killed server leaves its write-ahead log');
+  truncateSync(wal, statSync(wal).size - 10);
+
+  srv = await startServer({ dataDir, env, args: ['--budget-ms', '20000'] });
+  // Whatever the damage took back is re-done from what remains: events still running resume.
+  for (let i = 0; i < 100; i++) {
+    const h = await (await fetch(`${srv.url}/health`, { headers: { authorization: `Bearer ${key}` } })).json();
+    if (h.events.running === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await srv.stop();
+  const db = await openSqlite(dataDir);
+  t.after(() => db.close());
+  const events = await db.all("SELECT id, status, outcome FROM events", []);
+  for (const e of events) {
+    assert.equal(e.status, 'done', `event ${e.id} is ${e.status}`);
+    const { member } = JSON.parse(e.outcome);
+    const row = await db.first('SELECT email FROM members WHERE seq = ?', [Number(member.id.slice(1))]);
+    assert.ok(row, `event ${e.id} says ${member.id}, and that member exists`);
+    assert.equal(row.email, member.email);
+  }
+  const members = (await db.first('SELECT COUNT(*) AS n FROM members', [])).n;
+  assert.equal(members, events.filter((e) => JSON.parse(e.outcome).outcome === 'created').length, 'one member per created event, no orphans');
+});
+
+test('an old data directory with an empty or truncated key or settings file refuses to start, naming the file; first-run setup is not reopened', async (t) => {
+  for (const [file, content] of [['access-key.json', ''], ['admin.json', '{"passwordHash":"$2y$10$abc']]) {
+    const dataDir = await tempDir(t, 'mw-import-');
+    await cp(FIXTURE, dataDir, { recursive: true });
+    await writeFile(join(dataDir, file), content);
+    await assert.rejects(serve({ port: 0, dataDir, log: () => {}, env: {} }), (err) => {
+      assert.equal(err.code, 'store_corrupt');
+      assert.ok(err.message.includes(join(dataDir, file)), err.message);
+      return true;
+    });
+    const db = await openSqlite(dataDir);
+    const admin = await db.first("SELECT COUNT(*) AS n FROM settings WHERE name IN ('admin', 'access-key')", []);
+    await db.close();
+    assert.equal(admin.n, 0, 'nothing imported, so nothing half-set');
+  }
+});
