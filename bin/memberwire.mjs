@@ -28,7 +28,8 @@ Environment: MEMBERWIRE_KEY (the access key; generated and printed once if unset
 MEMBERWIRE_PASSWORD_FIELD, MEMBERWIRE_LINK_FIELD, MEMBERWIRE_WELCOME_TAG (CRM field and tag ids),
 MEMBERWIRE_PUBLIC_URL (the public address members reach, for set-password links),
 MEMBERWIRE_TRUSTED_PROXIES (reverse proxies' addresses, comma-separated: clients are then told
-apart by X-Forwarded-For).`;
+apart by X-Forwarded-For), MEMBERWIRE_KEEP_FIELDS (other post fields kept with an event, by
+name; none by default).`;
 
 const [command, ...rest] = process.argv.slice(2);
 if (command !== 'serve') {

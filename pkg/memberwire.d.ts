@@ -24,6 +24,8 @@ export interface ParseOptions {
     passwordField?: string | null;
     /** Bodies over this many bytes are refused with body_too_large. Default 1 MiB. */
     maxBodyBytes?: number;
+    /** Other fields kept with an event, by name (an allow-list; default none). */
+    keepFields?: string[];
 }
 
 export interface Tag {

@@ -116,7 +116,14 @@ export async function serve({
     const engine = createEngine({
       wasm,
       fetch: crmFetch,
-      config: { crm: crmConfig, passwordMode, linkUrl: `${publicUrl}/set-password`, ...(bcryptCost ? { bcryptCost } : {}) },
+      config: {
+        crm: crmConfig,
+        passwordMode,
+        linkUrl: `${publicUrl}/set-password`,
+        ...(bcryptCost ? { bcryptCost } : {}),
+        // The other fields of a post kept with its event: only those named (an allow-list).
+        ...(env.MEMBERWIRE_KEEP_FIELDS ? { parse: { keepFields: env.MEMBERWIRE_KEEP_FIELDS.split(',').map((f) => f.trim()).filter(Boolean) } } : {}),
+      },
       events,
       directory,
       hashPassword: (password) => hasher.hash(password),

@@ -186,8 +186,9 @@ pub struct Contact {
         skip_serializing_if = "Option::is_none"
     )]
     pub password: Option<Secret>,
-    /// Every other field the source sent, by its name there. Fields whose name says they hold a
-    /// password are never kept.
+    /// The other fields the source sent that the site keeps (`ParseOptions::keep_fields`, an
+    /// allow-list), by their name there. Fields whose name says they hold a password are never
+    /// kept, even when listed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
 }
@@ -248,6 +249,20 @@ pub fn name_field(value: Option<&str>, field: &str) -> Result<Option<String>, Er
         return Ok(None);
     };
     check_len(v, MAX_NAME, field)?;
+    // NUL, CR, LF and other controls end up in emails and screens; U+FFFD is what bytes that
+    // were not UTF-8 became (a charset the post did not declare): neither is a name.
+    if v.chars().any(|c| c.is_control()) {
+        return Err(Error::new(
+            ErrorCode::InvalidField,
+            format!("field `{field}` contains control characters"),
+        ));
+    }
+    if v.contains('\u{FFFD}') {
+        return Err(Error::new(
+            ErrorCode::InvalidField,
+            format!("field `{field}` is not valid UTF-8: send UTF-8, or declare the charset (ISO-8859-1 is read too)"),
+        ));
+    }
     Ok(Some(v.to_owned()))
 }
 

@@ -43,6 +43,21 @@ impl Form {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The first of `keys` that repeats with two different non-empty values (ignoring case): an
+    /// ambiguous post (which one is the contact's email?) that the parsers refuse rather than
+    /// guess at.
+    pub fn conflicting<'a>(&'a self, keys: &[&'a str]) -> Option<&'a str> {
+        keys.iter().copied().find(|k| {
+            let mut values = self
+                .all(k)
+                .map(|v| v.trim().to_lowercase())
+                .filter(|v| !v.is_empty());
+            values
+                .next()
+                .is_some_and(|first| values.any(|other| other != first))
+        })
+    }
+
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
@@ -55,6 +70,13 @@ impl Form {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeats_conflict_only_with_different_non_empty_values() {
+        let f = Form::parse(b"id=&id=5&e=a&e=A&n=x&n=y");
+        assert_eq!(f.conflicting(&["id", "e"]), None);
+        assert_eq!(f.conflicting(&["id", "n", "e"]), Some("n"));
+    }
 
     #[test]
     fn decodes_plus_percent_and_utf8() {

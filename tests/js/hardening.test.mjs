@@ -211,3 +211,17 @@ test('a keyless post is refused before its body is read; malformed HTTP gets JSO
     assert.ok(status === 200 ? json.ok === true : typeof json.error.code === 'string', `${what}: ${body}`);
   }
 });
+
+test('password-like fields under any name are never stored with an event: only fields on the allow-list are kept', async () => {
+  const r = await createRig({ secrets, config: { parse: { keepFields: ['_MemberLevel'] } } });
+  const values = ['Geheim-Passwort-1', 'hunter2-hunter2', 'Secret-Member-9', 'wp-pass-42'].map((v) => secrets.add(v));
+  const body = `Id=101&Email=ada.lovelace%40example.com&Passwort=${values[0]}&pwd=${values[1]}&_MemberPwd=${values[2]}&user_pass=${values[3]}&_MemberLevel=Gold`;
+  const res = await r.post('/hooks/keap', body);
+  assert.equal(res.status, 200, res.text);
+  const saved = JSON.stringify(await r.events.page({}));
+  const states = JSON.stringify(await Promise.all((await r.events.page({})).events.map((e) => r.events.get(e.id))));
+  for (const v of values) {
+    assert.ok(!saved.includes(v) && !states.includes(v), 'a password-like value was stored');
+  }
+  assert.match(states, /_MemberLevel/, 'the allowed field is kept');
+});

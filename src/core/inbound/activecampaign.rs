@@ -19,6 +19,24 @@ pub(super) fn parse(body: &[u8], options: &ParseOptions) -> Result<Inbound, Erro
             "the body has no form fields",
         ));
     }
+    let mut read = vec![
+        "contact[id]",
+        "contact[email]",
+        "contact[first_name]",
+        "contact[last_name]",
+        "contact[tags]",
+    ];
+    let password_key = options
+        .password_field
+        .as_deref()
+        .map(|f| format!("contact[fields][{f}]"));
+    read.extend(password_key.as_deref());
+    if let Some(k) = form.conflicting(&read) {
+        return Err(Error::new(
+            ErrorCode::MalformedBody,
+            format!("the field `{k}` appears more than once with different values"),
+        ));
+    }
     let raw_id = form.get("contact[id]").ok_or_else(|| {
         Error::new(
             ErrorCode::MissingContactId,

@@ -24,9 +24,41 @@ const ID_KEYS: [&str; 2] = ["contact_id", "contactId"];
 const FIRST_KEYS: [&str; 2] = ["first_name", "firstName"];
 const LAST_KEYS: [&str; 2] = ["last_name", "lastName"];
 
+/// A JSON object whose keys are unique: a key sent twice is ambiguous (JSON parsers disagree on
+/// which one wins), so the post is refused rather than read one way here and another elsewhere.
+struct UniqueObject<'a>(BTreeMap<String, &'a RawValue>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for UniqueObject<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = UniqueObject<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
+                    if out.contains_key(&k) {
+                        return Err(serde::de::Error::custom(format!(
+                            "the key `{k}` appears more than once"
+                        )));
+                    }
+                    out.insert(k, v);
+                }
+                Ok(UniqueObject(out))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
 pub(super) fn parse(body: &[u8], options: &ParseOptions) -> Result<Inbound, Error> {
     // Borrowed raw values keep numbers exactly as written (a 20-digit id stays exact).
-    let object: BTreeMap<String, &RawValue> = json_body(body).map_err(|e| {
+    let UniqueObject(object) = json_body(body).map_err(|e| {
         if e.message.contains("expected a map") || e.message.contains("invalid type") {
             Error::new(ErrorCode::MalformedBody, "the body must be a JSON object")
         } else {

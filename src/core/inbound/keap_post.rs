@@ -28,6 +28,22 @@ pub(super) fn parse(body: &[u8], options: &ParseOptions) -> Result<Inbound, Erro
             "the body has no form fields",
         ));
     }
+    // A field memberwire reads, sent twice with two different values, is refused, not guessed.
+    let mut read: Vec<&str> = [
+        &ID_KEYS[..],
+        &EMAIL_KEYS,
+        &FIRST_KEYS,
+        &LAST_KEYS,
+        &[TAG_KEY],
+    ]
+    .concat();
+    read.extend(options.password_field.as_deref());
+    if let Some(k) = form.conflicting(&read) {
+        return Err(Error::new(
+            ErrorCode::MalformedBody,
+            format!("the field `{k}` appears more than once with different values"),
+        ));
+    }
     let Some((id_key, raw_id)) = form.first_of(&ID_KEYS) else {
         return Err(Error::new(
             ErrorCode::MissingContactId,

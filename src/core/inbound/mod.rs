@@ -107,6 +107,11 @@ pub struct ParseOptions {
     pub password_field: Option<String>,
     /// Bodies larger than this are refused with `body_too_large` (413).
     pub max_body_bytes: usize,
+    /// The other fields a post may carry that memberwire keeps with its event (by their name
+    /// there): an allow-list, empty by default. Everything else is read, checked against the
+    /// limits and dropped, so a password under a name nobody thought of (`Passwort`, `pwd`,
+    /// `_MemberPwd`) is never stored.
+    pub keep_fields: Vec<String>,
 }
 
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
@@ -117,6 +122,7 @@ impl Default for ParseOptions {
             account: "default".to_owned(),
             password_field: None,
             max_body_bytes: DEFAULT_MAX_BODY,
+            keep_fields: Vec::new(),
         }
     }
 }
@@ -178,6 +184,29 @@ pub fn parse_post(
         }
     }
     check_content_type(source, meta.content_type)?;
+    let transcoded;
+    let body = match declared_charset(meta.content_type) {
+        None => body,
+        Some(cs) if is_utf8(&cs) => body,
+        Some(cs) if is_latin1(&cs) && source.media_type() == MediaType::Form => {
+            transcoded = latin1_form_to_utf8(body);
+            transcoded.as_bytes()
+        }
+        Some(cs) => {
+            return Err(Error::new(
+                ErrorCode::UnsupportedContentType,
+                format!(
+                    "the charset `{}` is not supported: send UTF-8{}",
+                    printable(&cs, 40),
+                    if source.media_type() == MediaType::Form {
+                        " (or ISO-8859-1)"
+                    } else {
+                        ""
+                    }
+                ),
+            ))
+        }
+    };
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::new(
             ErrorCode::MalformedBody,
@@ -188,12 +217,21 @@ pub fn parse_post(
             ),
         ));
     }
-    match source {
+    let mut inbound = match source {
         Source::KeapPost => keap_post::parse(body, options),
         Source::KeapRest => keap_rest::parse(body, options),
         Source::ActiveCampaign => activecampaign::parse(body, options),
         Source::Json => json::parse(body, options),
+    }?;
+    // Only the fields the site asked for are kept (an allow-list, not a list of bad names).
+    if let Inbound::Events { events } = &mut inbound {
+        for e in events {
+            e.contact
+                .fields
+                .retain(|name, _| options.keep_fields.iter().any(|k| k == name));
+        }
     }
+    Ok(inbound)
 }
 
 /// Accepts the route's media type with any parameters (`; charset=UTF-8`), and a missing
@@ -222,6 +260,88 @@ fn check_content_type(source: Source, content_type: Option<&str>) -> Result<(), 
             printable(essence, 100)
         ),
     ))
+}
+
+/// The `charset` parameter of a Content-Type, lower-cased and unquoted.
+fn declared_charset(content_type: Option<&str>) -> Option<String> {
+    content_type?.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_ascii_lowercase())
+    })
+}
+
+fn is_utf8(cs: &str) -> bool {
+    matches!(cs, "utf-8" | "utf8" | "us-ascii" | "ascii")
+}
+
+/// ISO-8859-1 and its usual names (windows-1252 is read as ISO-8859-1: they differ only in
+/// 0x80-0x9F, which names never hold).
+fn is_latin1(cs: &str) -> bool {
+    matches!(
+        cs,
+        "iso-8859-1"
+            | "iso8859-1"
+            | "iso_8859-1"
+            | "latin1"
+            | "latin-1"
+            | "l1"
+            | "windows-1252"
+            | "cp1252"
+    )
+}
+
+/// A form whose percent-decoded bytes are ISO-8859-1, re-encoded as the UTF-8 form it means.
+fn latin1_form_to_utf8(body: &[u8]) -> String {
+    fn decode(part: &[u8]) -> String {
+        let mut out = String::with_capacity(part.len());
+        let mut i = 0;
+        while i < part.len() {
+            let b = part[i];
+            let hex = |c: u8| (c as char).to_digit(16);
+            if b == b'%' && i + 2 < part.len() {
+                if let (Some(h), Some(l)) = (hex(part[i + 1]), hex(part[i + 2])) {
+                    out.push(char::from((h * 16 + l) as u8));
+                    i += 3;
+                    continue;
+                }
+            }
+            out.push(if b == b'+' { ' ' } else { char::from(b) });
+            i += 1;
+        }
+        out
+    }
+    fn encode(text: &str, out: &mut String) {
+        for b in text.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'*' => {
+                    out.push(char::from(b))
+                }
+                b' ' => out.push('+'),
+                _ => {
+                    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                    out.push('%');
+                    out.push(char::from(HEX[usize::from(b >> 4)]));
+                    out.push(char::from(HEX[usize::from(b & 15)]));
+                }
+            }
+        }
+    }
+    let mut out = String::with_capacity(body.len() + body.len() / 4);
+    for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (k, v) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        if !out.is_empty() {
+            out.push('&');
+        }
+        encode(&decode(k), &mut out);
+        out.push('=');
+        encode(&decode(v), &mut out);
+    }
+    out
 }
 
 /// A header value made safe to quote in a message: printable ASCII, cut to `max` chars.
@@ -253,6 +373,22 @@ fn json_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latin1_forms_are_read_as_what_they_mean() {
+        let utf8 = latin1_form_to_utf8(b"FirstName=J%FCrgen&LastName=M\xfcller+Sohn&x=%zz");
+        let form = super::super::form::Form::parse(utf8.as_bytes());
+        assert_eq!(form.get("FirstName"), Some("J\u{fc}rgen"));
+        assert_eq!(form.get("LastName"), Some("M\u{fc}ller Sohn"));
+        assert_eq!(form.get("x"), Some("%zz"));
+        assert_eq!(
+            declared_charset(Some(
+                "application/x-www-form-urlencoded; Charset=\"ISO-8859-1\""
+            ))
+            .as_deref(),
+            Some("iso-8859-1")
+        );
+    }
 
     #[test]
     fn routes_round_trip() {
