@@ -3,7 +3,10 @@
 // js/adapters/sql-events.mjs, with the same functions.
 //
 // An event: { id, source, receivedAt, contactKey, contact, status: running|done|pending,
-//             state (the workflow's saved JSON), outcome?, pending?: {code, reason}, updatedAt }
+//             state (the workflow's saved JSON), outcome?, pending?: {code, reason}, updatedAt,
+//             attempts (times parked), nextRetryAt (when the next automatic retry is due) }
+
+import { MANUAL_ONLY, RETRY_CAP_MS, RETRY_FIRST_MS } from './retry-schedule.mjs';
 
 export function memoryEvents({ now = Date.now } = {}) {
   const events = new Map();
@@ -18,7 +21,7 @@ export function memoryEvents({ now = Date.now } = {}) {
 
   return {
     async accept(evs) {
-      for (const e of evs) if (!events.has(e.id)) events.set(e.id, { ...e, status: 'running', updatedAt: e.receivedAt });
+      for (const e of evs) if (!events.has(e.id)) events.set(e.id, { ...e, status: 'running', updatedAt: e.receivedAt, attempts: 0, nextRetryAt: null });
     },
     async progress(id, state, status) {
       change(id, (e) => {
@@ -31,6 +34,7 @@ export function memoryEvents({ now = Date.now } = {}) {
         e.state = state ?? e.state;
         e.status = 'done';
         e.outcome = outcome;
+        e.nextRetryAt = null;
         delete e.pending;
       });
     },
@@ -39,8 +43,12 @@ export function memoryEvents({ now = Date.now } = {}) {
         e.state = state ?? e.state;
         e.status = 'pending';
         e.pending = pending;
+        e.nextRetryAt = MANUAL_ONLY.includes(pending?.code) ? null : now() + Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** Math.min(e.attempts, 12));
+        e.attempts += 1;
       });
     },
+    /** Parked events whose automatic retry is due, the most overdue first. */
+    due: async (at) => list((e) => e.status === 'pending' && e.nextRetryAt !== null && e.nextRetryAt <= at).sort((a, b) => a.nextRetryAt - b.nextRetryAt),
     get: async (id) => (events.has(id) ? { ...events.get(id) } : null),
     unfinished: async () => list((e) => e.status === 'running'),
     pending: async () => list((e) => e.status === 'pending'),

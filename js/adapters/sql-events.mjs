@@ -2,8 +2,10 @@
 // every SQL driver. Same functions as the in-memory store (js/adapters/events.mjs).
 
 import { view } from './events.mjs';
+import { MANUAL_ONLY, RETRY_CAP_MS, RETRY_FIRST_MS } from './retry-schedule.mjs';
 
-const COLS = 'id, source, received_at, contact_key, contact, status, state, outcome, pending, updated_at';
+const COLS = 'id, source, received_at, contact_key, contact, status, state, outcome, pending, updated_at, attempts, next_retry_at';
+
 
 function eventOf(r) {
   const e = {
@@ -15,6 +17,8 @@ function eventOf(r) {
     status: r.status,
     state: r.state,
     updatedAt: r.updated_at,
+    attempts: r.attempts ?? 0,
+    nextRetryAt: r.next_retry_at ?? null,
   };
   if (r.outcome) e.outcome = JSON.parse(r.outcome);
   if (r.pending) e.pending = JSON.parse(r.pending);
@@ -41,23 +45,32 @@ export function sqlEvents(db, { now = Date.now } = {}) {
     progress: (id, state, status) =>
       write('UPDATE events SET state = coalesce(?, state), status = coalesce(?, status), updated_at = ? WHERE id = ?', [state ?? null, status ?? null, now(), id]),
     finish: (id, outcome, state) =>
-      write("UPDATE events SET state = coalesce(?, state), status = 'done', outcome = ?, outcome_kind = ?, pending = NULL, lease_until = NULL, updated_at = ? WHERE id = ?", [
+      write("UPDATE events SET state = coalesce(?, state), status = 'done', outcome = ?, outcome_kind = ?, pending = NULL, lease_until = NULL, next_retry_at = NULL, updated_at = ? WHERE id = ?", [
         state ?? null,
         JSON.stringify(outcome ?? null),
         outcome?.outcome ?? null,
         now(),
         id,
       ]),
-    park: (id, pending, state) =>
-      write("UPDATE events SET state = coalesce(?, state), status = 'pending', pending = ?, lease_until = NULL, updated_at = ? WHERE id = ?", [state ?? null, JSON.stringify(pending), now(), id]),
     /**
-     * Takes the event for one runner until `at + leaseMs` (attempts counted); false while another
-     * runner holds it or when it is done.
+     * Parks an event; its next automatic retry is due after a delay that doubles with each park
+     * (none for a code only an operator can fix).
      */
+    park: (id, pending, state) =>
+      write(
+        `UPDATE events SET state = coalesce(?, state), status = 'pending', pending = ?, lease_until = NULL, updated_at = ?,
+           next_retry_at = CASE WHEN ? THEN NULL ELSE ? + min(?, ? * (1 << min(attempts, 12))) END, attempts = attempts + 1
+         WHERE id = ?`,
+        [state ?? null, JSON.stringify(pending), now(), MANUAL_ONLY.includes(pending?.code) ? 1 : 0, now(), RETRY_CAP_MS, RETRY_FIRST_MS, id],
+      ),
+    /** Parked events whose automatic retry is due, the most overdue first. */
+    due: async (at) =>
+      (await db.all(`SELECT ${COLS} FROM events WHERE status = 'pending' AND next_retry_at IS NOT NULL AND next_retry_at <= ? ORDER BY next_retry_at LIMIT 200`, [at])).map(eventOf),
+    /** Takes the event for one runner until `at + leaseMs`; false while another runner holds it or when it is done. */
     async claim(id, at, leaseMs) {
       const [r] = await db.batch([
         {
-          sql: "UPDATE events SET lease_until = ?, attempts = attempts + 1 WHERE id = ? AND status <> 'done' AND (lease_until IS NULL OR lease_until < ?)",
+          sql: "UPDATE events SET lease_until = ? WHERE id = ? AND status <> 'done' AND (lease_until IS NULL OR lease_until < ?)",
           params: [at + leaseMs, id, at],
         },
       ]);

@@ -6,7 +6,8 @@
  * @typedef {object} Ports
  * @property {(url: string, init: RequestInit) => Promise<Response>} fetch
  * @property {{ apply(op: object): Promise<object> }} directory
- * @property {{ reserve(now: number): number }} limiter  one per CRM account, shared
+ * @property {(priority: number) => Promise<void>} turn  waits for this request's turn at the CRM's rate limit (js/engine/crm-queue.mjs)
+ * @property {number} [priority]  FRESH or BACKGROUND
  * @property {() => number} now
  * @property {(ms: number) => Promise<void>} sleep
  * @property {(record: object) => void} log
@@ -50,8 +51,7 @@ async function perform(effect, ports) {
 }
 
 async function http(request, ports) {
-  const wait = ports.limiter.reserve(ports.now());
-  if (wait > 0) await ports.sleep(wait);
+  await ports.turn(ports.priority);
   try {
     const response = await ports.fetch(request.url, {
       method: request.method,

@@ -3,6 +3,10 @@
 // the host passes the wasm module and its ports (event store, directory, fetch, clock).
 
 import { runWorkflow } from './driver.mjs';
+import { crmQueue, FRESH, BACKGROUND } from './crm-queue.mjs';
+
+/** A delivery with more events than this runs them in the background line (see crm-queue.mjs). */
+const FRESH_PER_POST = 10;
 
 /**
  * @param {object} o
@@ -28,12 +32,15 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
   const limiter = new wasm.RateLimiter(perSecond * 0.9, 1);
   const running = new Map(); // eventId -> Promise of the final poll
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const queue = crmQueue(limiter, { now, sleep });
+  let sweeping = false;
 
-  function portsFor(eventId) {
+  function portsFor(eventId, priority) {
     return {
       fetch: (url, init) => fetch(url, init),
       directory,
-      limiter,
+      turn: queue.turn,
+      priority,
       now,
       sleep,
       log,
@@ -57,11 +64,11 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     }
   }
 
-  function start(wf) {
+  function start(wf, priority = BACKGROUND) {
     const id = wf.eventId;
     const run = (async () => {
       try {
-        const final = await runWorkflow(wf, portsFor(id));
+        const final = await runWorkflow(wf, portsFor(id, priority));
         if (final.state === 'done') await events.finish(id, final.outcome, wf.save());
         else await events.park(id, { code: final.code, reason: final.reason }, wf.save());
         return final;
@@ -114,7 +121,9 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
         await dispatch(ids).catch((err) => log({ level: 'warn', event: ids[0], message: `not queued yet (${err?.name ?? 'error'}); the re-drive picks it up` }));
         return { kind: 'events', queued: ids };
       }
-      return { kind: 'events', runs: wfs.map((wf) => ({ eventId: wf.eventId, done: start(wf) })) };
+      // A post's first few events go in the fresh line; the bulk of a large delivery waits behind
+      // other posts' fresh events.
+      return { kind: 'events', runs: wfs.map((wf, i) => ({ eventId: wf.eventId, done: start(wf, i < FRESH_PER_POST ? FRESH : BACKGROUND) })) };
     },
 
     /**
@@ -174,11 +183,21 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       return start(wf);
     },
 
-    /** Retries every parked event; hosts call it on a timer. */
+    /**
+     * Retries the parked events whose automatic retry is due (the schedule backs off: see
+     * js/adapters/retry-schedule.mjs), one at a time and in the background line, so fresh posts
+     * go first. Hosts call it on a timer; a sweep still going is not started again.
+     */
     async retryPending() {
-      const list = await events.pending();
-      for (const e of list) await this.retry(e.id);
-      return list.length;
+      if (sweeping) return 0;
+      sweeping = true;
+      try {
+        const list = await events.due(now());
+        for (const e of list) await this.retry(e.id);
+        return list.length;
+      } finally {
+        sweeping = false;
+      }
     },
 
     /**

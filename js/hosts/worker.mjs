@@ -20,6 +20,7 @@
 import wasmModule from '../../pkg/memberwire_bg.wasm';
 import * as wasm from '../../pkg/memberwire.js';
 import init from '../../migrations/0001_init.sql';
+import retrySchedule from '../../migrations/0002_event_retry_schedule.sql';
 import { createEngine } from '../engine/engine.mjs';
 import { createHandler } from '../engine/handler.mjs';
 import { sqlStore } from '../adapters/sql-store.mjs';
@@ -30,7 +31,10 @@ import { rateLimitedFetch, CRM_RATE } from '../server/crm-client.mjs';
 
 wasm.initSync({ module: wasmModule });
 
-const MIGRATIONS = [{ name: '0001_init.sql', sql: init }];
+const MIGRATIONS = [
+  { name: '0001_init.sql', sql: init },
+  { name: '0002_event_retry_schedule.sql', sql: retrySchedule },
+];
 
 let app = null;
 

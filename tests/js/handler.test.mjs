@@ -620,13 +620,16 @@ describe('slow and failing CRM', () => {
     assert.equal(await r.engine.retry('ev_unknown'), null);
   });
 
-  test('retryPending() completes every parked event once the CRM is back', async () => {
-    const r = await rig({ config: { maxAttempts: 1 } });
+  test('retryPending() completes every parked event once the CRM is back and their retry is due', async () => {
+    let clock = Date.now();
+    const r = await rig({ config: { maxAttempts: 1 }, now: () => clock });
     r.sandbox.injectFaults(Array.from({ length: 3 }, () => ({ status: 502 })));
     const answers = await Promise.all([101, 103, 105].map((id) => r.post('/hooks/keap', `contactId=${id}`)));
     assert.deepEqual(answers.map((a) => a.status), [202, 202, 202]);
     await r.engine.idle();
     assert.equal((await r.engine.counts()).pending, 3);
+    assert.equal(await r.engine.retryPending(), 0, 'not due before a minute has passed');
+    clock += 61_000;
     assert.equal(await r.engine.retryPending(), 3);
     await r.engine.idle();
     assert.deepEqual(await r.engine.counts(), { running: 0, pending: 0, done: 3, total: 3 });

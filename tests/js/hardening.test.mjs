@@ -225,3 +225,47 @@ test('password-like fields under any name are never stored with an event: only f
   }
   assert.match(states, /_MemberLevel/, 'the allowed field is kept');
 });
+
+test('parked events are retried on a schedule that backs off, never for a code only an operator can fix', async () => {
+  let clock = 1_800_000_000_000;
+  const r = await createRig({ secrets, now: () => clock });
+  const ghost = await r.post('/hooks/keap', 'contactId=424242');
+  assert.equal(ghost.status, 202);
+  await r.engine.idle();
+  const id = ghost.body.event;
+  const loads = () => r.sandbox.requests().filter((q) => q.path.includes('/contacts/424242')).length;
+  let e = await r.events.get(id);
+  assert.equal(e.status, 'pending');
+  assert.equal(e.nextRetryAt, clock + 60_000, 'first retry a minute on');
+  const before = loads();
+  clock += 30_000;
+  assert.equal(await r.engine.retryPending(), 0, 'not due yet');
+  assert.equal(loads(), before);
+  clock += 31_000;
+  assert.equal(await r.engine.retryPending(), 1);
+  await r.engine.idle();
+  assert.ok(loads() > before, 'retried once due');
+  e = await r.events.get(id);
+  assert.equal(e.nextRetryAt, clock + 120_000, 'then two minutes on');
+  // A code no retry can change is left to the operator.
+  await r.events.park(id, { code: 'cannot_continue', reason: 'x' }, null);
+  assert.equal((await r.events.get(id)).nextRetryAt, null);
+  clock += 10 * 3600_000;
+  assert.equal(await r.engine.retryPending(), 0);
+});
+
+test('a fresh post goes ahead of the bulk of a 100-id delivery at the CRM rate limit', async () => {
+  const r = await createRig({ secrets, rateLimit: 200 });
+  const ids = Array.from({ length: 100 }, (_, i) => ({ id: 990_000 + i, apiUrl: '', timestamp: '2026-11-20T09:14:00.000Z' }));
+  const bulk = r.postJson('/hooks/keap-rest', { event_key: 'contact.add', object_type: 'contact', object_keys: ids }, { auth: 'header' });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const fresh = await r.post('/hooks/keap', 'contactId=101');
+  assert.equal(fresh.status, 200, fresh.text);
+  await bulk;
+  await r.engine.idle();
+  const order = r.sandbox.requests().map((q) => q.path);
+  const first101 = order.findIndex((p) => p.includes('/contacts/101'));
+  const bulkLoads = order.filter((p) => /\/contacts\/99\d{4}/.test(p)).length;
+  assert.equal(bulkLoads >= 100, true);
+  assert.ok(first101 < 20, `the fresh post's first CRM call was number ${first101 + 1} of ${order.length}`);
+});

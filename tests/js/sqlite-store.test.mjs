@@ -269,3 +269,29 @@ test('an old data directory with an empty or truncated key or settings file refu
     assert.equal(admin.n, 0, 'nothing imported, so nothing half-set');
   }
 });
+
+test('the SQL event store keeps the retry schedule: a delay that doubles per park, none for operator-only codes', async (t) => {
+  const { sqlEvents } = await import('../../js/adapters/sql-events.mjs');
+  const dir = await tempDir(t);
+  const db = await openSqlite(dir);
+  t.after(() => db.close());
+  let clock = 1_000_000;
+  const events = sqlEvents(db, { now: () => clock });
+  await events.accept([{ id: 'ev_a', source: 'json', receivedAt: clock, contactKey: 'k', contact: {}, state: '{}' }]);
+  const expectNext = async (delay) => assert.equal((await events.get('ev_a')).nextRetryAt, delay === null ? null : clock + delay);
+  await events.park('ev_a', { code: 'crm_unavailable', reason: 'x' }, null);
+  await expectNext(60_000);
+  assert.deepEqual((await events.due(clock + 59_999)).map((e) => e.id), []);
+  assert.deepEqual((await events.due(clock + 60_000)).map((e) => e.id), ['ev_a']);
+  await events.park('ev_a', { code: 'crm_unavailable', reason: 'x' }, null);
+  await expectNext(120_000);
+  await events.park('ev_a', { code: 'crm_contact_missing', reason: 'x' }, null);
+  await expectNext(240_000);
+  for (let i = 0; i < 20; i++) await events.park('ev_a', { code: 'crm_unavailable', reason: 'x' }, null);
+  await expectNext(6 * 3600_000);
+  await events.park('ev_a', { code: 'cannot_continue', reason: 'x' }, null);
+  await expectNext(null);
+  assert.deepEqual(await events.due(clock + 365 * 86_400_000), []);
+  await events.finish('ev_a', { outcome: 'created' }, null);
+  await expectNext(null);
+});

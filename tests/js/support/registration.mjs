@@ -119,7 +119,7 @@ export async function createRig({
   const sandbox = crm === 'keap' ? createKeapSandbox({ rateLimit: false }) : createActiveCampaignSandbox({ rateLimit: false });
   const { key, digest } = wasm.generateAccessKey();
   secrets?.add(key);
-  const events = memoryEvents();
+  const events = memoryEvents(now ? { now } : {});
   const directory = memoryDirectory(wasm);
   const logs = [];
   const engine = createEngine({
