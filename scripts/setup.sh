@@ -69,6 +69,11 @@ if [[ "$(installed_version wasm-bindgen)" != "$bindgen_version" ||
     cargo install wasm-bindgen-cli --version "=$bindgen_version" --force
 fi
 
+# --- cargo-fuzz (scripts/fuzz.sh) -------------------------------------------------------------
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  quietly "installing cargo-fuzz (takes a minute)" cargo install cargo-fuzz --version =0.13.2
+fi
+
 # --- Chromium and its WebDriver (Debian packages) ---------------------------------------------
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
   command -v apt-get >/dev/null || die "chromium/chromedriver missing and apt-get is not available"

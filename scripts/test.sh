@@ -8,6 +8,7 @@
 #   wasm-node    the Rust tests compiled to wasm32, run in Node by wasm-bindgen-test-runner
 #   wasm-chrome  the same wasm tests in headless Chromium (WASM_BINDGEN_USE_BROWSER=1)
 #   check-pkg    scripts/check-pkg.sh: the committed pkg/ is what the sources build to
+#   fuzz-quick   scripts/fuzz.sh 10: every fuzz target for 10 s (libFuzzer via cargo fuzz)
 #   js           node --test over tests/js/**/*.test.mjs (against pkg/, workerd via miniflare)
 #   browser      node --test over tests/browser/**/*.test.mjs (Playwright), if tests/browser exists
 #   bench-quick  node bench/run.mjs --quick: every benchmark at small sizes, as a smoke check
@@ -22,7 +23,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
-all_layers=(setup lint native wasm-node wasm-chrome check-pkg js browser bench-quick)
+all_layers=(setup lint native wasm-node wasm-chrome check-pkg fuzz-quick js browser bench-quick)
 if (( $# > 0 )); then
   for layer in "$@"; do
     [[ " ${all_layers[*]} " == *" $layer "* ]] ||
@@ -68,6 +69,8 @@ layer_wasm-chrome() {
 }
 
 layer_check-pkg() { bash scripts/check-pkg.sh; }
+
+layer_fuzz-quick() { bash scripts/fuzz.sh 10; }
 
 layer_js() {
   local files
