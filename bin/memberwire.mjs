@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // memberwire's command line. `memberwire serve --help` for the options.
 import { parseArgs } from 'node:util';
-import { serve } from '../js/server/serve.mjs';
+import { supervise } from '../js/server/serve.mjs';
 
 const HELP = `usage: memberwire serve [options]
 
@@ -77,7 +77,7 @@ process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
 
 try {
-  server = await serve({
+  server = await supervise({
     port: Number(args.port),
     host: args.host,
     dataDir: args.data,

@@ -23,8 +23,11 @@ const FRESH_PER_POST = 10;
  * @param {number} [o.leaseMs]  how long one runner holds an event (stores with `claim`)
  * @param {(password: string) => Promise<string>} [o.hashPassword]  bcrypt for the set-password
  *   form; hosts pass one that runs off their event loop (Node: a worker thread)
+ * @param {(err: Error) => void} [o.onFatal]  called when the wasm instance trapped
+ *   (WebAssembly.RuntimeError): nothing more can run on it, and the host replaces it; the
+ *   events it was running stay recorded as running and resume on the new one
  */
-export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000, hashPassword }) {
+export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000, hashPassword, onFatal = () => {} }) {
   const registrar = new wasm.Registrar(config);
   const hash = hashPassword ?? (async (password) => registrar.hashNewPassword(password));
   const perSecond = rateLimit ?? defaultRate(config);
@@ -74,12 +77,17 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
         return final;
       } catch (err) {
         // A broken port (disk full, store closed): the event stays recorded as running and is
-        // resumed at the next start.
+        // resumed at the next start. A trapped instance: the host replaces it.
         log({ level: 'error', event: id, message: `workflow stopped: ${err?.code ?? err?.name ?? 'error'}` });
+        if (err instanceof WebAssembly.RuntimeError) onFatal(err);
         return { state: 'pending', code: 'host_error', reason: 'the host failed while running this event; it resumes at the next start' };
       } finally {
         running.delete(id);
-        wf.free();
+        try {
+          wf.free();
+        } catch {
+          // a trapped instance cannot free anything; it is dropped whole
+        }
       }
     })();
     running.set(id, run);

@@ -36,8 +36,9 @@ export function error(status, code, message, headers) {
  * @param {() => ({code: string, message: string}|null)} [o.health]  the store's failure, if any:
  *   /health answers 503 with it and posts are refused with 503 until it clears
  * @param {{limit: number, windowMs: number}} [o.setPasswordLimit]  set-password attempts per client
+ * @param {(err: Error) => void} [o.onFatal]  called when the wasm instance trapped (the host replaces it)
  */
-export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBodyBytes = 1024 * 1024, extra, health = () => null, setPasswordLimit = { limit: 20, windowMs: 10 * 60_000 } }) {
+export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBodyBytes = 1024 * 1024, extra, health = () => null, setPasswordLimit = { limit: 20, windowMs: 10 * 60_000 }, onFatal = () => {} }) {
   const attempts = attemptLimiter(setPasswordLimit);
   return {
     async fetch(request, env, ctx) {
@@ -75,6 +76,11 @@ export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBod
         if (!body) return error(413, 'body_too_large', `the body is larger than ${maxBodyBytes} bytes`);
         return await hook(source, request, body, { engine, budgetMs, ctx });
       } catch (err) {
+        if (err instanceof WebAssembly.RuntimeError) {
+          // Nothing more runs on this instance: the host replaces it. The post was not recorded.
+          onFatal(err);
+          return error(503, 'restarting', 'memberwire is restarting its engine; send the post again in a moment', { 'retry-after': '5' });
+        }
         if (err?.code && err?.status) return error(err.status, err.code, err.message);
         // Never echo an unexpected error's details: they could hold request data.
         console.error(`memberwire: internal error on ${request.method} ${url.pathname}: ${err?.name ?? 'Error'}`);

@@ -14,6 +14,21 @@ export function loadWasm() {
   return loaded;
 }
 
+let compiled = null;
+let instances = 0;
+
+/**
+ * A new, separate instance of the wasm package (its own module record and memory), for a host
+ * that drops an instance that trapped: nothing of the old one is shared.
+ */
+export async function freshWasm() {
+  compiled ??= new WebAssembly.Module(readFileSync(new URL('../../pkg/memberwire_bg.wasm', import.meta.url)));
+  instances += 1;
+  const fresh = await import(`../../pkg/memberwire.js?instance=${instances}`);
+  fresh.initSync({ module: compiled });
+  return fresh;
+}
+
 /** The size of the wasm instance's linear memory in bytes (benchmarks). */
 export function wasmMemoryBytes() {
   loadWasm();

@@ -117,10 +117,20 @@ export async function listen(handle, { port = 0, host = '127.0.0.1', maxBodyByte
   base = `http://${hostPart}:${address.port}`;
   return {
     url: base,
-    close() {
+    /**
+     * Stops listening. With `graceMs`, requests under way get that long to be answered before
+     * their connections are dropped; without, they are dropped at once.
+     */
+    close({ graceMs = 0 } = {}) {
       return new Promise((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        server.closeIdleConnections();
+        if (graceMs > 0) {
+          const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+          timer.unref();
+        } else {
+          server.closeAllConnections();
+        }
       });
     },
   };

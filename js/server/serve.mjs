@@ -2,7 +2,7 @@
 // schema of migrations/) and, by default, a built-in sandbox CRM (Keap's REST shapes on
 // loopback, seeded with demo contacts) so the whole flow runs with no account anywhere.
 
-import { loadWasm } from '../hosts/node.mjs';
+import { loadWasm, freshWasm } from '../hosts/node.mjs';
 import { openSqlite } from '../store/sqlite.mjs';
 import { importFileStore } from '../store/import-file-store.mjs';
 import { sqlStore } from '../adapters/sql-store.mjs';
@@ -50,8 +50,9 @@ export async function serve({
   bcryptCost,
   env = process.env,
   log = (line) => console.log(line),
+  wasm = loadWasm(),
+  onFatal = () => {},
 } = {}) {
-  const wasm = loadWasm();
   const db = await openSqlite(dataDir);
   const store = sqlStore(wasm, db);
   const cleanup = [];
@@ -101,7 +102,8 @@ export async function serve({
       (request, info) => (handler ? handler.fetch(request, env, { remoteAddress: clientAddress(info?.remoteAddress ?? null, request, trusted) }) : unavailable()),
       { port, host },
     );
-    cleanup.unshift(() => served.close());
+    let closeOptions = {};
+    cleanup.unshift(() => served.close(closeOptions));
     const publicUrl = (env.MEMBERWIRE_PUBLIC_URL ?? '').replace(/\/$/, '') || served.url;
     // One bucket for every request to the CRM: the engine's workflows (which also space their
     // own), bulk runs and the admin API's calls together stay under the CRM's limit.
@@ -127,6 +129,7 @@ export async function serve({
       events,
       directory,
       hashPassword: (password) => hasher.hash(password),
+      onFatal,
       rateLimit: crm === 'sandbox' && !sandboxRateLimit ? 0 : undefined,
       log: (r) => log(`${r.level === 'info' ? '' : `${r.level}: `}${r.event}: ${r.message}`),
     });
@@ -176,7 +179,7 @@ export async function serve({
       lastFailure = f?.code ?? null;
       return f;
     };
-    handler = createHandler({ wasm, engine, keyDigest: () => digest, budgetMs, extra: admin.extra, health });
+    handler = createHandler({ wasm, engine, keyDigest: () => digest, budgetMs, extra: admin.extra, health, onFatal });
 
     const resumed = await engine.resumeUnfinished();
     const bulkResumed = admin.start();
@@ -216,7 +219,9 @@ export async function serve({
       admin,
       health,
       hasher,
-      async close() {
+      /** Stops; with `graceMs`, answers under way get that long to go out first. */
+      async close({ graceMs = 0 } = {}) {
+        closeOptions = { graceMs };
         for (const c of cleanup) await c();
         await store.close();
       },
@@ -226,6 +231,55 @@ export async function serve({
     await store.close();
     throw err;
   }
+}
+
+/**
+ * `serve`, kept running: when its wasm instance traps (a WebAssembly.RuntimeError, after which
+ * nothing more can run on that instance), the server is closed and started again on the same
+ * port with a fresh instance. Everything acknowledged is in the store; the events the old
+ * instance was running resume on the new one. Resolves to { url, current(), restarts, close() }.
+ */
+export async function supervise(options = {}) {
+  const log = options.log ?? ((line) => console.log(line));
+  let restarting = null;
+  let closed = false;
+  let restarts = 0;
+  let current;
+  const onFatal = (err) => {
+    if (restarting || closed) return;
+    restarting = (async () => {
+      log(`error: the wasm instance trapped (${String(err?.message ?? err).slice(0, 80)}); starting a fresh one (nothing acknowledged is lost)`);
+      const port = Number(new URL(current.url).port);
+      // Answers under way (a post recorded just before the trap) still go out.
+      await current.close({ graceMs: 5_000 });
+      if (closed) return;
+      current = await serve({ ...options, port, wasm: await freshWasm(), onFatal });
+      restarts += 1;
+    })().finally(() => {
+      restarting = null;
+    });
+  };
+  current = await serve({ ...options, onFatal });
+  return {
+    get url() {
+      return current.url;
+    },
+    /** The running incarnation (serve()'s answer). */
+    current: () => current,
+    /** Resolves once a restart under way has finished. */
+    settled: () => restarting ?? Promise.resolve(),
+    get restarts() {
+      return restarts;
+    },
+    get accessKey() {
+      return current.accessKey;
+    },
+    async close() {
+      closed = true;
+      if (restarting) await restarting.catch(() => {});
+      await current.close();
+    },
+  };
 }
 
 /** The access key's digest: from MEMBERWIRE_KEY, from the store, or a new key generated now. */

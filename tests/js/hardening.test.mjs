@@ -269,3 +269,37 @@ test('a fresh post goes ahead of the bulk of a 100-id delivery at the CRM rate l
   assert.equal(bulkLoads >= 100, true);
   assert.ok(first101 < 20, `the fresh post's first CRM call was number ${first101 + 1} of ${order.length}`);
 });
+
+test('a wasm instance that traps is replaced by a fresh one on the same address; the event it was running finishes there', { timeout: 60_000 }, async (t) => {
+  const { supervise } = await import('../../js/server/serve.mjs');
+  const dataDir = await mkdtemp(join(tmpdir(), 'mw-trap-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const logs = [];
+  const srv = await supervise({ port: 0, dataDir, log: (l) => logs.push(l), env: {}, bcryptCost: 4, sandboxRateLimit: 0, budgetMs: 2_000 });
+  t.after(() => srv.close());
+  const key = secrets.add(srv.accessKey);
+  const first = srv.current();
+  const url = srv.url;
+  // The instance traps in the middle of a registration (as `unreachable` does after a panic).
+  const apply = first.directory.apply;
+  first.directory.apply = async (op) => {
+    if (op.op === 'insert') throw new WebAssembly.RuntimeError('unreachable');
+    return apply(op);
+  };
+  const res = await fetch(`${url}/hooks/json`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ contact_id: 'trap-1', email: 'trap@example.com' }) });
+  assert.equal(res.status, 202, 'recorded, then the instance trapped');
+  const { event } = await res.json();
+  await srv.settled();
+  assert.equal(srv.restarts, 1);
+  assert.notEqual(srv.current(), first, 'a fresh instance');
+  assert.equal(srv.url, url, 'on the same address');
+  assert.ok(logs.some((l) => /wasm instance trapped/.test(l)));
+  await srv.current().engine.idle();
+  const e = await srv.current().events.get(event);
+  assert.equal(e.status, 'done', 'the event the trapped instance was running finished on the new one');
+  assert.equal(e.outcome.outcome, 'created');
+  assert.equal((await srv.current().directory.search('trap@example.com', 0, 5)).total, 1);
+  // And it keeps serving.
+  const again = await fetch(`${url}/hooks/json`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ contact_id: 'trap-1', email: 'trap@example.com' }) });
+  assert.equal((await again.json()).outcome, 'existing');
+});
