@@ -21,8 +21,10 @@ import { StoreError } from '../store/sql.mjs';
  * @param {string} o.user         the sync user's login
  * @param {string} o.appPassword  its application password (never logged)
  * @param {typeof fetch} [o.fetch]
+ * @param {(tags: object[]) => string[]} [o.levelsOf]  the access levels a member's tags grant
+ *   (memberwire's rules, in wasm): stored with the user for the site's content gating
  */
-export function wordpressDirectory(wasm, { url, user, appPassword, fetch = globalThis.fetch, timeoutMs = 15_000 }) {
+export function wordpressDirectory(wasm, { url, user, appPassword, fetch = globalThis.fetch, timeoutMs = 15_000, levelsOf = () => [] }) {
   const base = String(url).replace(/\/+$/, '');
   const auth = `Basic ${btoa(`${user}:${appPassword}`)}`;
 
@@ -66,7 +68,7 @@ export function wordpressDirectory(wasm, { url, user, appPassword, fetch = globa
         case 'update': {
           const row = wasm.memberRow(op.member);
           if (row.rejected) return { result: 'rejected', reason: row.rejected };
-          return directory({ op: op.op, member: op.member, row });
+          return directory({ op: op.op, member: op.member, row, levels: levelsOf(op.member.tags ?? []) });
         }
         case 'get_by_email':
           // The core normalizes the email; the row also lets WordPress adopt an existing user.
@@ -107,6 +109,20 @@ export function wordpressDirectory(wasm, { url, user, appPassword, fetch = globa
 
     async size() {
       return (await call('GET', '/members', { query: { limit: '0' } })).total;
+    },
+
+    /**
+     * Recomputes every member's levels (after the rules changed) and stores those that differ.
+     * Resolves to how many users' levels changed.
+     */
+    async syncLevels(levels) {
+      const index = await call('GET', '/export', { query: { fields: 'index' } });
+      let changed = 0;
+      for (let i = 0; i < index.length; i += 500) {
+        const chunk = index.slice(i, i + 500).map((m) => ({ id: m.id, levels: levels(m.tags ?? []) }));
+        changed += (await call('POST', '/levels', { body: { members: chunk } })).changed;
+      }
+      return changed;
     },
   };
 }

@@ -93,7 +93,7 @@ const tagFromRef = (ref) => (/^[0-9]+$/.test(ref) ? { id: ref } : { name: ref })
 export async function createAdminApi(o) {
   const { wasm, store, engine, directory, events, crm, now = Date.now, log = () => {} } = o;
   const account = 'default';
-  const rules = await openRules(store.settings, wasm);
+  const rules = o.rules ?? (await openRules(store.settings, wasm));
   // o.crmFetch is shared with the engine and already rate limited; without it the client keeps
   // its own bucket (the engine's is not reachable from here).
   const crmClient = createCrmClient({ wasm, crm, fetch: o.crmFetch, limiter: o.crmFetch ? null : undefined, now });
@@ -293,7 +293,9 @@ export async function createAdminApi(o) {
     ['PUT', /^\/api\/rules$/, async ({ request }) => {
       const saved = await rules.put((await body(request)).rules);
       log(`admin: access rules saved (${saved.length})`);
-      return json(200, { rules: saved, saved: true });
+      // A directory that keeps levels itself (WordPress, for its content gating) gets them anew.
+      const resynced = directory.syncLevels ? await directory.syncLevels(rules.levels) : undefined;
+      return json(200, { rules: saved, saved: true, ...(resynced !== undefined ? { levelsUpdated: resynced } : {}) });
     }],
 
     ['POST', /^\/api\/bulk\/plan$/, async ({ request }) => json(200, await bulk.plan(await body(request, MAX_CSV)))],

@@ -7,7 +7,7 @@ import { openSqlite } from '../store/sqlite.mjs';
 import { importFileStore } from '../store/import-file-store.mjs';
 import { sqlStore } from '../adapters/sql-store.mjs';
 import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
-import { ACCESS_KEY } from './settings.mjs';
+import { ACCESS_KEY, openRules } from './settings.mjs';
 import { createStatic } from './static.mjs';
 import { workerHasher } from './hasher.mjs';
 import { createEngine } from '../engine/engine.mjs';
@@ -90,7 +90,10 @@ export async function serve({
     }
 
     const { events } = store;
-    const directory = directoryFor(directoryKind, wasm, store, env);
+    // The access rules: the admin API edits them; a WordPress directory stores each member's
+    // levels from them, for the site's content gating.
+    const rules = await openRules(store.settings, wasm);
+    const directory = directoryFor(directoryKind, wasm, store, env, rules);
     // Listen first: with --port 0 the set-password links can only name the port once it is known.
     let handler = null;
     const unavailable = () => new Response('{"error":{"code":"starting","message":"memberwire is starting"}}', { status: 503 });
@@ -157,6 +160,7 @@ export async function serve({
       keyFromEnv: Boolean(env.MEMBERWIRE_KEY),
       crmFetch,
       staticFiles: createStatic(),
+      rules,
       testPost: (body) =>
         testHandler.fetch(
           new Request(`${served.url}/hooks/json`, {
@@ -310,12 +314,12 @@ export function clientAddress(peer, request, trusted) {
 }
 
 /** The member directory: SQLite beside everything else, or a WordPress site's users. */
-function directoryFor(kind, wasm, store, env) {
+function directoryFor(kind, wasm, store, env, rules) {
   if (kind === 'sqlite') return store.directory;
   if (kind !== 'wordpress') throw usage(`--directory must be sqlite or wordpress, not ${kind}`);
   const missing = ['MEMBERWIRE_WP_URL', 'MEMBERWIRE_WP_USER', 'MEMBERWIRE_WP_APP_PASSWORD'].filter((k) => !env[k]);
   if (missing.length) throw usage(`--directory wordpress needs ${missing.join(', ')} in the environment`);
-  return wordpressDirectory(wasm, { url: env.MEMBERWIRE_WP_URL, user: env.MEMBERWIRE_WP_USER, appPassword: env.MEMBERWIRE_WP_APP_PASSWORD });
+  return wordpressDirectory(wasm, { url: env.MEMBERWIRE_WP_URL, user: env.MEMBERWIRE_WP_USER, appPassword: env.MEMBERWIRE_WP_APP_PASSWORD, levelsOf: (tags) => rules.levels(tags) });
 }
 
 function realCrm(kind, crmUrl, env) {

@@ -147,3 +147,70 @@ test('200 concurrent posts for one new contact through two routes, the email in 
   t.diagnostic(`200 concurrent posts for one contact: memberwire made 1 WordPress user; WordPress's REST API (POST /wp/v2/users, same burst) made ${wpUsers} (answers: ${created.filter((s) => s === 201).length} created)`);
   assert.ok(wpUsers >= 1);
 });
+
+/** Logs into WordPress at wp-login.php as a browser does; resolves to the Cookie header to send. */
+async function wpLogin(login, password) {
+  const res = await fetch(`${wp.url}/wp-login.php`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: 'wordpress_test_cookie=WP%20Cookie%20check' },
+    body: new URLSearchParams({ log: login, pwd: password, 'wp-submit': 'Log In', testcookie: '1' }),
+  });
+  assert.equal(res.status, 302, `wp-login.php answered ${res.status}`);
+  return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+}
+
+test('content gated by level: a member whose tags grant the level sees it, after logging in with WordPress; changing the rule takes it away', { timeout: 300_000 }, async (t) => {
+  fresh();
+  const { serve } = await import('../../js/server/serve.mjs');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dataDir = await mkdtemp(join(tmpdir(), 'mw-wp-gate-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const srv = await serve({
+    port: 0,
+    dataDir,
+    directory: 'wordpress',
+    log: () => {},
+    sandboxRateLimit: 0,
+    budgetMs: 60_000,
+    bcryptCost: 4,
+    env: { MEMBERWIRE_WP_URL: wp.url, MEMBERWIRE_WP_USER: wp.user, MEMBERWIRE_WP_APP_PASSWORD: wp.appPassword },
+  });
+  t.after(() => srv.close());
+  const admin = async (method, path, body, session) => {
+    const res = await fetch(`${srv.url}${path}`, { method, headers: { 'content-type': 'application/json', origin: srv.url, ...(session ? { cookie: session.cookie, 'x-memberwire-csrf': session.csrf } : {}) }, body: body && JSON.stringify(body) });
+    return { status: res.status, json: await res.json(), cookie: res.headers.get('set-cookie')?.split(';')[0] };
+  };
+  const adminPassword = 'Gatekeeper-Admin-2026';
+  const setup = await admin('POST', '/api/setup', { password: adminPassword, accessKey: srv.accessKey });
+  const session = { cookie: setup.cookie, csrf: setup.json.csrf };
+  assert.equal((await admin('PUT', '/api/rules', { rules: [{ id: 'gold', level: 'gold', anyOf: ['91'], allOf: [], noneOf: [] }] }, session)).status, 200);
+
+  // Contact 101 (Ada, tags 91 and 93 in the sandbox) registers: a WordPress user with level gold.
+  const post = await fetch(`${srv.url}/hooks/keap?key=${srv.accessKey}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'contactId=101' });
+  const created = await post.json();
+  assert.equal(created.outcome, 'created');
+  const userId = created.member.id.slice(1);
+  assert.match(wp.query(`SELECT meta_value FROM wp_usermeta WHERE user_id = ${userId} AND meta_key = 'memberwire_levels'`), /gold/);
+
+  // The member sets a password (as the set-password link does) and logs in at wp-login.php.
+  const registrar = new wasm.Registrar({ bcryptCost: 4 });
+  const password = 'Analytical-Engine-1843';
+  await srv.directory.apply({ op: 'set_password', memberId: created.member.id, passwordHash: registrar.hashNewPassword(password), now: Date.now() });
+  registrar.free();
+  const cookie = await wpLogin('ada.lovelace@example.com', password);
+  const pageId = wp.page('Members only', '<p>Public intro.</p>[memberwire level="gold" else="Gold members only."]<p>The gold lesson.</p>[/memberwire]');
+  const view = async (headers = {}) => (await fetch(`${wp.url}/?page_id=${pageId}`, { headers })).text();
+  const asMember = await view({ cookie });
+  assert.match(asMember, /The gold lesson/);
+  const asVisitor = await view();
+  assert.doesNotMatch(asVisitor, /The gold lesson/);
+  assert.match(asVisitor, /Gold members only/);
+
+  // The rule changes in memberwire's admin page: WordPress's levels follow at once.
+  const changed = await admin('PUT', '/api/rules', { rules: [{ id: 'gold', level: 'gold', anyOf: ['999'], allOf: [], noneOf: [] }] }, session);
+  assert.equal(changed.json.levelsUpdated, 1);
+  assert.doesNotMatch(await view({ cookie }), /The gold lesson/);
+});

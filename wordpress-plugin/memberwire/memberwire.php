@@ -24,6 +24,7 @@ define('MEMBERWIRE_SYNC_CAP', 'memberwire_sync');
 require_once __DIR__ . '/includes/schema.php';
 require_once __DIR__ . '/includes/directory.php';
 require_once __DIR__ . '/includes/rest.php';
+require_once __DIR__ . '/includes/access.php';
 
 register_activation_hook(__FILE__, 'memberwire_activate');
 register_deactivation_hook(__FILE__, 'memberwire_deactivate');

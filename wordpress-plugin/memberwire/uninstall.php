@@ -15,3 +15,5 @@ delete_option('memberwire_schema_version');
 foreach (wp_roles()->role_objects as $role) {
     $role->remove_cap('memberwire_sync');
 }
+// The levels memberwire stored on users for content gating.
+delete_metadata('user', 0, 'memberwire_levels', '', true);

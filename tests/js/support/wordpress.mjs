@@ -62,6 +62,8 @@ export async function startWordPress({ workers = 8 } = {}) {
     appPassword,
     /** A plain WordPress user, added as a site owner would by hand. */
     wpUser: (login, email) => JSON.parse(run('php', [join(ROOT, 'tests/wordpress/add-user.php'), site.dir, login, email]).trim()).id,
+    /** A published page with this content; resolves to its id. */
+    page: (title, content) => JSON.parse(run('php', [join(ROOT, 'tests/wordpress/add-page.php'), site.dir, title, content]).trim()).id,
     /** Whether WordPress's own wp_check_password accepts `password` for the user. */
     checkPassword: (userId, password) =>
       run('php', ['-r', 'require $argv[1] . "/wp-load.php"; $u = get_userdata((int) $argv[2]); echo wp_check_password($argv[3], $u->user_pass, $u->ID) ? "yes" : "no";', site.dir, String(userId), password]).trim() === 'yes',

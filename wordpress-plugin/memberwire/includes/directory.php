@@ -226,6 +226,25 @@ function memberwire_write_member_row($user_id, $version, $row, $member, $passwor
     ));
 }
 
+/** The levels memberwire's rules grant a user (what the content gating reads). */
+function memberwire_store_levels($user_id, $levels)
+{
+    $clean = array();
+    foreach ((array) $levels as $l) {
+        if (is_string($l) && $l !== '' && strlen($l) <= 200) {
+            $clean[] = $l;
+        }
+    }
+    $clean = array_values(array_unique($clean));
+    sort($clean);
+    $before = get_user_meta($user_id, 'memberwire_levels', true);
+    if ($before === $clean) {
+        return false;
+    }
+    update_user_meta($user_id, 'memberwire_levels', $clean);
+    return true;
+}
+
 /** The account's own fields follow the member's: email and names. */
 function memberwire_sync_user($user_id, $member, $email)
 {
@@ -236,11 +255,11 @@ function memberwire_sync_user($user_id, $member, $email)
 }
 
 /** Insert if neither the contact key nor the email is taken: creates or adopts the WordPress user. */
-function memberwire_insert($member, $row)
+function memberwire_insert($member, $row, $levels = null)
 {
     global $wpdb;
     $identities = memberwire_table('identities');
-    return memberwire_transaction(function () use ($member, $row, $wpdb, $identities) {
+    return memberwire_transaction(function () use ($member, $row, $levels, $wpdb, $identities) {
         foreach (memberwire_claims($row) as $claim) {
             // Placeholder owner 0 until the user exists: the claim itself is what races.
             if (memberwire_write($wpdb->prepare("INSERT INTO $identities (kind, value, user_id) VALUES (%s, %s, 0)", $claim[0], $claim[1])) === 'duplicate') {
@@ -262,12 +281,15 @@ function memberwire_insert($member, $row)
         }
         memberwire_write_member_row($user_id, 1, $row, $member, $password_set);
         memberwire_sync_user($user_id, $member, $row['email']);
+        if ($levels !== null) {
+            memberwire_store_levels($user_id, $levels);
+        }
         return array('answer' => memberwire_result('inserted', array('member' => memberwire_member_at($user_id))));
     });
 }
 
 /** Replace the member whose id and version match; its new identities must be free or its own. */
-function memberwire_update($member, $row)
+function memberwire_update($member, $row, $levels = null)
 {
     global $wpdb;
     $user_id = memberwire_seq(isset($member['id']) ? $member['id'] : '');
@@ -275,7 +297,7 @@ function memberwire_update($member, $row)
         return memberwire_result('stale', array('member' => null));
     }
     $identities = memberwire_table('identities');
-    $answer = memberwire_transaction(function () use ($member, $row, $user_id, $wpdb, $identities) {
+    $answer = memberwire_transaction(function () use ($member, $row, $levels, $user_id, $wpdb, $identities) {
         $current = memberwire_member_at($user_id, true);
         if (!$current || $current['version'] !== (int) $member['version']) {
             return array('rollback' => true, 'answer' => memberwire_result('stale', array('member' => $current)));
@@ -305,6 +327,9 @@ function memberwire_update($member, $row)
         }
         memberwire_write_member_row($user_id, $current['version'] + 1, $row, $member, isset($current['passwordHash']));
         memberwire_sync_user($user_id, $member, $row['email']);
+        if ($levels !== null) {
+            memberwire_store_levels($user_id, $levels);
+        }
         return array('answer' => memberwire_result('updated', array('member' => memberwire_member_at($user_id))));
     });
     clean_user_cache($user_id);

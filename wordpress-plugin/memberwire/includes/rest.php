@@ -10,6 +10,7 @@
  *   GET  /members            ?q=&offset=&limit=: {"total", "members"} (no password hashes)
  *   GET  /members/m<ID>      one member, or 404
  *   GET  /export?fields=plan|index   every member's id with its email and contact, or its tags
+ *   POST /levels             {"members": [{"id", "levels"}]}: the levels memberwire's rules grant
  */
 
 defined('ABSPATH') || exit;
@@ -35,6 +36,11 @@ function memberwire_rest_routes()
     register_rest_route(MEMBERWIRE_REST_NS, '/members/(?P<id>m[0-9]{1,19})', array(
         'methods' => 'GET',
         'callback' => 'memberwire_rest_member',
+        'permission_callback' => $can,
+    ));
+    register_rest_route(MEMBERWIRE_REST_NS, '/levels', array(
+        'methods' => 'POST',
+        'callback' => 'memberwire_rest_levels',
         'permission_callback' => $can,
     ));
     register_rest_route(MEMBERWIRE_REST_NS, '/export', array(
@@ -128,7 +134,8 @@ function memberwire_rest_directory(WP_REST_Request $request)
                 if (!$row || !isset($in['member']) || !is_array($in['member'])) {
                     return memberwire_error(400, 'invalid_field', 'member and row are required');
                 }
-                return new WP_REST_Response($in['op'] === 'insert' ? memberwire_insert($in['member'], $row) : memberwire_update($in['member'], $row));
+                $levels = isset($in['levels']) && is_array($in['levels']) ? $in['levels'] : null;
+                return new WP_REST_Response($in['op'] === 'insert' ? memberwire_insert($in['member'], $row, $levels) : memberwire_update($in['member'], $row, $levels));
             case 'put_token':
                 $hash = memberwire_str($in, 'tokenHash');
                 if ($hash === null || !preg_match('/^[0-9a-f]{64}$/', $hash) || !isset($in['expiresAt']) || !is_numeric($in['expiresAt'])) {
@@ -193,6 +200,25 @@ function memberwire_rest_member(WP_REST_Request $request)
 {
     $m = memberwire_member_at(memberwire_seq($request['id']));
     return $m ? new WP_REST_Response(memberwire_public($m)) : memberwire_error(404, 'not_found', 'no such member');
+}
+
+function memberwire_rest_levels(WP_REST_Request $request)
+{
+    $in = json_decode($request->get_body(), true);
+    if (!is_array($in) || !isset($in['members']) || !is_array($in['members']) || count($in['members']) > 1000) {
+        return memberwire_error(400, 'malformed_body', 'send {"members": [{"id": "m12", "levels": ["gold"]}]}, at most 1,000 at a time');
+    }
+    $changed = 0;
+    foreach ($in['members'] as $m) {
+        $user_id = memberwire_seq(is_array($m) ? memberwire_str($m, 'id') : null);
+        if ($user_id === 0 || !isset($m['levels']) || !is_array($m['levels']) || !memberwire_member_at($user_id)) {
+            continue;
+        }
+        if (memberwire_store_levels($user_id, $m['levels'])) {
+            $changed++;
+        }
+    }
+    return new WP_REST_Response(array('changed' => $changed));
 }
 
 function memberwire_rest_export(WP_REST_Request $request)

@@ -1,0 +1,10 @@
+<?php
+// php add-page.php WP_DIR TITLE CONTENT: a published page; prints {"id": N}.
+[, $dir, $title, $content] = $argv;
+require $dir . '/wp-load.php';
+$id = wp_insert_post(array('post_type' => 'page', 'post_status' => 'publish', 'post_title' => $title, 'post_content' => $content), true);
+if (is_wp_error($id)) {
+    fwrite(STDERR, 'add-page: ' . $id->get_error_code() . "\n");
+    exit(1);
+}
+echo json_encode(array('id' => $id)), "\n";
