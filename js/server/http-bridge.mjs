@@ -34,7 +34,7 @@ function rawError(status, reason, code, message) {
  * (`maxConnections`), and so is the time a request may take to arrive, so bytes in flight stay
  * bounded. Every answer is JSON, including those to requests Node's HTTP parser refuses.
  */
-export async function listen(handle, { port = 0, host = '127.0.0.1', maxBodyBytes = 8 * 1024 * 1024, maxConnections = 1024, requestTimeoutMs = 30_000 } = {}) {
+export async function listen(handle, { port = 0, host = '127.0.0.1', maxBodyBytes = 8 * 1024 * 1024, maxConnections = 1024, requestTimeoutMs = 120_000 } = {}) {
   let base = null; // this server's own origin: URLs never take the client's Host header
   const server = http.createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 20_000) }, async (req, res) => {
     const controller = new AbortController();
