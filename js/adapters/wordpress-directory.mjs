@@ -112,6 +112,75 @@ export function wordpressDirectory(wasm, { url, user, appPassword, fetch = globa
     },
 
     /**
+     * Moving over from WP Fusion: links the WordPress users it linked to contacts of `crm`
+     * ({slug}_contact_id, {slug}_tags usermeta) to those contacts, as members with their tags and
+     * their own passwords (no credentials are issued, no welcome). Through the same claims as a
+     * webhook, so it can never duplicate a member. `dryRun` only says what it would do.
+     * Resolves to { dryRun, counts: {linked, conflict, invalid}, rows (the first 100) }.
+     */
+    async importWpFusion({ crm, account = 'default', dryRun = true, now = Date.now() }) {
+      const slug = { keap: 'infusionsoft', activecampaign: 'activecampaign' }[crm];
+      if (!slug) throw Object.assign(new Error(`WP Fusion's import needs a CRM memberwire speaks (keap, activecampaign), not ${crm}`), { code: 'not_supported', status: 400 });
+      const counts = { linked: 0, conflict: 0, invalid: 0 };
+      const rows = [];
+      const note = (row) => {
+        counts[row.outcome] += 1;
+        if (rows.length < 100) rows.push(row);
+      };
+      // A real run makes members of what it links, and those leave the list: its next page
+      // starts after the users it left alone.
+      let offset = 0;
+      let left = 0;
+      for (;;) {
+        const users = await call('GET', '/wpfusion', { query: { crm: slug, offset: String(dryRun ? offset : left), limit: '500' } });
+        for (const u of users) {
+          const member = {
+            email: u.email,
+            contact: { crm, account, contactId: u.contactId },
+            ...(u.firstName ? { firstName: u.firstName } : {}),
+            ...(u.lastName ? { lastName: u.lastName } : {}),
+            tags: u.tags.map((id) => ({ id })),
+            credentials: 'password',
+            welcome: 'not_sent',
+            createdAt: now,
+            updatedAt: now,
+          };
+          const base = { userId: u.userId, email: u.email, contactId: u.contactId };
+          let row;
+          try {
+            row = wasm.memberRow(member);
+          } catch (err) {
+            left += 1;
+            note({ ...base, outcome: 'invalid', reason: err.message });
+            continue;
+          }
+          if (row.rejected) {
+            left += 1;
+            note({ ...base, outcome: 'invalid', reason: row.rejected });
+            continue;
+          }
+          if (dryRun) {
+            // Looks only: a dry run adopts no account.
+            const byContact = await directory({ op: 'get_by_contact', key: row.contactKey });
+            const holder = byContact.member ?? (await directory({ op: 'get_by_email', row, noAdopt: true })).member;
+            if (holder) note({ ...base, outcome: 'conflict', otherMember: holder.id });
+            else note({ ...base, outcome: 'linked' });
+            continue;
+          }
+          const r = await directory({ op: 'insert', member, row, levels: levelsOf(member.tags), adoptUserId: u.userId });
+          if (r.result === 'inserted') note({ ...base, outcome: 'linked', member: r.member.id });
+          else {
+            left += 1;
+            note({ ...base, outcome: r.result === 'rejected' ? 'invalid' : 'conflict', otherMember: r.member?.id, reason: r.reason });
+          }
+        }
+        if (users.length < 500) break;
+        offset += users.length;
+      }
+      return { dryRun, counts, rows };
+    },
+
+    /**
      * Recomputes every member's levels (after the rules changed) and stores those that differ.
      * Resolves to how many users' levels changed.
      */

@@ -298,6 +298,15 @@ export async function createAdminApi(o) {
       return json(200, { rules: saved, saved: true, ...(resynced !== undefined ? { levelsUpdated: resynced } : {}) });
     }],
 
+    // Moving over from WP Fusion (a WordPress directory only): {"dryRun": true} says what it would do.
+    ['POST', /^\/api\/import\/wpfusion$/, async ({ request }) => {
+      if (!directory.importWpFusion) fail(400, 'not_supported', 'importing from WP Fusion needs the WordPress directory (memberwire serve --directory wordpress)');
+      const { dryRun = true } = await body(request);
+      if (typeof dryRun !== 'boolean') fail(400, 'invalid_field', 'dryRun must be true or false');
+      const r = await directory.importWpFusion({ crm: crm.kind, account, dryRun, now: now() });
+      if (!dryRun) log(`admin: WP Fusion import linked ${r.counts.linked} users (${r.counts.conflict} conflicts, ${r.counts.invalid} invalid)`);
+      return json(200, r);
+    }],
     ['POST', /^\/api\/bulk\/plan$/, async ({ request }) => json(200, await bulk.plan(await body(request, MAX_CSV)))],
     ['POST', /^\/api\/bulk\/run$/, async ({ request }) => {
       const { planId } = await body(request);

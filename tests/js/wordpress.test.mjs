@@ -214,3 +214,53 @@ test('content gated by level: a member whose tags grant the level sees it, after
   assert.equal(changed.json.levelsUpdated, 1);
   assert.doesNotMatch(await view({ cookie }), /The gold lesson/);
 });
+
+test('moving over from WP Fusion: a dry run says what would happen and changes nothing; the run links users to their contacts, never twice', { timeout: 300_000 }, async (t) => {
+  fresh();
+  const { serve } = await import('../../js/server/serve.mjs');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dataDir = await mkdtemp(join(tmpdir(), 'mw-wp-fusion-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const srv = await serve({
+    port: 0,
+    dataDir,
+    directory: 'wordpress',
+    log: () => {},
+    sandboxRateLimit: 0,
+    budgetMs: 60_000,
+    bcryptCost: 4,
+    env: { MEMBERWIRE_WP_URL: wp.url, MEMBERWIRE_WP_USER: wp.user, MEMBERWIRE_WP_APP_PASSWORD: wp.appPassword },
+  });
+  t.after(() => srv.close());
+  const setup = await fetch(`${srv.url}/api/setup`, { method: 'POST', headers: { 'content-type': 'application/json', origin: srv.url }, body: JSON.stringify({ password: 'Fusion-Mover-Admin-1', accessKey: srv.accessKey }) });
+  const session = { cookie: setup.headers.get('set-cookie').split(';')[0], csrf: (await setup.json()).csrf };
+  const importRun = async (dryRun) =>
+    (await fetch(`${srv.url}/api/import/wpfusion`, { method: 'POST', headers: { 'content-type': 'application/json', origin: srv.url, cookie: session.cookie, 'x-memberwire-csrf': session.csrf }, body: JSON.stringify({ dryRun }) })).json();
+
+  // Contact 101 is a member already (a webhook made it); WP Fusion linked two users of its own.
+  await fetch(`${srv.url}/hooks/keap?key=${srv.accessKey}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'contactId=101' });
+  const stamp = Date.now();
+  const a = wp.wpUser(`fusion-a-${stamp}`, `Fusion.A.${stamp}@Example.com`, { infusionsoft_contact_id: '5150', infusionsoft_tags: ['91', '93'] });
+  const b = wp.wpUser(`fusion-b-${stamp}`, `fusion.b.${stamp}@example.com`, { infusionsoft_contact_id: '101', infusionsoft_tags: ['91'] });
+  const before = await srv.directory.size();
+
+  const dry = await importRun(true);
+  assert.deepEqual(dry.counts, { linked: 1, conflict: 1, invalid: 0 });
+  assert.equal(dry.rows.find((r) => r.userId === b).outcome, 'conflict', 'contact 101 belongs to another member');
+  assert.equal(await srv.directory.size(), before, 'a dry run changes nothing');
+
+  const run = await importRun(false);
+  assert.deepEqual(run.counts, { linked: 1, conflict: 1, invalid: 0 });
+  const linked = await srv.directory.get(`m${a}`);
+  assert.equal(linked.contact.contactId, '5150');
+  assert.deepEqual(linked.tags, [{ id: '91' }, { id: '93' }]);
+  assert.equal(linked.credentials, 'password', 'the account keeps its own password: nothing is issued');
+  assert.equal(await srv.directory.get(`m${b}`), null, 'the conflicting user is left alone');
+  const again = await importRun(false);
+  assert.deepEqual(again.counts, { linked: 0, conflict: 1, invalid: 0 }, 'a second run links nothing twice');
+  // A webhook for contact 5150 now finds the linked user: no second account.
+  const post = await (await fetch(`${srv.url}/hooks/json?key=${srv.accessKey}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contact_id: 'x', email: `fusion.a.${stamp}@example.com` }) })).json();
+  assert.equal(post.outcome, 'conflict', 'the email is the linked member\'s');
+});

@@ -60,8 +60,8 @@ export async function startWordPress({ workers = 8 } = {}) {
     adminAuth: `Basic ${btoa(`${site.adminUser}:${readFileSync(join(site.state, 'app-password'), 'utf8').trim()}`)}`,
     user,
     appPassword,
-    /** A plain WordPress user, added as a site owner would by hand. */
-    wpUser: (login, email) => JSON.parse(run('php', [join(ROOT, 'tests/wordpress/add-user.php'), site.dir, login, email]).trim()).id,
+    /** A plain WordPress user, added as a site owner would by hand (with usermeta, as another plugin left it). */
+    wpUser: (login, email, meta = {}) => JSON.parse(run('php', [join(ROOT, 'tests/wordpress/add-user.php'), site.dir, login, email, JSON.stringify(meta)]).trim()).id,
     /** A published page with this content; resolves to its id. */
     page: (title, content) => JSON.parse(run('php', [join(ROOT, 'tests/wordpress/add-page.php'), site.dir, title, content]).trim()).id,
     /** Whether WordPress's own wp_check_password accepts `password` for the user. */

@@ -180,6 +180,21 @@ function memberwire_unclaimed_user($email)
     ));
 }
 
+/** `$user_id` when that account exists, is no member yet and has this email (any case), else 0. */
+function memberwire_adoptable($user_id, $email)
+{
+    global $wpdb;
+    if ((int) $user_id <= 0) {
+        return 0;
+    }
+    $members = memberwire_table('members');
+    return (int) $wpdb->get_var($wpdb->prepare(
+        "SELECT u.ID FROM {$wpdb->users} u LEFT JOIN $members m ON m.user_id = u.ID WHERE u.ID = %d AND u.user_email = %s AND m.user_id IS NULL",
+        $user_id,
+        $email
+    ));
+}
+
 /** A new WordPress user for a member: the email as username (as site owners do by hand). */
 function memberwire_create_user($member, $email)
 {
@@ -255,11 +270,11 @@ function memberwire_sync_user($user_id, $member, $email)
 }
 
 /** Insert if neither the contact key nor the email is taken: creates or adopts the WordPress user. */
-function memberwire_insert($member, $row, $levels = null)
+function memberwire_insert($member, $row, $levels = null, $adopt_user_id = 0)
 {
     global $wpdb;
     $identities = memberwire_table('identities');
-    return memberwire_transaction(function () use ($member, $row, $levels, $wpdb, $identities) {
+    return memberwire_transaction(function () use ($member, $row, $levels, $adopt_user_id, $wpdb, $identities) {
         foreach (memberwire_claims($row) as $claim) {
             // Placeholder owner 0 until the user exists: the claim itself is what races.
             if (memberwire_write($wpdb->prepare("INSERT INTO $identities (kind, value, user_id) VALUES (%s, %s, 0)", $claim[0], $claim[1])) === 'duplicate') {
@@ -268,7 +283,9 @@ function memberwire_insert($member, $row, $levels = null)
                 return $h ? array('rollback' => true, 'answer' => memberwire_result('exists', array('on' => $h[0], 'member' => $h[1]))) : null;
             }
         }
-        $user_id = memberwire_unclaimed_user($row['email']);
+        // A named account (an import from another plugin) is adopted when it is still no
+        // member's and its email is this one; otherwise the oldest account with the email.
+        $user_id = memberwire_adoptable($adopt_user_id, $row['email']) ?: memberwire_unclaimed_user($row['email']);
         if ($user_id === 0) {
             $user_id = memberwire_create_user($member, $row['email']);
         }

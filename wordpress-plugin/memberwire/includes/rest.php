@@ -11,6 +11,8 @@
  *   GET  /members/m<ID>      one member, or 404
  *   GET  /export?fields=plan|index   every member's id with its email and contact, or its tags
  *   POST /levels             {"members": [{"id", "levels"}]}: the levels memberwire's rules grant
+ *   GET  /wpfusion?crm=SLUG  the users WP Fusion linked to a contact ({SLUG}_contact_id and
+ *                            {SLUG}_tags usermeta) that are no members yet, for the import
  */
 
 defined('ABSPATH') || exit;
@@ -41,6 +43,11 @@ function memberwire_rest_routes()
     register_rest_route(MEMBERWIRE_REST_NS, '/levels', array(
         'methods' => 'POST',
         'callback' => 'memberwire_rest_levels',
+        'permission_callback' => $can,
+    ));
+    register_rest_route(MEMBERWIRE_REST_NS, '/wpfusion', array(
+        'methods' => 'GET',
+        'callback' => 'memberwire_rest_wpfusion',
         'permission_callback' => $can,
     ));
     register_rest_route(MEMBERWIRE_REST_NS, '/export', array(
@@ -127,7 +134,8 @@ function memberwire_rest_directory(WP_REST_Request $request)
                 if (!$row) {
                     return memberwire_error(400, 'invalid_field', 'row (the normalized email) is required');
                 }
-                return new WP_REST_Response(memberwire_find('email', $row['email'], $row));
+                // noAdopt: a lookup that must change nothing (an import's dry run).
+                return new WP_REST_Response(memberwire_find('email', $row['email'], empty($in['noAdopt']) ? $row : null));
             case 'insert':
             case 'update':
                 $row = memberwire_row(isset($in['row']) ? $in['row'] : null);
@@ -135,7 +143,8 @@ function memberwire_rest_directory(WP_REST_Request $request)
                     return memberwire_error(400, 'invalid_field', 'member and row are required');
                 }
                 $levels = isset($in['levels']) && is_array($in['levels']) ? $in['levels'] : null;
-                return new WP_REST_Response($in['op'] === 'insert' ? memberwire_insert($in['member'], $row, $levels) : memberwire_update($in['member'], $row, $levels));
+                $adopt = isset($in['adoptUserId']) && is_int($in['adoptUserId']) ? $in['adoptUserId'] : 0;
+                return new WP_REST_Response($in['op'] === 'insert' ? memberwire_insert($in['member'], $row, $levels, $adopt) : memberwire_update($in['member'], $row, $levels));
             case 'put_token':
                 $hash = memberwire_str($in, 'tokenHash');
                 if ($hash === null || !preg_match('/^[0-9a-f]{64}$/', $hash) || !isset($in['expiresAt']) || !is_numeric($in['expiresAt'])) {
@@ -219,6 +228,38 @@ function memberwire_rest_levels(WP_REST_Request $request)
         }
     }
     return new WP_REST_Response(array('changed' => $changed));
+}
+
+function memberwire_rest_wpfusion(WP_REST_Request $request)
+{
+    global $wpdb;
+    $slug = (string) $request->get_param('crm');
+    if (!preg_match('/^[a-z0-9_]{1,40}$/', $slug)) {
+        return memberwire_error(400, 'invalid_field', 'crm must be the WP Fusion CRM slug (infusionsoft, activecampaign, ...)');
+    }
+    $members = memberwire_table('members');
+    $rows = $wpdb->get_results($wpdb->prepare(
+        "SELECT u.ID, u.user_email, c.meta_value AS contact_id FROM {$wpdb->users} u
+           JOIN {$wpdb->usermeta} c ON c.user_id = u.ID AND c.meta_key = %s AND c.meta_value <> ''
+           LEFT JOIN $members m ON m.user_id = u.ID
+         WHERE m.user_id IS NULL ORDER BY u.ID LIMIT %d OFFSET %d",
+        $slug . '_contact_id',
+        memberwire_int_param($request, 'limit', 500, 1000),
+        memberwire_int_param($request, 'offset', 0, PHP_INT_MAX)
+    ));
+    $out = array();
+    foreach ($rows as $r) {
+        $tags = get_user_meta((int) $r->ID, $slug . '_tags', true);
+        $out[] = array(
+            'userId' => (int) $r->ID,
+            'email' => $r->user_email,
+            'contactId' => (string) $r->contact_id,
+            'tags' => is_array($tags) ? array_values(array_map('strval', $tags)) : array(),
+            'firstName' => (string) get_user_meta((int) $r->ID, 'first_name', true),
+            'lastName' => (string) get_user_meta((int) $r->ID, 'last_name', true),
+        );
+    }
+    return new WP_REST_Response($out);
 }
 
 function memberwire_rest_export(WP_REST_Request $request)
