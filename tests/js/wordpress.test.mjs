@@ -8,6 +8,10 @@ import { loadWasm } from '../../js/hosts/node.mjs';
 import { wordpressDirectory } from '../../js/adapters/wordpress-directory.mjs';
 import { assertConforms, assertRaces, member } from './support/directory-conformance.mjs';
 import { startWordPress } from './support/wordpress.mjs';
+import { serve } from '../../js/server/serve.mjs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const wasm = loadWasm();
 let wp;
@@ -15,6 +19,28 @@ const fresh = () => {
   wp.query('DELETE FROM wp_memberwire_identities; DELETE FROM wp_memberwire_members; DELETE FROM wp_memberwire_tokens;');
   return wordpressDirectory(wasm, { url: wp.url, user: wp.user, appPassword: wp.appPassword });
 };
+
+/**
+ * memberwire serve with the WordPress site as its directory (the sandbox CRM, no rate limit),
+ * on a fresh data directory; the plugin's tables emptied first. Closed after the test.
+ */
+async function serveOnWordPress(t, { budgetMs = 60_000 } = {}) {
+  fresh();
+  const dataDir = await mkdtemp(join(tmpdir(), 'mw-wp-serve-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const srv = await serve({
+    port: 0,
+    dataDir,
+    directory: 'wordpress',
+    log: () => {},
+    sandboxRateLimit: 0,
+    budgetMs,
+    bcryptCost: 4,
+    env: { MEMBERWIRE_WP_URL: wp.url, MEMBERWIRE_WP_USER: wp.user, MEMBERWIRE_WP_APP_PASSWORD: wp.appPassword },
+  });
+  t.after(() => srv.close());
+  return srv;
+}
 
 before(async () => {
   wp = await startWordPress();
@@ -90,24 +116,7 @@ test('the REST API refuses callers without the capability and bad bodies, with J
 });
 
 test('200 concurrent posts for one new contact through two routes, the email in mixed case: one WordPress user, one welcome; WordPress REST API under the same burst', { timeout: 300_000 }, async (t) => {
-  fresh();
-  const { serve } = await import('../../js/server/serve.mjs');
-  const { mkdtemp, rm } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const dataDir = await mkdtemp(join(tmpdir(), 'mw-wp-serve-'));
-  t.after(() => rm(dataDir, { recursive: true, force: true }));
-  const srv = await serve({
-    port: 0,
-    dataDir,
-    directory: 'wordpress',
-    log: () => {},
-    sandboxRateLimit: 0,
-    budgetMs: 120_000,
-    bcryptCost: 4,
-    env: { MEMBERWIRE_WP_URL: wp.url, MEMBERWIRE_WP_USER: wp.user, MEMBERWIRE_WP_APP_PASSWORD: wp.appPassword },
-  });
-  t.after(() => srv.close());
+  const srv = await serveOnWordPress(t, { budgetMs: 120_000 });
   const id = 77_000 + (Date.now() % 1000);
   const email = `burst.${id}@example.com`;
   srv.sandbox.api.addContact({ id, given_name: 'Burst', family_name: 'Test', email: email.replace('burst', 'Burst') });
@@ -161,24 +170,7 @@ async function wpLogin(login, password) {
 }
 
 test('content gated by level: a member whose tags grant the level sees it, after logging in with WordPress; changing the rule takes it away', { timeout: 300_000 }, async (t) => {
-  fresh();
-  const { serve } = await import('../../js/server/serve.mjs');
-  const { mkdtemp, rm } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const dataDir = await mkdtemp(join(tmpdir(), 'mw-wp-gate-'));
-  t.after(() => rm(dataDir, { recursive: true, force: true }));
-  const srv = await serve({
-    port: 0,
-    dataDir,
-    directory: 'wordpress',
-    log: () => {},
-    sandboxRateLimit: 0,
-    budgetMs: 60_000,
-    bcryptCost: 4,
-    env: { MEMBERWIRE_WP_URL: wp.url, MEMBERWIRE_WP_USER: wp.user, MEMBERWIRE_WP_APP_PASSWORD: wp.appPassword },
-  });
-  t.after(() => srv.close());
+  const srv = await serveOnWordPress(t, { budgetMs: 60_000 });
   const admin = async (method, path, body, session) => {
     const res = await fetch(`${srv.url}${path}`, { method, headers: { 'content-type': 'application/json', origin: srv.url, ...(session ? { cookie: session.cookie, 'x-memberwire-csrf': session.csrf } : {}) }, body: body && JSON.stringify(body) });
     return { status: res.status, json: await res.json(), cookie: res.headers.get('set-cookie')?.split(';')[0] };
@@ -216,24 +208,7 @@ test('content gated by level: a member whose tags grant the level sees it, after
 });
 
 test('moving over from WP Fusion: a dry run says what would happen and changes nothing; the run links users to their contacts, never twice', { timeout: 300_000 }, async (t) => {
-  fresh();
-  const { serve } = await import('../../js/server/serve.mjs');
-  const { mkdtemp, rm } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const dataDir = await mkdtemp(join(tmpdir(), 'mw-wp-fusion-'));
-  t.after(() => rm(dataDir, { recursive: true, force: true }));
-  const srv = await serve({
-    port: 0,
-    dataDir,
-    directory: 'wordpress',
-    log: () => {},
-    sandboxRateLimit: 0,
-    budgetMs: 60_000,
-    bcryptCost: 4,
-    env: { MEMBERWIRE_WP_URL: wp.url, MEMBERWIRE_WP_USER: wp.user, MEMBERWIRE_WP_APP_PASSWORD: wp.appPassword },
-  });
-  t.after(() => srv.close());
+  const srv = await serveOnWordPress(t, { budgetMs: 60_000 });
   const setup = await fetch(`${srv.url}/api/setup`, { method: 'POST', headers: { 'content-type': 'application/json', origin: srv.url }, body: JSON.stringify({ password: 'Fusion-Mover-Admin-1', accessKey: srv.accessKey }) });
   const session = { cookie: setup.headers.get('set-cookie').split(';')[0], csrf: (await setup.json()).csrf };
   const importRun = async (dryRun) =>
