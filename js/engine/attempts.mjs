@@ -34,9 +34,5 @@ export function attemptLimiter({ limit, windowMs, now = Date.now, maxClients = 1
       seen.set(client, times);
       if (seen.size > maxClients) seen.delete(seen.keys().next().value);
     },
-    /** Forgets a client (after a success). */
-    clear(client) {
-      seen.delete(client);
-    },
   };
 }

@@ -39,7 +39,5 @@ export function crmQueue(limiter, { now, sleep }) {
         if (!pumping) pump();
       });
     },
-    /** How many requests wait in each line (tests, monitoring). */
-    waiting: () => ({ fresh: lines[0].length, background: lines[1].length }),
   };
 }

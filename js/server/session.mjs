@@ -64,17 +64,6 @@ export function cookieValues(header, name) {
   return out;
 }
 
-export function parseCookies(header) {
-  const out = new Map();
-  for (const part of (header ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i < 1) continue;
-    const name = part.slice(0, i).trim();
-    if (!out.has(name)) out.set(name, part.slice(i + 1).trim());
-  }
-  return out;
-}
-
 /**
  * @param {object} o
  * @param {object} o.wasm        verifyPassword, accessKeyMatches

@@ -146,7 +146,6 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
   let failure = null; // { code, message, since }
   let lastProbe = 0;
   let closed = false;
-  let commits = 0;
 
   const unavailable = (err, what) => {
     const code = sqliteCode(err);
@@ -169,7 +168,6 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
       for (const item of group) item.reject(e);
       return;
     }
-    commits += 1;
     failure = null;
     group.forEach((item, i) => (outcomes[i].err ? item.reject(outcomes[i].err) : item.resolve(outcomes[i].ok)));
   }
@@ -221,7 +219,6 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
 
     /** The binding's connection, for tests and benchmarks (for example PRAGMA max_page_count). */
     raw,
-    stats: () => ({ commits }),
 
     async close() {
       if (closed) return;
