@@ -25,36 +25,21 @@ function memberwire_rest_routes()
     $can = function () {
         return current_user_can(MEMBERWIRE_SYNC_CAP);
     };
-    register_rest_route(MEMBERWIRE_REST_NS, '/directory', array(
-        'methods' => 'POST',
-        'callback' => 'memberwire_rest_directory',
-        'permission_callback' => $can,
-    ));
-    register_rest_route(MEMBERWIRE_REST_NS, '/members', array(
-        'methods' => 'GET',
-        'callback' => 'memberwire_rest_members',
-        'permission_callback' => $can,
-    ));
-    register_rest_route(MEMBERWIRE_REST_NS, '/members/(?P<id>m[0-9]{1,19})', array(
-        'methods' => 'GET',
-        'callback' => 'memberwire_rest_member',
-        'permission_callback' => $can,
-    ));
-    register_rest_route(MEMBERWIRE_REST_NS, '/levels', array(
-        'methods' => 'POST',
-        'callback' => 'memberwire_rest_levels',
-        'permission_callback' => $can,
-    ));
-    register_rest_route(MEMBERWIRE_REST_NS, '/wpfusion', array(
-        'methods' => 'GET',
-        'callback' => 'memberwire_rest_wpfusion',
-        'permission_callback' => $can,
-    ));
-    register_rest_route(MEMBERWIRE_REST_NS, '/export', array(
-        'methods' => 'GET',
-        'callback' => 'memberwire_rest_export',
-        'permission_callback' => $can,
-    ));
+    $routes = array(
+        array('POST', '/directory', 'memberwire_rest_directory'),
+        array('GET', '/members', 'memberwire_rest_members'),
+        array('GET', '/members/(?P<id>m[0-9]{1,19})', 'memberwire_rest_member'),
+        array('POST', '/levels', 'memberwire_rest_levels'),
+        array('GET', '/wpfusion', 'memberwire_rest_wpfusion'),
+        array('GET', '/export', 'memberwire_rest_export'),
+    );
+    foreach ($routes as list($method, $route, $callback)) {
+        register_rest_route(MEMBERWIRE_REST_NS, $route, array(
+            'methods' => $method,
+            'callback' => $callback,
+            'permission_callback' => $can,
+        ));
+    }
 }
 
 /**
