@@ -1,5 +1,14 @@
 // The admin API client (docs/admin-api.md). Same-origin cookies; the CSRF token from the session
 // answer goes on every non-GET request.
+//
+// Inside wp-admin (the WordPress plugin's pages) the page names another base: the plugin's REST
+// proxy (`data-api-base` on #app, either /wp-json/memberwire/v1/admin or the ?rest_route= form),
+// which checks the WordPress session with the `data-nonce` sent as X-WP-Nonce and calls
+// memberwire with a token it keeps server-side.
+
+const host = typeof document === 'undefined' ? null : document.getElementById('app');
+/** {base, nonce, route} inside wp-admin; null on memberwire's own admin page. */
+export const embedded = host?.dataset.apiBase ? { base: host.dataset.apiBase.replace(/\/+$/, ''), nonce: host.dataset.nonce ?? '', route: host.dataset.route ?? 'members' } : null;
 
 let csrf = null;
 let onUnauthorized = () => {};
@@ -23,15 +32,16 @@ export function setUnauthorizedHandler(fn) {
 
 /** api('GET', '/members', null, {q: 'x'}) → parsed JSON. Throws ApiError. */
 export async function api(method, path, body = undefined, query = undefined) {
-  let url = `/api${path}`;
+  let url = embedded ? `${embedded.base}${path}` : `/api${path}`;
   if (query) {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
     const qs = params.toString();
-    if (qs) url += `?${qs}`;
+    if (qs) url += `${url.includes('?') ? '&' : '?'}${qs}`;
   }
   const headers = { Accept: 'application/json' };
-  if (method !== 'GET' && method !== 'HEAD') {
+  if (embedded) headers['X-WP-Nonce'] = embedded.nonce;
+  else if (method !== 'GET' && method !== 'HEAD') {
     if (csrf) headers['X-Memberwire-CSRF'] = csrf;
   }
   const init = { method, headers, credentials: 'same-origin' };

@@ -1,6 +1,6 @@
 // memberwire admin: a one-page app with hash routes and a wp-admin style shell.
 import { h, replace, notice } from './dom.js';
-import { get, del, setCsrf, setUnauthorizedHandler } from './api.js';
+import { get, del, setCsrf, setUnauthorizedHandler, embedded } from './api.js';
 import { parseHash, takeFlash } from './nav.js';
 import { renderLogin } from './screens/login.js';
 import { renderMembers } from './screens/members.js';
@@ -137,6 +137,7 @@ function buildShell() {
 }
 
 function highlightMenu(menuKey, subKey) {
+  if (!app.shell.menu) return; // inside wp-admin: WordPress draws the menu
   for (const li of app.shell.menu.children) {
     const on = li.dataset.menu === menuKey;
     li.classList.toggle('current', on && !li.classList.contains('wp-has-submenu'));
@@ -168,7 +169,7 @@ async function renderRoute({ focus = true } = {}) {
   const loc = parseHash();
   const r = resolve(loc);
   highlightMenu(r.menu, r.sub);
-  document.title = `${r.title} ‹ memberwire — Admin`;
+  if (!embedded) document.title = `${r.title} ‹ memberwire — Admin`;
   const root = app.shell.content;
   replace(root, h('div', { class: 'wrap' }, h('p', { class: 'mw-loading' }, h('span', { class: 'spinner is-active', 'aria-hidden': 'true' }), 'Loading…')));
   const controller = new AbortController();
@@ -247,12 +248,31 @@ export async function start() {
   await showLogin();
 }
 
+/**
+ * Inside wp-admin: WordPress has logged the administrator in and draws the menu and the bar, so
+ * the screens render straight into #app, starting at the screen the menu item names.
+ */
+function enterEmbedded() {
+  app.session = { embedded: true };
+  const content = h('div', { id: 'wpbody-content', class: 'mw-embedded', tabindex: '-1' });
+  app.shell = { shell: content, menu: null, content };
+  replace(document.getElementById('app'), content);
+  if (!location.hash || location.hash === '#' || location.hash === '#/') history.replaceState(null, '', `#/${encodeURIComponent(embedded.route)}`);
+  return renderRoute({ focus: false });
+}
+
 setUnauthorizedHandler(() => {
-  if (app.session) showLogin('Your session has expired. Please log in again.');
+  if (!app.session) return;
+  if (embedded) {
+    replace(app.shell.content, h('div', { class: 'wrap' }, notice('error', 'Your WordPress session has expired. Reload this page to log in again.', { dismissible: false })));
+    return;
+  }
+  showLogin('Your session has expired. Please log in again.');
 });
 
 window.addEventListener('hashchange', () => {
   if (app.session) renderRoute();
 });
 
-start();
+if (embedded) enterEmbedded();
+else start();

@@ -1,6 +1,6 @@
 // The wasm core in the browser: previews and impacts come only from these functions
 // (pkg/memberwire.js, loaded by the browser host). Nothing here recomputes them in JS.
-import { loadWasm } from '/js/hosts/browser.mjs';
+import { loadWasm } from '../js/hosts/browser.mjs';
 
 let loading = null;
 

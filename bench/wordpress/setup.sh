@@ -158,7 +158,15 @@ if ! installed; then
   installed || { say "install.php answered $(cat "$BASE/install-status") and WordPress is still not installed"; exit 1; }
 fi
 
-# ---- 5. application password ----------------------------------------------------------------------
+# ---- 5. the administrator's password, then an application password -------------------------------
+# The database is one per machine: a site installed from another base dir has that dir's
+# administrator password. This base's is set when it does not verify (read from its file, never
+# passed on a command line).
+php -r 'require $argv[1] . "/wp-load.php"; $u = get_user_by("login", $argv[2]); $p = trim(file_get_contents($argv[3]));
+  if (!$u) { fwrite(STDERR, "no user {$argv[2]}\n"); exit(1); }
+  if (!wp_check_password($p, $u->user_pass, $u->ID)) { wp_set_password($p, $u->ID); fwrite(STDERR, "wordpress setup: administrator password set\n"); }' \
+  "$WP_DIR" "$ADMIN_USER" "$STATE/admin-password"
+
 # Made anew when the stored one no longer works (a reinstalled site).
 (umask 077; php "$HERE/app-password.php" "$WP_DIR" "$ADMIN_USER" "$STATE/app-password")
 

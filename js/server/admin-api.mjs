@@ -229,6 +229,8 @@ export async function createAdminApi(o) {
 
   // [method, pattern, handler(ctx, ...captures)]; session routes are public, the rest need a session.
   const PUBLIC = new Set(['GET /api/session', 'POST /api/session', 'DELETE /api/session', 'POST /api/setup']);
+  // API tokens are made and revoked by a logged-in administrator only, never with a token.
+  const SESSION_ONLY = /^\/api\/settings\/api-tokens(\/|$)/;
   const routes = [
     ['GET', /^\/api\/session$/, async ({ session }) => {
       const needsSetup = await sessions.needsSetup();
@@ -357,6 +359,12 @@ export async function createAdminApi(o) {
       return json(200, { status: res.status, answer });
     }],
 
+    ['GET', /^\/api\/settings\/api-tokens$/, async () => json(200, { tokens: await sessions.listTokens() })],
+    ['POST', /^\/api\/settings\/api-tokens$/, async ({ request }) => json(201, await sessions.createToken((await body(request)).label))],
+    ['DELETE', /^\/api\/settings\/api-tokens\/([^/]+)$/, async (ctx, id) => {
+      if (!(await sessions.revokeToken(id))) fail(404, 'not_found', 'no such API token');
+      return json(200, { revoked: id });
+    }],
     ['GET', /^\/api\/settings$/, async () => json(200, settingsView({ crm, sandbox: o.sandbox, passwordMode: o.passwordMode, publicUrl: o.publicUrl() }))],
     ['POST', /^\/api\/settings\/rotate-key$/, async () => {
       if (o.keyFromEnv) fail(409, 'key_from_env', 'the access key comes from MEMBERWIRE_KEY: change it there and restart');
@@ -381,8 +389,14 @@ export async function createAdminApi(o) {
         fail(404, 'not_found', 'malformed path');
       }
       const key = `${method} ${url.pathname}`;
-      const session = sessions.current(request);
       const ip = ctx?.remoteAddress ?? 'unknown';
+      // A server calling on the administrator's behalf: a bearer token, no cookie, so no CSRF.
+      const token = PUBLIC.has(key) ? null : await sessions.bearer(request, ip);
+      if (token) {
+        if (SESSION_ONLY.test(url.pathname)) fail(403, 'session_required', 'API tokens are managed by a logged-in administrator, not with a token');
+        return handler({ request, url, session: token, ip }, ...captures);
+      }
+      const session = sessions.current(request);
       if (method !== 'GET' && method !== 'HEAD') sessions.checkOrigin(request, url);
       if (!PUBLIC.has(key)) {
         if (!session) fail(401, 'unauthorized', 'log in first');

@@ -27,6 +27,12 @@ const ACCOUNT_LIMIT = 100;
 const ACCOUNT_SPACING_MS = 1_000;
 const ACCOUNT = '*account*';
 const MAX_SESSIONS = 1000;
+// API tokens: for a server that calls the admin API on the administrator's behalf (the WordPress
+// plugin's wp-admin pages). Sent as `Authorization: Bearer mwt_...`; only their SHA-256 digests
+// are stored, under this setting.
+const API_TOKENS = 'api-tokens';
+const MAX_API_TOKENS = 20;
+const TOKEN_PREFIX = 'mwt_';
 
 export class AuthError extends Error {
   constructor(status, code, message, headers) {
@@ -79,6 +85,34 @@ export function createSessions({ wasm, settings, stored = null, registrar, keyDi
   const sessions = new Map(); // sha256(sid) -> {csrf, createdAt, lastSeen}
   const failures = new Map(); // ip -> [times]
   let admin; // undefined: not read yet; null: none
+  let apiTokens; // undefined: not read yet; else [{id, label, digest, createdAt}]
+  let tokensReadAt = 0;
+  let tokenWrite = Promise.resolve();
+
+  // Re-read now and then: on Workers another isolate may have created or revoked one.
+  async function readTokens() {
+    if (apiTokens === undefined || now() - tokensReadAt > 10_000) {
+      apiTokens = (await settings.get(API_TOKENS))?.tokens ?? [];
+      tokensReadAt = now();
+    }
+    return apiTokens;
+  }
+  /** Read, change and write the token list one change at a time. */
+  function changeTokens(fn) {
+    const run = tokenWrite.catch(() => {}).then(async () => {
+      apiTokens = undefined;
+      const list = await readTokens();
+      const { next, result } = fn(list);
+      if (next !== list) {
+        await settings.put(API_TOKENS, { tokens: next });
+        apiTokens = next;
+      }
+      return result;
+    });
+    tokenWrite = run;
+    return run;
+  }
+  const tokenView = ({ id, label, createdAt }) => ({ id, label, createdAt });
 
   async function readAdmin() {
     if (admin === undefined) {
@@ -193,6 +227,59 @@ export function createSessions({ wasm, settings, stored = null, registrar, keyDi
         else sessions.set(r.sid_hash, { csrf: r.csrf, createdAt: r.created_at, lastSeen: r.last_seen, stored: r.last_seen });
       }
       return sessions.size;
+    },
+
+    /**
+     * The API token this request presents (`Authorization: Bearer mwt_...`): {apiToken: id}, or
+     * null when it presents none. A wrong token counts as a failed login and gets 401.
+     */
+    async bearer(request, ip) {
+      const header = request.headers.get('authorization');
+      if (header === null) return null;
+      const m = /^Bearer[ ]+(\S{1,200})[ ]*$/i.exec(header);
+      checkRate(ip);
+      const presented = m?.[1] ?? '';
+      let found = null;
+      if (presented.startsWith(TOKEN_PREFIX)) {
+        // Every stored digest is compared (constant time each), so the answer's timing does not
+        // say which token came close.
+        for (const t of await readTokens()) if (wasm.accessKeyMatches(presented, t.digest) && !found) found = t;
+      }
+      if (!found) {
+        fail(ip);
+        log(`admin: a request with a wrong API token from ${ip}`);
+        throw new AuthError(401, 'unauthorized', 'the API token is not right (it may have been revoked)');
+      }
+      return { apiToken: found.id };
+    },
+
+    /** Creates an API token; resolves, once it is durable, to {id, label, createdAt, token} (the token shown once). */
+    async createToken(label) {
+      if (typeof label !== 'string' || !label.trim() || label.length > 100) {
+        throw new AuthError(400, 'invalid_field', 'label must be a short name for the token (at most 100 characters)');
+      }
+      const token = TOKEN_PREFIX + randomToken();
+      const t = { id: `t${randomToken().slice(0, 12)}`, label: label.trim(), digest: wasm.tokenDigest(token), createdAt: new Date(now()).toISOString() };
+      await changeTokens((list) => {
+        if (list.length >= MAX_API_TOKENS) throw new AuthError(409, 'too_many_tokens', `at most ${MAX_API_TOKENS} API tokens: revoke one first`);
+        return { next: [...list, t] };
+      });
+      log(`admin: API token ${t.id} created (${t.label})`);
+      return { ...tokenView(t), token };
+    },
+
+    async listTokens() {
+      return (await readTokens()).map(tokenView);
+    },
+
+    /** Revokes a token; false when there is none with this id. */
+    async revokeToken(id) {
+      const gone = await changeTokens((list) => {
+        const next = list.filter((t) => t.id !== id);
+        return next.length === list.length ? { next: list, result: false } : { next, result: true };
+      });
+      if (gone) log(`admin: API token ${id} revoked`);
+      return gone;
     },
 
     async needsSetup() {

@@ -548,6 +548,42 @@ describe('admin API', () => {
     assert.equal((await client(srv.url).call('POST', '/api/session', { accessKey: newKey }, { allowSecret: true })).status, 400);
   });
 
+  test('API tokens: made by a session and shown once; a bearer needs no cookie or CSRF; a wrong or revoked one gets 401', async () => {
+    const made = await api.call('POST', '/api/settings/api-tokens', { label: 'Our WordPress' }, { allowSecret: true });
+    assert.equal(made.status, 201);
+    const { token, id } = made.json;
+    assert.match(token, /^mwt_[A-Za-z0-9_-]{43}$/);
+    secrets.add(token);
+    const list = await api.call('GET', '/api/settings/api-tokens');
+    assert.deepEqual(list.json.tokens.map((t) => [t.id, t.label]), [[id, 'Our WordPress']]);
+    assert.ok(!list.text.includes(token) && !/digest/.test(list.text), 'the list holds neither the token nor its digest');
+
+    const bearer = client(srv.url);
+    const as = (method, path, body, auth = `Bearer ${token}`) => bearer.call(method, path, body, { headers: { authorization: auth }, origin: null });
+    assert.equal((await as('GET', '/api/members')).status, 200);
+    // A write without a cookie, a CSRF header or an Origin: the bearer is the proof.
+    const rules = (await api.call('GET', '/api/rules')).json.rules;
+    assert.equal((await as('PUT', '/api/rules', { rules })).status, 200);
+    // Tokens cannot make or revoke tokens.
+    for (const [m, p, b] of [['GET', '/api/settings/api-tokens'], ['POST', '/api/settings/api-tokens', { label: 'x' }], ['DELETE', `/api/settings/api-tokens/${id}`]]) {
+      const r = await as(m, p, b);
+      assert.equal(r.status, 403, `${m} ${p}`);
+      assert.equal(r.json.error.code, 'session_required');
+    }
+    // A wrong token is a 401 even where a session cookie would work, and says nothing of the right one.
+    for (const auth of [`Bearer ${token.slice(0, -1)}x`, 'Bearer mwk_not-a-token', 'Basic abc', `Bearer ${token} extra`]) {
+      const r = await as('GET', '/api/members', undefined, auth);
+      assert.equal(r.status, 401, auth.slice(0, 12));
+      assert.equal(r.json.error.code, 'unauthorized');
+    }
+    assert.equal((await api.call('POST', '/api/settings/api-tokens', { label: '' })).status, 400);
+    // Revoked: at once.
+    assert.equal((await api.call('DELETE', `/api/settings/api-tokens/${id}`)).status, 200);
+    assert.equal((await api.call('DELETE', `/api/settings/api-tokens/${id}`)).status, 404);
+    assert.equal((await as('GET', '/api/members')).status, 401);
+    assert.deepEqual((await api.call('GET', '/api/settings/api-tokens')).json.tokens, []);
+  });
+
   test('static admin files: wasm package, browser host, no traversal', async () => {
     const wasmRes = await fetch(`${srv.url}/pkg/memberwire_bg.wasm`);
     assert.equal(wasmRes.status, 200);

@@ -18,6 +18,7 @@
 defined('ABSPATH') || exit;
 
 define('MEMBERWIRE_PLUGIN_VERSION', '0.1.0');
+define('MEMBERWIRE_PLUGIN_FILE', __FILE__);
 define('MEMBERWIRE_SCHEMA_VERSION', '1');
 define('MEMBERWIRE_SYNC_CAP', 'memberwire_sync');
 
@@ -25,6 +26,7 @@ require_once __DIR__ . '/includes/schema.php';
 require_once __DIR__ . '/includes/directory.php';
 require_once __DIR__ . '/includes/rest.php';
 require_once __DIR__ . '/includes/access.php';
+require_once __DIR__ . '/includes/admin.php';
 
 register_activation_hook(__FILE__, 'memberwire_activate');
 register_deactivation_hook(__FILE__, 'memberwire_deactivate');

@@ -11,7 +11,12 @@ foreach (array('identities', 'members', 'tokens') as $name) {
     $table = $wpdb->prefix . 'memberwire_' . $name;
     $wpdb->query("DROP TABLE IF EXISTS $table");
 }
-delete_option('memberwire_schema_version');
+foreach (array('memberwire_schema_version', 'memberwire_url', 'memberwire_api_token') as $option) {
+    delete_option($option);
+}
+// The sync user's role goes; the user itself is the site's to remove (its application password
+// stops working with the capability).
+remove_role('memberwire_sync');
 foreach (wp_roles()->role_objects as $role) {
     $role->remove_cap('memberwire_sync');
 }

@@ -1,8 +1,9 @@
 // Settings: CRM connection (+ Test connection), the access key (rotate: shown once), password
 // mode, welcome tag, field mapping, hook URLs to paste into the CRM (with copy buttons).
 import { h, replace, notice, runBusy } from '../dom.js';
-import { get, post } from '../api.js';
+import { get, post, embedded } from '../api.js';
 import { frame, copyButton, errorText } from './common.js';
+import { apiTokensSection } from './api-tokens.js';
 
 const CRM_NAMES = { keap: 'Keap (Infusionsoft)', activecampaign: 'ActiveCampaign', generic: 'Generic JSON' };
 const HOOK_LABELS = {
@@ -135,6 +136,12 @@ export async function renderSettings(ctx) {
     h('p', {}, newKey ? '' : 'Paste these into the CRM. Each needs the access key: add ?key= and the key (or send it in the X-Memberwire-Key header). After a rotation they are shown here with the new key.'),
     h('table', { class: 'form-table mw-hooks', role: 'presentation' }, hooksBody),
   );
+  // Tokens are managed from memberwire's own page only: inside wp-admin the plugin holds one.
+  if (!embedded) {
+    const tokens = apiTokensSection();
+    f.body.append(tokens.section);
+    await tokens.ready;
+  }
 }
 
 function withKey(url, key) {

@@ -58,6 +58,9 @@ export async function startWordPress({ workers = 8 } = {}) {
     dir: site.dir,
     /** The administrator's application password (bench/wordpress/setup.sh made it). */
     adminAuth: `Basic ${btoa(`${site.adminUser}:${readFileSync(join(site.state, 'app-password'), 'utf8').trim()}`)}`,
+    adminUser: site.adminUser,
+    /** The administrator's password (for wp-login.php in a browser); never printed. */
+    adminPassword: readFileSync(join(site.state, 'admin-password'), 'utf8').trim(),
     user,
     appPassword,
     /** A plain WordPress user, added as a site owner would by hand (with usermeta, as another plugin left it). */

@@ -1,0 +1,127 @@
+// memberwire inside a real WordPress (Debian's 6.1, MariaDB, php -S), in Chromium: the owner
+// connects memberwire from the plugin's Setup page (an application password for the sync user,
+// memberwire's URL and an API token), memberwire's screens work inside wp-admin through the
+// plugin's proxy (members, a rule's live impact, saving it), members log in at wp-login.php with
+// the password the CRM holds (password mode "crm"), and gated content shows only to members with
+// the level.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { serve } from '../../js/server/serve.mjs';
+import { startWordPress } from '../js/support/wordpress.mjs';
+import { startBrowser, setupAndLogin, screenshot, goto, keap, postHook } from './support.mjs';
+
+const PASSWORD_FIELD = '11'; // the sandbox's Keap custom field "Password"
+
+async function wpLogin(page, wp, login, password) {
+  await page.context().clearCookies();
+  await page.goto(`${wp.url}/wp-login.php`);
+  await page.locator('#user_login').fill(login);
+  await page.locator('#user_pass').fill(password);
+  await page.locator('#wp-submit').click();
+  await page.waitForURL((u) => !u.pathname.endsWith('/wp-login.php'));
+}
+
+test('WordPress: Setup connects memberwire, its screens work in wp-admin, members log in with the CRM password and see what their level opens', { timeout: 600_000 }, async (t) => {
+  const wp = await startWordPress();
+  t.after(() => wp.stop());
+  const { page, problems, stop } = await startBrowser();
+  t.after(stop);
+
+  // ---- the owner logs into wp-admin and makes memberwire's application password on Setup ----
+  await wpLogin(page, wp, wp.adminUser, wp.adminPassword);
+  await page.goto(`${wp.url}/wp-admin/admin.php?page=memberwire`);
+  await page.getByText('memberwire is not connected yet.').waitFor();
+  await page.locator('#adminmenu a', { hasText: 'Setup' }).click();
+  await page.locator('#memberwire-sync-password').click();
+  const envText = await page.locator('#memberwire-sync-env').inputValue();
+  const env = Object.fromEntries(envText.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  assert.deepEqual(Object.keys(env), ['MEMBERWIRE_WP_URL', 'MEMBERWIRE_WP_USER', 'MEMBERWIRE_WP_APP_PASSWORD']);
+  assert.equal(env.MEMBERWIRE_WP_USER, 'memberwire-sync');
+  // Shown once: the next visit does not show it again.
+  await page.reload();
+  assert.equal(await page.locator('#memberwire-sync-env').count(), 0);
+
+  // ---- memberwire starts on that site (password mode "crm": the CRM's password is the member's) ----
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'mw-wp-admin-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const srv = await serve({ port: 0, dataDir, directory: 'wordpress', passwordMode: 'crm', env, log: () => {}, sandboxRateLimit: 0, bcryptCost: 4, budgetMs: 60_000 });
+  t.after(() => srv.close());
+
+  // An API token for the plugin, made on memberwire's own Settings screen.
+  await setupAndLogin(page, srv);
+  await goto(page, '#/settings', 'Settings');
+  await page.locator('#mw-token-label').fill('Our WordPress');
+  await page.locator('#mw-token-create').click();
+  const token = await page.locator('#mw-new-token').inputValue();
+  assert.match(token, /^mwt_/);
+  await page.locator('.mw-tokens td', { hasText: 'Our WordPress' }).waitFor();
+
+  // ---- Setup: memberwire's URL and the token; the hook URLs come back ----
+  await page.goto(`${wp.url}/wp-admin/admin.php?page=memberwire-setup`);
+  await page.locator('#memberwire_url').fill(srv.url);
+  await page.locator('#memberwire_api_token').fill(token);
+  await page.locator('#memberwire-connect').click();
+  await page.locator('#memberwire-connection.notice-success').waitFor();
+  assert.match(await page.locator('#memberwire-connection').innerText(), /CRM keap and passwords by crm/);
+  const hooks = await page.locator('.mw-hook-url').evaluateAll((els) => els.map((e) => e.value));
+  assert.ok(hooks.includes(`${srv.url}/hooks/keap`), hooks.join(' '));
+  // The token stays on the server: not in the page, not in the field.
+  assert.ok(!(await page.content()).includes(token));
+  assert.equal(await page.locator('#memberwire_api_token').inputValue(), '');
+  await screenshot(page, 'wordpress-setup', { fullPage: true });
+
+  // ---- two purchases: Ada (tags Gold Member, Newsletter) and Grace (Newsletter, CRM password) ----
+  for (const id of [101, 103]) {
+    const r = await postHook(srv, 'keap', `contactId=${id}`);
+    assert.equal(r.body?.outcome, 'created', JSON.stringify(r.body));
+  }
+
+  // ---- memberwire's screens inside wp-admin ----
+  await page.goto(`${wp.url}/wp-admin/admin.php?page=memberwire`);
+  await page.locator('tr[data-member-id]').nth(1).waitFor();
+  const emails = await page.locator('tr[data-member-id] .column-email').allInnerTexts();
+  assert.deepEqual(emails.map((e) => e.split('\n')[0].trim().toLowerCase()).sort(), ['ada.lovelace@example.com', 'grace.hopper@example.org']);
+  // WordPress draws the menu; memberwire's own shell is not there.
+  assert.equal(await page.locator('#adminmenu a', { hasText: 'Access Rules' }).count(), 1);
+  assert.equal(await page.locator('#mw-logout').count(), 0);
+  await screenshot(page, 'wordpress-members');
+
+  // A rule written in wp-admin: the impact is computed in this page by the wasm, then saved.
+  await page.locator('#adminmenu a', { hasText: 'Access Rules' }).click();
+  await page.locator('#mw-index-status[data-members="2"]').waitFor();
+  await page.getByRole('button', { name: 'Add New Rule' }).click();
+  await page.getByLabel('Level', { exact: true }).pressSequentially('gold');
+  // Keap's contacts carry tag ids (91 is "Gold Member" in the sandbox); names come with issue 12.
+  await page.getByLabel('Any of these tags').pressSequentially('91');
+  const impact = await page.locator('#mw-impact-body tr[data-level="gold"] td').allInnerTexts();
+  assert.deepEqual(impact.map((c) => Number(c.replace(/[^0-9]/g, ''))), [0, 1, 1, 0]);
+  await screenshot(page, 'wordpress-rules', { fullPage: true });
+  await page.getByRole('button', { name: 'Add Rule' }).click();
+  await page.getByRole('status').filter({ hasText: 'Rule for “gold” saved' }).waitFor();
+  assert.deepEqual(problems.errors, []);
+
+  // Every call went through WordPress (the nonce), none to memberwire from the browser.
+  const pageId = wp.page('Members only', '<p>Public intro.</p>[memberwire level="gold" else="Gold members only."]<p>The gold lesson.</p>[/memberwire]');
+
+  // ---- Grace logs in with the password her CRM record holds: no gold level, no lesson ----
+  await wpLogin(page, wp, 'grace.hopper@example.org', 'Cobol-1959');
+  await page.goto(`${wp.url}/?page_id=${pageId}`);
+  await page.getByText('Gold members only.').waitFor();
+  assert.equal(await page.getByText('The gold lesson.').count(), 0);
+
+  // ---- Ada's password was generated and written to her CRM record: with it, the lesson shows ----
+  const ada = await keap(srv, 'GET', '/v2/contacts/101?fields=custom_fields');
+  const adaPassword = ada.custom_fields.find((f) => String(f.id) === PASSWORD_FIELD)?.content;
+  assert.equal(typeof adaPassword, 'string');
+  await wpLogin(page, wp, 'ada.lovelace@example.com', adaPassword);
+  await page.goto(`${wp.url}/?page_id=${pageId}`);
+  await page.getByText('The gold lesson.').waitFor();
+  // A visitor sees the invitation only.
+  await page.context().clearCookies();
+  await page.goto(`${wp.url}/?page_id=${pageId}`);
+  await page.getByText('Gold members only.').waitFor();
+  assert.equal(await page.getByText('The gold lesson.').count(), 0);
+});
