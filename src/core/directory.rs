@@ -95,6 +95,11 @@ pub enum DirResult {
     },
     TokenStored {
         member: Member,
+        /// A directory that keeps the members' passwords itself (WordPress) answers with its own
+        /// set-password link (`wp-login.php?action=rp&key=…`): that link goes to the CRM instead
+        /// of memberwire's. A secret, like the token: never saved, never logged.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<String>,
     },
     TokenConsumed {
         member: Member,
@@ -463,7 +468,7 @@ impl MemoryDirectory {
                 };
                 self.tokens.insert(token_hash, token.clone());
                 self.record(Change::Token { token });
-                DirResult::TokenStored { member }
+                DirResult::TokenStored { member, link: None }
             }
             DirOp::ConsumeToken { token_hash, now } => {
                 // The map lookup is by digest of a 256-bit random token: learning whether some

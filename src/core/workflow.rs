@@ -251,10 +251,20 @@ enum Step {
     Done,
 }
 
+/// Whether a set-password link a directory issued can go into a CRM field: an absolute http(s)
+/// URL of printable ASCII, at most 2,000 characters (what a CRM field and an email link carry).
+fn directory_link_usable(link: &str) -> bool {
+    (link.starts_with("https://") || link.starts_with("http://"))
+        && link.len() <= 2000
+        && link.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// A secret held only in memory.
 #[derive(Clone, Default)]
 struct Held {
     value: Option<Secret>,
+    /// The directory's own set-password link, when it issues one (link mode).
+    link: Option<Secret>,
     /// Where a password came from.
     generated: bool,
     hash: Option<String>,
@@ -572,7 +582,10 @@ impl Workflow {
                 let (field, value) = match cfg.password_mode {
                     PasswordMode::Link => (
                         c.link_field.as_deref(),
-                        format!("{}#token={}", cfg.link_url, secret),
+                        match &self.held.link {
+                            Some(link) => link.expose().to_owned(),
+                            None => format!("{}#token={}", cfg.link_url, secret),
+                        },
                     ),
                     PasswordMode::Crm => (c.password_field.as_deref(), secret.to_owned()),
                 };
@@ -793,8 +806,16 @@ impl Workflow {
                     self.begin_welcome(cfg);
                 }
             }
-            (Step::StoreToken, DirResult::TokenStored { member }) => {
+            (Step::StoreToken, DirResult::TokenStored { member, link }) => {
                 self.member = Some(member);
+                self.held.link = match link {
+                    Some(l) if directory_link_usable(&l) => Some(Secret::new(l)),
+                    Some(_) => {
+                        self.log("warn", "the directory's set-password link is not an http(s) URL; memberwire's own link is sent instead".into());
+                        None
+                    }
+                    None => None,
+                };
                 if self.crm(cfg).is_some_and(|c| c.link_field.is_some()) {
                     self.go(Step::WriteCrmField);
                 } else {
@@ -1003,6 +1024,7 @@ impl Workflow {
                     hash: Some(secrets::token_digest(token.expose())),
                     value: Some(token),
                     generated: true,
+                    link: None,
                 };
                 self.go(Step::StoreToken);
             }
@@ -1020,6 +1042,7 @@ impl Workflow {
                     hash: Some(secrets::hash_password(&password, salt, cfg.bcrypt_cost)),
                     value: Some(password),
                     generated,
+                    link: None,
                 };
                 self.go(Step::StorePassword);
             }

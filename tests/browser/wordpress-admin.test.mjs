@@ -13,7 +13,8 @@ import { serve } from '../../js/server/serve.mjs';
 import { startWordPress } from '../js/support/wordpress.mjs';
 import { startBrowser, setupAndLogin, screenshot, goto, keap, postHook } from './support.mjs';
 
-const PASSWORD_FIELD = '11'; // the sandbox's Keap custom field "Password"
+const PASSWORD_FIELD = '11'; // the sandbox's Keap custom fields: "Password"
+const LINK_FIELD = '13'; // and the set-password link
 
 async function wpLogin(page, wp, login, password) {
   await page.context().clearCookies();
@@ -124,4 +125,46 @@ test('WordPress: Setup connects memberwire, its screens work in wp-admin, member
   await page.goto(`${wp.url}/?page_id=${pageId}`);
   await page.getByText('Gold members only.').waitFor();
   assert.equal(await page.getByText('The gold lesson.').count(), 0);
+});
+
+test('WordPress, link mode: the CRM field holds WordPress\'s own reset link; the member sets a password on wp-login.php and logs in', { timeout: 600_000 }, async (t) => {
+  const wp = await startWordPress();
+  t.after(() => wp.stop());
+  const { page, problems, stop } = await startBrowser();
+  t.after(stop);
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'mw-wp-link-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const env = { MEMBERWIRE_WP_URL: wp.url, MEMBERWIRE_WP_USER: wp.user, MEMBERWIRE_WP_APP_PASSWORD: wp.appPassword };
+  const srv = await serve({ port: 0, dataDir, directory: 'wordpress', passwordMode: 'link', env, log: () => {}, sandboxRateLimit: 0, bcryptCost: 4, budgetMs: 60_000 });
+  t.after(() => srv.close());
+
+  const r = await postHook(srv, 'keap', 'contactId=101');
+  assert.equal(r.body?.outcome, 'created', JSON.stringify(r.body));
+  const ada = await keap(srv, 'GET', '/v2/contacts/101?fields=custom_fields');
+  const link = ada.custom_fields.find((f) => String(f.id) === LINK_FIELD)?.content;
+  assert.equal(typeof link, 'string');
+  const u = new URL(link);
+  assert.equal(`${u.origin}${u.pathname}`, `${wp.url}/wp-login.php`);
+  assert.equal(u.searchParams.get('action'), 'rp');
+  assert.equal(u.searchParams.get('login'), 'ada.lovelace@example.com');
+  assert.match(u.searchParams.get('key'), /^[A-Za-z0-9]{20}$/);
+  const memberId = r.body.member.id;
+  assert.equal((await srv.directory.get(memberId)).credentials, 'link_issued');
+
+  // The member follows it from the welcome email and chooses a password on the site's own page.
+  const password = 'Difference-Engine-1822';
+  await page.goto(link);
+  await page.locator('#pass1').fill(password);
+  await page.locator('#wp-submit').click();
+  await page.getByText('Your password has been reset.').waitFor();
+  // memberwire's record follows: the member has a password now.
+  assert.equal((await srv.directory.get(memberId)).credentials, 'password');
+  // The link was for one use.
+  await page.goto(link);
+  await page.getByText(/expired|invalid/i).first().waitFor();
+
+  await wpLogin(page, wp, 'Ada.Lovelace@Example.com', password);
+  await page.goto(`${wp.url}/wp-admin/profile.php`);
+  assert.equal(await page.locator('#email').inputValue(), 'ada.lovelace@example.com');
+  assert.deepEqual(problems.errors, []);
 });

@@ -127,7 +127,15 @@ export async function views(directory, ids = Array.from({ length: 12 }, (_, i) =
 export async function assertConforms(wasm, candidate) {
   const reference = memoryDirectory(wasm);
   const want = await runScript(reference);
-  const got = await runScript(candidate);
+  const got = (await runScript(candidate)).map((answer, i) => {
+    // A directory that keeps passwords itself (WordPress) adds its own set-password link to
+    // token_stored: an http(s) URL, checked here and left out of the comparison (it is a secret:
+    // never printed).
+    if (answer?.result !== 'token_stored' || answer.link === undefined) return answer;
+    const { link, ...rest } = answer;
+    assert.ok(typeof link === 'string' && /^https?:\/\/[\x21-\x7e]+$/.test(link), `step ${i} (${SCRIPT[i][0]}): the directory's link is not an http(s) URL`);
+    return rest;
+  });
   const wantIds = idsIn(want);
   const gotIds = idsIn(got);
   for (let i = 0; i < SCRIPT.length; i++) {

@@ -363,7 +363,7 @@ function memberwire_put_token($token_hash, $member_id, $expires_at)
     }
     $members = memberwire_table('members');
     $tokens = memberwire_table('tokens');
-    return memberwire_transaction(function () use ($wpdb, $user_id, $members, $tokens, $token_hash, $expires_at) {
+    $answer = memberwire_transaction(function () use ($wpdb, $user_id, $members, $tokens, $token_hash, $expires_at) {
         if (!memberwire_member_at($user_id, true)) {
             return array('rollback' => true, 'answer' => memberwire_result('no_such_member'));
         }
@@ -377,7 +377,41 @@ function memberwire_put_token($token_hash, $member_id, $expires_at)
         ));
         return array('answer' => memberwire_result('token_stored', array('member' => memberwire_member_at($user_id))));
     });
+    // The member sets the password on this site's own login page: the link memberwire writes into
+    // the CRM is WordPress's reset link (a new key replaces any earlier one; it lasts as long as
+    // WordPress lets reset keys last, a day unless password_reset_expiration says otherwise).
+    if (($answer['result'] ?? '') === 'token_stored') {
+        $user = get_userdata($user_id);
+        $key = $user ? get_password_reset_key($user) : null;
+        if ($user && is_string($key)) {
+            $answer['link'] = network_site_url('wp-login.php?action=rp&key=' . rawurlencode($key) . '&login=' . rawurlencode($user->user_login), 'login');
+        }
+    }
+    return $answer;
 }
+
+/**
+ * A member who set a password through WordPress (the reset link, the lost-password form, a
+ * profile edit) has credentials now: the member row says so, and memberwire's own set-password
+ * tokens for that member stop working.
+ */
+function memberwire_password_changed($user)
+{
+    global $wpdb;
+    $user_id = is_object($user) ? (int) $user->ID : (int) $user;
+    $members = memberwire_table('members');
+    $tokens = memberwire_table('tokens');
+    memberwire_transaction(function () use ($wpdb, $user_id, $members, $tokens) {
+        if (!memberwire_member_at($user_id, true)) {
+            return array('rollback' => true, 'answer' => null);
+        }
+        $now = (int) round(microtime(true) * 1000);
+        memberwire_write($wpdb->prepare("UPDATE $members SET password_set = 1, credentials = 'password', version = version + 1, updated_at = %d WHERE user_id = %d", $now, $user_id));
+        memberwire_write($wpdb->prepare("DELETE FROM $tokens WHERE user_id = %d", $user_id));
+        return array('answer' => null);
+    });
+}
+add_action('after_password_reset', 'memberwire_password_changed');
 
 /** Use up a token: succeeds once, before it expires. */
 function memberwire_consume_token($token_hash, $now)
