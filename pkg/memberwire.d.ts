@@ -330,6 +330,12 @@ export class Registrar {
      */
     constructor(config: RegistrarConfig);
     /**
+     * Starts a refresh of the member linked to contact `contactId` of the connected CRM (the
+     * administrator's "Refresh from CRM"): tags and names from the CRM, then new credentials and
+     * the welcome tag as asked. Throws `invalid_contact_id`, or `invalid_config` without a CRM.
+     */
+    refresh(contactId: string, credentials: boolean, welcome: boolean, now: number): Workflow;
+    /**
      * Restores a workflow from `Workflow.save()` (after a restart, or for a retry).
      */
     restore(state: string): Workflow;
@@ -499,6 +505,7 @@ export interface InitOutput {
     readonly registrar_checkNewPassword: (a: number, b: number, c: number) => [number, number];
     readonly registrar_hashNewPassword: (a: number, b: number, c: number) => [number, number, number, number];
     readonly registrar_new: (a: any) => [number, number, number];
+    readonly registrar_refresh: (a: number, b: number, c: number, d: number, e: number, f: number) => [number, number, number];
     readonly registrar_restore: (a: number, b: number, c: number) => [number, number, number];
     readonly sourceForRoute: (a: number, b: number) => [number, number];
     readonly tokenDigest: (a: number, b: number) => [number, number];

@@ -392,6 +392,28 @@ export class Registrar {
         return this;
     }
     /**
+     * Starts a refresh of the member linked to contact `contactId` of the connected CRM (the
+     * administrator's "Refresh from CRM"): tags and names from the CRM, then new credentials and
+     * the welcome tag as asked. Throws `invalid_contact_id`, or `invalid_config` without a CRM.
+     * @param {string} contactId
+     * @param {boolean} credentials
+     * @param {boolean} welcome
+     * @param {number} now
+     * @returns {Workflow}
+     */
+    refresh(contactId, credentials, welcome, now) {
+        const val2 = +credentials;
+        const val3 = +welcome;
+        const val4 = +now;
+        const ptr0 = passStringToWasm0(contactId, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        const len0 = WASM_VECTOR_LEN;
+        const ret = wasm.registrar_refresh(this.__wbg_ptr, ptr0, len0, val2, val3, val4);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return Workflow.__wrap(ret[0]);
+    }
+    /**
      * Restores a workflow from `Workflow.save()` (after a restart, or for a retry).
      * @param {string} state
      * @returns {Workflow}

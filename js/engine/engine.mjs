@@ -94,6 +94,35 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     return run;
   }
 
+  /** Records accepted workflows durably, then queues or starts them. */
+  async function record(source, wfs, t) {
+    try {
+      await events.accept(
+        wfs.map((wf) => ({
+          id: wf.eventId,
+          source,
+          receivedAt: t,
+          contactKey: wf.contactKey,
+          contact: summary(wf.contact),
+          state: wf.save(),
+        })),
+      );
+    } catch (err) {
+      for (const wf of wfs) wf.free();
+      throw err;
+    }
+    if (dispatch) {
+      // Recorded: the queue carries them from here (a failed send is re-driven by the cron).
+      const ids = wfs.map((wf) => wf.eventId);
+      for (const wf of wfs) wf.free();
+      await dispatch(ids).catch((err) => log({ level: 'warn', event: ids[0], message: `not queued yet (${err?.name ?? 'error'}); the re-drive picks it up` }));
+      return { kind: 'events', queued: ids };
+    }
+    // A post's first few events go in the fresh line; the bulk of a large delivery waits behind
+    // other posts' fresh events.
+    return { kind: 'events', runs: wfs.map((wf, i) => ({ eventId: wf.eventId, done: start(wf, i < FRESH_PER_POST ? FRESH : BACKGROUND) })) };
+  }
+
   return {
     registrar,
 
@@ -106,32 +135,16 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       const t = now();
       const accepted = registrar.accept(source, headers, body, t);
       if (accepted.kind !== 'events') return { kind: accepted.kind, reason: accepted.reason };
-      const wfs = accepted.workflows;
-      try {
-        await events.accept(
-          wfs.map((wf) => ({
-            id: wf.eventId,
-            source,
-            receivedAt: t,
-            contactKey: wf.contactKey,
-            contact: summary(wf.contact),
-            state: wf.save(),
-          })),
-        );
-      } catch (err) {
-        for (const wf of wfs) wf.free();
-        throw err;
-      }
-      if (dispatch) {
-        // Recorded: the queue carries them from here (a failed send is re-driven by the cron).
-        const ids = wfs.map((wf) => wf.eventId);
-        for (const wf of wfs) wf.free();
-        await dispatch(ids).catch((err) => log({ level: 'warn', event: ids[0], message: `not queued yet (${err?.name ?? 'error'}); the re-drive picks it up` }));
-        return { kind: 'events', queued: ids };
-      }
-      // A post's first few events go in the fresh line; the bulk of a large delivery waits behind
-      // other posts' fresh events.
-      return { kind: 'events', runs: wfs.map((wf, i) => ({ eventId: wf.eventId, done: start(wf, i < FRESH_PER_POST ? FRESH : BACKGROUND) })) };
+      return record(source, accepted.workflows, t);
+    },
+
+    /**
+     * An administrator's refresh of the member linked to `contactId` (tags and names from the
+     * CRM; new credentials and the welcome tag when asked), recorded and run like a post's event.
+     */
+    async refresh(contactId, { credentials = false, welcome = false } = {}) {
+      const t = now();
+      return record('refresh', [registrar.refresh(String(contactId), credentials, welcome, t)], t);
     },
 
     /**

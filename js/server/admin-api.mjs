@@ -211,6 +211,21 @@ export async function createAdminApi(o) {
     return { status: 201, body: { ...memberOut(m, rules), event: run.eventId, outcome: out.outcome } };
   }
 
+  /** The answer for a started workflow: its outcome within 10 s, else 202 queued. */
+  async function settle(accepted) {
+    if (accepted.queued?.length) return json(202, { outcome: 'queued', event: accepted.queued[0] });
+    const run = accepted.runs[0];
+    const final = await Promise.race([run.done, new Promise((resolve) => setTimeout(() => resolve(null), 10_000))]);
+    if (!final || final.state !== 'done') {
+      const pending = final?.code ? { code: final.code, reason: final.reason } : undefined;
+      if (final?.code === 'not_a_member') fail(409, 'not_a_member', final.reason);
+      return json(202, { outcome: 'queued', event: run.eventId, ...(pending ? { pending } : {}) });
+    }
+    const out = final.outcome;
+    const m = out.member && (await directory.get(out.member.id));
+    return json(200, { outcome: out.outcome, credentials: out.credentials, welcome: out.welcome, event: run.eventId, member: memberOut(m, rules) });
+  }
+
   async function applyTags(id, input) {
     const m = await getMember(id);
     if (!m) fail(404, 'not_found', 'no such member');
@@ -274,6 +289,35 @@ export async function createAdminApi(o) {
       const c = await crmClient.load(m.contact.contactId);
       if (!c) fail(404, 'crm_contact_missing', `contact ${m.contact.contactId} does not exist in the CRM`);
       return json(200, c);
+    }],
+    // "Refresh from CRM" (WordPress's profile screen, or any admin client): the member's tags
+    // and names from the CRM; new credentials and the welcome tag only when asked.
+    ['POST', /^\/api\/members\/([^/]+)\/refresh$/, async ({ request }, id) => {
+      const { credentials = false, welcome = false } = await body(request);
+      if (typeof credentials !== 'boolean' || typeof welcome !== 'boolean') fail(400, 'invalid_field', 'credentials and welcome must be true or false');
+      const m = await getMember(id);
+      if (!m) fail(404, 'not_found', 'no such member');
+      if (!m.contact) fail(409, 'no_contact', 'this member is not linked to a CRM contact: set its contact id first');
+      if (m.contact.crm !== crm.kind) fail(409, 'other_crm', `this member is linked to ${m.contact.crm}, not to the configured ${crm.kind}`);
+      const accepted = await engine.refresh(m.contact.contactId, { credentials, welcome });
+      log(`admin: member ${id} refreshed from the CRM${credentials ? ' with new credentials' : ''}${welcome ? ' and the welcome' : ''}`);
+      return settle(accepted);
+    }],
+    // Links a member to another contact of the configured CRM (or unlinks it: contactId null).
+    ['PUT', /^\/api\/members\/([^/]+)\/contact$/, async ({ request }, id) => {
+      const { contactId } = await body(request);
+      const cid = contactId === null ? null : String(contactId ?? '').trim();
+      if (cid !== null && !/^[0-9]{1,20}$/.test(cid)) fail(400, 'invalid_contact_id', 'contactId must be the CRM contact id (digits), or null');
+      const m = await getMember(id);
+      if (!m) fail(404, 'not_found', 'no such member');
+      const { hasPassword, levels, contact, ...record } = m;
+      const next = { ...record, ...(cid ? { contact: { crm: crm.kind, account, contactId: cid } } : {}), updatedAt: now() };
+      const r = await directory.apply({ op: 'update', member: next });
+      if (r.result === 'taken') fail(409, 'contact_taken', `contact ${cid} already belongs to member ${r.member.id}`);
+      if (r.result === 'stale') fail(409, 'stale', 'the member changed meanwhile: try again');
+      if (r.result !== 'updated') fail(409, 'conflict', `the directory refused the change (${r.result})`);
+      log(`admin: member ${id} ${cid ? `linked to contact ${cid}` : 'unlinked from its contact'}`);
+      return json(200, memberOut(await directory.get(id), rules));
     }],
     ['POST', /^\/api\/members\/([^/]+)\/tags$/, async ({ request }, id) => json(200, await applyTags(id, await body(request)))],
     ['GET', /^\/api\/access-index$/, async () => {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use super::{from_js, js_error, to_js};
-use crate::core::contact::Secret;
+use crate::core::contact::{Contact, ContactId, Secret};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::inbound::{parse_post, Inbound, ParseOptions, PostMeta, Source};
 use crate::core::secrets;
@@ -89,6 +89,41 @@ impl Registrar {
             }
         }
         Ok(out.into())
+    }
+
+    /// Starts a refresh of the member linked to contact `contactId` of the connected CRM (the
+    /// administrator's "Refresh from CRM"): tags and names from the CRM, then new credentials and
+    /// the welcome tag as asked. Throws `invalid_contact_id`, or `invalid_config` without a CRM.
+    pub fn refresh(
+        &self,
+        #[wasm_bindgen(js_name = contactId)] contact_id: &str,
+        credentials: bool,
+        welcome: bool,
+        now: f64,
+    ) -> Result<RunningWorkflow, JsValue> {
+        let Some(crm) = self.cfg.crm.as_ref() else {
+            return Err(js_error(&Error::new(
+                ErrorCode::InvalidConfig,
+                "a refresh needs a connected CRM",
+            )));
+        };
+        let numeric = crm.kind != crate::core::contact::CrmKind::Generic;
+        let id = ContactId::parse(contact_id, "contactId", numeric).map_err(|e| js_error(&e))?;
+        let contact = Contact::new(crm.kind, &self.parse.account, id);
+        let event_id = new_event_id(now)?;
+        let wf = Workflow::refresh(
+            &event_id,
+            contact,
+            &self.cfg,
+            now as u64,
+            credentials,
+            welcome,
+        )
+        .map_err(|e| js_error(&e))?;
+        Ok(RunningWorkflow {
+            wf,
+            cfg: self.cfg.clone(),
+        })
     }
 
     /// Restores a workflow from `Workflow.save()` (after a restart, or for a retry).

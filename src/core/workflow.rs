@@ -20,7 +20,7 @@ use super::contact::{Contact, CrmKind, Secret};
 use super::crm::{self, CrmConfig, HttpRequest, HttpResponse, Loaded};
 use super::directory::{DirOp, DirResult, Index};
 use super::error::{Error, ErrorCode};
-use super::inbound::InboundEvent;
+use super::inbound::{InboundEvent, Source};
 use super::member::{ContactLink, Credentials, Member, MemberView, Welcome};
 use super::secrets;
 
@@ -99,6 +99,22 @@ impl Config {
         Ok(())
     }
 }
+
+/// A refresh an administrator asked for (WordPress's "Refresh from CRM" on a user's profile):
+/// the member's tags and names from the CRM, then new credentials when `credentials` asks, and
+/// the welcome tag only when `welcome` asks (and it was never sent). It never creates a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Refresh {
+    pub credentials: bool,
+    pub welcome: bool,
+    /// What the refresh did to the member record (existing or updated), once it is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<OutcomeKind>,
+}
+
+/// The pending code of a refresh for a contact no member holds.
+pub const NOT_A_MEMBER: &str = "not_a_member";
 
 /// What a workflow decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -294,6 +310,9 @@ pub struct Workflow {
     pending: Option<(String, String)>,
     /// Whether the welcome tag must be checked in the CRM before applying it.
     verify_welcome: bool,
+    /// Set for a refresh of an existing member (not a registration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh: Option<Refresh>,
     now: u64,
     #[serde(skip)]
     logs: Vec<LogRecord>,
@@ -353,6 +372,7 @@ impl Workflow {
             restarts: 0,
             pending: None,
             verify_welcome: false,
+            refresh: None,
             now,
             logs: Vec::new(),
             held: Held::default(),
@@ -362,6 +382,45 @@ impl Workflow {
         if wf.needs_load(cfg) {
             wf.step = Step::Load { part: 0 };
         }
+        Ok(wf)
+    }
+
+    /// Starts a refresh of the member holding `contact` (the connected CRM's contact, loaded from
+    /// it): tags and names, then credentials and the welcome tag as `credentials` and `welcome`
+    /// ask. A contact no member holds parks with [`NOT_A_MEMBER`].
+    pub fn refresh(
+        event_id: &str,
+        contact: Contact,
+        cfg: &Config,
+        now: u64,
+        credentials: bool,
+        welcome: bool,
+    ) -> Result<Workflow, Error> {
+        if !cfg.crm.as_ref().is_some_and(|c| c.kind == contact.crm) {
+            return Err(Error::new(
+                ErrorCode::InvalidConfig,
+                "a refresh loads the contact from the connected CRM, and this contact is not from it",
+            ));
+        }
+        let event = InboundEvent {
+            source: Source::Json,
+            event_type: "refresh".into(),
+            contact: Contact {
+                tags: None,
+                email: None,
+                first_name: None,
+                last_name: None,
+                password: None,
+                ..contact
+            },
+        };
+        let mut wf = Workflow::new(event_id, event, cfg, now)?;
+        wf.refresh = Some(Refresh {
+            credentials,
+            welcome,
+            outcome: None,
+        });
+        wf.step = Step::Load { part: 0 };
         Ok(wf)
     }
 
@@ -702,6 +761,13 @@ impl Workflow {
     }
 
     fn finish(&mut self, outcome: OutcomeKind) {
+        // A refresh reports what it did to the record, never "created".
+        let outcome = match self.refresh {
+            Some(r) if outcome == OutcomeKind::Created => {
+                r.outcome.unwrap_or(OutcomeKind::Existing)
+            }
+            _ => outcome,
+        };
         self.outcome = Some(outcome);
         self.log(
             "info",
@@ -733,7 +799,13 @@ impl Workflow {
                 self.on_found_by_contact(cfg, m)
             }
             (Step::FindByContact, DirResult::Found { member: None }) => {
-                if self.contact.email.is_some() {
+                if self.refresh.is_some() {
+                    self.park(
+                        NOT_A_MEMBER,
+                        "no member is linked to this contact: link the contact to the member first"
+                            .into(),
+                    );
+                } else if self.contact.email.is_some() {
                     self.go(Step::FindByEmail);
                 } else {
                     self.park(
@@ -782,7 +854,7 @@ impl Workflow {
             (Step::Update { purpose }, DirResult::Updated { member }) => {
                 let purpose = *purpose;
                 self.member = Some(member);
-                self.finish(purpose);
+                self.member_refreshed(cfg, purpose);
             }
             (Step::Update { purpose }, DirResult::Taken { on, member: holder }) => {
                 if *purpose == OutcomeKind::Updated && on == Index::Email {
@@ -889,12 +961,28 @@ impl Workflow {
         self.refresh_into(&m, &mut d);
         self.member = Some(m.clone());
         if d == m {
-            self.finish(OutcomeKind::Existing);
+            self.member_refreshed(cfg, OutcomeKind::Existing);
         } else {
             self.draft = Some(d);
             self.go(Step::Update {
                 purpose: OutcomeKind::Existing,
             });
+        }
+    }
+
+    /// An existing member's record is up to date: done, or (a refresh that asks for them) on to
+    /// new credentials.
+    fn member_refreshed(&mut self, cfg: &Config, outcome: OutcomeKind) {
+        match &mut self.refresh {
+            Some(r) if r.credentials && outcome != OutcomeKind::Conflict => {
+                r.outcome = Some(outcome);
+                self.begin_credentials(cfg);
+            }
+            Some(r) => {
+                r.outcome = Some(outcome);
+                self.finish(outcome);
+            }
+            None => self.finish(outcome),
         }
     }
 
@@ -956,10 +1044,11 @@ impl Workflow {
             }
             return;
         };
-        if self
-            .member
-            .as_ref()
-            .is_some_and(|m| m.credentials == Credentials::Password && m.password_hash.is_some())
+        let reissue = self.refresh.is_some_and(|r| r.credentials);
+        if !reissue
+            && self.member.as_ref().is_some_and(|m| {
+                m.credentials == Credentials::Password && m.password_hash.is_some()
+            })
         {
             self.begin_welcome(cfg);
             return;
@@ -1050,6 +1139,10 @@ impl Workflow {
     }
 
     fn begin_welcome(&mut self, cfg: &Config) {
+        if self.refresh.is_some_and(|r| !r.welcome) {
+            self.finish(OutcomeKind::Created);
+            return;
+        }
         let has_tag = self.crm(cfg).is_some_and(|c| c.welcome_tag.is_some());
         let state = self.member.as_ref().map(|m| m.welcome).unwrap_or_default();
         match (has_tag, state) {

@@ -285,6 +285,46 @@ describe('admin API', () => {
     assert.equal(dup.json.error.code, 'contact_taken');
   });
 
+  test('refresh from the CRM: tags and names; new credentials and the welcome only when asked; linking a contact', async () => {
+    const sb = srv.sandbox.api;
+    const id = (await api.call('GET', '/api/members', undefined)).json.members.find((m) => m.contact?.contactId === '107').id;
+    const writes = () => sb.fieldWrites().filter((f) => f.contactId === '107').length;
+    const welcomes = () => sb.tagApplications().filter((t) => t.contactId === '107' && t.tagId === '95').length;
+    const [w0, t0] = [writes(), welcomes()];
+
+    const plain = await api.call('POST', `/api/members/${id}/refresh`, {});
+    assert.equal(plain.status, 200, plain.text);
+    assert.equal(plain.json.outcome, 'existing');
+    assert.equal(plain.json.credentials, 'unchanged');
+    assert.equal(writes(), w0, 'nothing written to the CRM');
+
+    const fresh = await api.call('POST', `/api/members/${id}/refresh`, { credentials: true });
+    assert.equal(fresh.status, 200, fresh.text);
+    assert.equal(fresh.json.credentials, 'link_sent');
+    assert.equal(writes(), w0 + 1, 'a new link in the CRM field');
+    assert.equal(welcomes(), t0, 'no second welcome: it was not asked for (and was sent already)');
+    const events = (await api.call('GET', '/api/events')).json.events;
+    assert.ok(events.some((e) => e.id === fresh.json.event && e.source === 'refresh'), 'recorded in Activity as a refresh');
+
+    assert.equal((await api.call('POST', `/api/members/${id}/refresh`, { credentials: 'yes' })).status, 400);
+    assert.equal((await api.call('POST', '/api/members/m99999/refresh', {})).status, 404);
+    const hand = await api.call('POST', '/api/members', { email: 'unlinked@refresh.example' });
+    const noContact = await api.call('POST', `/api/members/${hand.json.id}/refresh`, {});
+    assert.equal(noContact.status, 409);
+    assert.equal(noContact.json.error.code, 'no_contact');
+    // Linking: another member's contact is refused; a free one is taken; null unlinks.
+    const taken = await api.call('PUT', `/api/members/${hand.json.id}/contact`, { contactId: '107' });
+    assert.equal(taken.status, 409);
+    assert.equal(taken.json.error.code, 'contact_taken');
+    assert.equal((await api.call('PUT', `/api/members/${hand.json.id}/contact`, { contactId: 'abc' })).status, 400);
+    const linked = await api.call('PUT', `/api/members/${hand.json.id}/contact`, { contactId: '424242' });
+    assert.equal(linked.status, 200, linked.text);
+    assert.equal(linked.json.contact.contactId, '424242');
+    const unlinked = await api.call('PUT', `/api/members/${hand.json.id}/contact`, { contactId: null });
+    assert.equal(unlinked.status, 200);
+    assert.equal(unlinked.json.contact, undefined);
+  });
+
   test('members: list, search, paging, one member', async () => {
     for (let i = 0; i < 25; i++) {
       const r = await api.call('POST', '/api/members', { email: `pager${String(i).padStart(2, '0')}@paging.example`, firstName: `Pager${i}` });
