@@ -113,11 +113,46 @@ test('WordPress: Setup connects memberwire, its screens work in wp-admin, member
   await page.getByText('Gold members only.').waitFor();
   assert.equal(await page.getByText('The gold lesson.').count(), 0);
 
-  // ---- Ada's password was generated and written to her CRM record: with it, the lesson shows ----
-  const ada = await keap(srv, 'GET', '/v2/contacts/101?fields=custom_fields');
-  const adaPassword = ada.custom_fields.find((f) => String(f.id) === PASSWORD_FIELD)?.content;
-  assert.equal(typeof adaPassword, 'string');
-  await wpLogin(page, wp, 'ada.lovelace@example.com', adaPassword);
+  // ---- the profile's "Refresh from CRM": in the CRM, Ada gains Silver Member and the owner types
+  // her a new password; Update User with the box ticked copies both ----
+  const adaId = Number(wp.query("SELECT ID FROM wp_users WHERE user_email = 'ada.lovelace@example.com'").trim().split('\n').at(-1));
+  const firstPassword = (await keap(srv, 'GET', '/v2/contacts/101?fields=custom_fields')).custom_fields.find((f) => String(f.id) === PASSWORD_FIELD)?.content;
+  assert.equal(typeof firstPassword, 'string', 'the registration wrote a generated password to the CRM');
+  await keap(srv, 'POST', '/v1/contacts/101/tags', { tagIds: [97] });
+  await keap(srv, 'PATCH', '/v2/contacts/101', { custom_fields: [{ id: PASSWORD_FIELD, content: 'Analytical-Note-G' }] });
+  await wpLogin(page, wp, wp.adminUser, wp.adminPassword);
+  await page.goto(`${wp.url}/wp-admin/user-edit.php?user_id=${adaId}`);
+  assert.equal(await page.locator('#memberwire_contact_id').inputValue(), '101');
+  assert.equal(await page.locator('#memberwire-tags').innerText(), '#91, #93');
+  await page.locator('#memberwire_refresh').check();
+  await page.locator('#submit').click();
+  await page.locator('.memberwire-notice', { hasText: 'Refreshed from CRM' }).waitFor();
+  assert.match(await page.locator('.memberwire-notice').innerText(), /the password from the CRM is set/);
+  // 95 is the welcome tag the registration applied; 97 is new.
+  assert.equal(await page.locator('#memberwire-tags').innerText(), '#91, #93, #95, #97');
+  await screenshot(page, 'wordpress-profile', { fullPage: true });
+
+  // ---- Users → Add New with a contact id: through memberwire's claims ----
+  const addNew = async (email, contactId) => {
+    await page.goto(`${wp.url}/wp-admin/user-new.php`);
+    await page.locator('#user_login').fill(email);
+    await page.locator('#email').fill(email);
+    await page.locator('#memberwire_contact_id').fill(contactId);
+    await page.locator('#createusersub').click();
+    await page.waitForLoadState();
+  };
+  // Ada's contact is a member already: refused, naming the member, and no second account.
+  await addNew('someone.else@example.com', '101');
+  await page.locator('#message.error, .notice-error, #login_error, .error').filter({ hasText: /contact 101 already belongs to member/ }).first().waitFor();
+  assert.equal(wp.query("SELECT COUNT(*) FROM wp_users WHERE user_email = 'someone.else@example.com'").trim().split('\n').at(-1), '0');
+  // Katherine (contact 107) is new: memberwire makes the account, the email as username.
+  await addNew('K.Johnson@Example.NET', '107');
+  await page.locator('.memberwire-notice', { hasText: 'Member added by memberwire' }).waitFor();
+  assert.equal(await page.locator('#memberwire_contact_id').inputValue(), '107');
+  assert.equal(await page.locator('#user_login').inputValue(), 'k.johnson@example.net');
+
+  // ---- Ada logs in with the password her CRM record holds now; the gold lesson shows ----
+  await wpLogin(page, wp, 'ada.lovelace@example.com', 'Analytical-Note-G');
   await page.goto(`${wp.url}/?page_id=${pageId}`);
   await page.getByText('The gold lesson.').waitFor();
   // A visitor sees the invitation only.

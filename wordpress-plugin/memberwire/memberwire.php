@@ -27,6 +27,7 @@ require_once __DIR__ . '/includes/directory.php';
 require_once __DIR__ . '/includes/rest.php';
 require_once __DIR__ . '/includes/access.php';
 require_once __DIR__ . '/includes/admin.php';
+require_once __DIR__ . '/includes/profile.php';
 
 register_activation_hook(__FILE__, 'memberwire_activate');
 register_deactivation_hook(__FILE__, 'memberwire_deactivate');
