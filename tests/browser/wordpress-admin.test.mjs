@@ -104,7 +104,21 @@ test('WordPress: Setup connects memberwire, its screens work in wp-admin, member
   await page.getByRole('status').filter({ hasText: 'Rule for “gold” saved' }).waitFor();
   assert.deepEqual(problems.errors, []);
 
-  // Every call went through WordPress (the nonce), none to memberwire from the browser.
+  // Setup → Levels and roles: the saved rule's level is offered; gold grants Author.
+  await page.locator('#adminmenu a', { hasText: 'Setup' }).click();
+  await page.locator('label', { hasText: /^gold$/ }).waitFor();
+  await page.getByLabel('gold', { exact: true }).selectOption('author');
+  await page.locator('#memberwire-save-roles').click();
+  await page.getByText('The roles of 2 members are up to date.').waitFor();
+  const adaUser = Number(wp.query("SELECT ID FROM wp_users WHERE user_email = 'ada.lovelace@example.com'").trim().split('\n').at(-1));
+  assert.deepEqual(wp.roles(adaUser).sort(), ['author', 'subscriber']);
+  t.after(() => wp.option('memberwire_level_roles', {}));
+
+  // The "Members only" block is in the editor's inserter.
+  await page.goto(`${wp.url}/wp-admin/post-new.php?post_type=page`);
+  await page.waitForFunction(() => window.wp?.blocks?.getBlockType?.('memberwire/gate'));
+  assert.equal(await page.evaluate(() => window.wp.blocks.getBlockType('memberwire/gate').title), 'Members only');
+
   const pageId = wp.page('Members only', '<p>Public intro.</p>[memberwire level="gold" else="Gold members only."]<p>The gold lesson.</p>[/memberwire]');
 
   // ---- Grace logs in with the password her CRM record holds: no gold level, no lesson ----

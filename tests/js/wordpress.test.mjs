@@ -169,7 +169,7 @@ async function wpLogin(login, password) {
   return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
 }
 
-test('content gated by level: a member whose tags grant the level sees it, after logging in with WordPress; changing the rule takes it away', { timeout: 300_000 }, async (t) => {
+test('content gated by level (shortcode, block, a page\'s own setting, a role the level grants): a member whose tags grant the level sees it, after logging in with WordPress; changing the rule takes it away', { timeout: 300_000 }, async (t) => {
   const srv = await serveOnWordPress(t, { budgetMs: 60_000 });
   const admin = async (method, path, body, session) => {
     const res = await fetch(`${srv.url}${path}`, { method, headers: { 'content-type': 'application/json', origin: srv.url, ...(session ? { cookie: session.cookie, 'x-memberwire-csrf': session.csrf } : {}) }, body: body && JSON.stringify(body) });
@@ -179,6 +179,9 @@ test('content gated by level: a member whose tags grant the level sees it, after
   const setup = await admin('POST', '/api/setup', { password: adminPassword, accessKey: srv.accessKey });
   const session = { cookie: setup.cookie, csrf: setup.json.csrf };
   assert.equal((await admin('PUT', '/api/rules', { rules: [{ id: 'gold', level: 'gold', anyOf: ['91'], allOf: [], noneOf: [] }] }, session)).status, 200);
+  // The gold level also grants WordPress's author role (memberwire → Setup → Levels and roles).
+  wp.option('memberwire_level_roles', { gold: 'author' });
+  t.after(() => wp.option('memberwire_level_roles', {}));
 
   // Contact 101 (Ada, tags 91 and 93 in the sandbox) registers: a WordPress user with level gold.
   const post = await fetch(`${srv.url}/hooks/keap?key=${srv.accessKey}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'contactId=101' });
@@ -200,11 +203,28 @@ test('content gated by level: a member whose tags grant the level sees it, after
   const asVisitor = await view();
   assert.doesNotMatch(asVisitor, /The gold lesson/);
   assert.match(asVisitor, /Gold members only/);
+  assert.deepEqual(wp.roles(userId).sort(), ['author', 'subscriber']);
+
+  // The block, and a page's own setting: the same decision, made on the server.
+  const blockId = wp.page('Block', '<!-- wp:memberwire/gate {"level":"gold","else":"Gold block only."} --><p>The gold block.</p><!-- /wp:memberwire/gate -->');
+  const wholeId = wp.page('Whole page', '<p>The gold page.</p>', { _memberwire_level: 'silver, gold', _memberwire_else: 'Gold page only.' });
+  const viewPage = async (id, headers = {}) => (await fetch(`${wp.url}/?page_id=${id}`, { headers })).text();
+  assert.match(await viewPage(blockId, { cookie }), /The gold block/);
+  assert.doesNotMatch(await viewPage(blockId), /The gold block/);
+  assert.match(await viewPage(blockId), /Gold block only/);
+  assert.match(await viewPage(wholeId, { cookie }), /The gold page/);
+  assert.doesNotMatch(await viewPage(wholeId), /The gold page/);
+  assert.match(await viewPage(wholeId), /Gold page only/);
+  // Nor through the REST API or the excerpt.
+  const rest = await (await fetch(`${wp.url}/?rest_route=/wp/v2/pages/${wholeId}`)).json();
+  assert.doesNotMatch(JSON.stringify(rest), /The gold page/);
 
   // The rule changes in memberwire's admin page: WordPress's levels follow at once.
   const changed = await admin('PUT', '/api/rules', { rules: [{ id: 'gold', level: 'gold', anyOf: ['999'], allOf: [], noneOf: [] }] }, session);
   assert.equal(changed.json.levelsUpdated, 1);
   assert.doesNotMatch(await view({ cookie }), /The gold lesson/);
+  assert.doesNotMatch(await viewPage(wholeId, { cookie }), /The gold page/);
+  assert.deepEqual(wp.roles(userId), ['subscriber'], 'the level\'s role goes with the level');
 });
 
 test('moving over from WP Fusion: a dry run says what would happen and changes nothing; the run links users to their contacts, never twice', { timeout: 300_000 }, async (t) => {

@@ -65,8 +65,12 @@ export async function startWordPress({ workers = 8 } = {}) {
     appPassword,
     /** A plain WordPress user, added as a site owner would by hand (with usermeta, as another plugin left it). */
     wpUser: (login, email, meta = {}) => JSON.parse(run('php', [join(ROOT, 'tests/wordpress/add-user.php'), site.dir, login, email, JSON.stringify(meta)]).trim()).id,
-    /** A published page with this content; resolves to its id. */
-    page: (title, content) => JSON.parse(run('php', [join(ROOT, 'tests/wordpress/add-page.php'), site.dir, title, content]).trim()).id,
+    /** A published page with this content (and post meta); its id. */
+    page: (title, content, meta = {}) => JSON.parse(run('php', [join(ROOT, 'tests/wordpress/add-page.php'), site.dir, title, content, JSON.stringify(meta)]).trim()).id,
+    /** Sets a WordPress option (JSON value), as a settings screen would. */
+    option: (name, value) => run('php', ['-r', 'require $argv[1] . "/wp-load.php"; update_option($argv[2], json_decode($argv[3], true), false);', site.dir, name, JSON.stringify(value)]),
+    /** The user's roles. */
+    roles: (userId) => JSON.parse(run('php', ['-r', 'require $argv[1] . "/wp-load.php"; echo json_encode(array_values(get_userdata((int) $argv[2])->roles));', site.dir, String(userId)]).trim()),
     /** Whether WordPress's own wp_check_password accepts `password` for the user. */
     checkPassword: (userId, password) =>
       run('php', ['-r', 'require $argv[1] . "/wp-load.php"; $u = get_userdata((int) $argv[2]); echo wp_check_password($argv[3], $u->user_pass, $u->ID) ? "yes" : "no";', site.dir, String(userId), password]).trim() === 'yes',

@@ -260,6 +260,20 @@ function memberwire_setup_page()
                 }
                 $notices[] = array('success', __('Saved.', 'memberwire'));
             }
+        } elseif ($action === 'level_roles') {
+            check_admin_referer('memberwire_level_roles');
+            $grantable = memberwire_grantable_roles();
+            $map = array();
+            $posted = isset($_POST['memberwire_role']) && is_array($_POST['memberwire_role']) ? wp_unslash($_POST['memberwire_role']) : array();
+            foreach ($posted as $level => $role) {
+                $level = (string) $level;
+                $role = sanitize_key((string) $role);
+                if ($level !== '' && strlen($level) <= 200 && isset($grantable[$role])) {
+                    $map[$level] = $role;
+                }
+            }
+            update_option('memberwire_level_roles', $map, false);
+            $notices[] = array('success', sprintf(__('Saved. The roles of %d members are up to date.', 'memberwire'), memberwire_reapply_level_roles()));
         } elseif ($action === 'sync_password') {
             check_admin_referer('memberwire_sync_password');
             $made = memberwire_new_sync_password();
@@ -318,6 +332,9 @@ function memberwire_setup_page()
     submit_button(__('Create Application Password for memberwire', 'memberwire'), 'secondary', 'submit', true, array('id' => 'memberwire-sync-password'));
     echo '</form>';
 
+    // 4 comes last on the page but is read here: the levels the rules grant.
+    $rules = is_array($settings) ? memberwire_call('GET', '/rules') : null;
+
     // 3. The hook URLs.
     echo '<h2>' . esc_html__('3. Point the CRM at memberwire', 'memberwire') . '</h2>';
     if (is_array($settings) && !empty($settings['hookUrls']) && is_array($settings['hookUrls'])) {
@@ -329,6 +346,37 @@ function memberwire_setup_page()
         echo '</tbody></table>';
     } else {
         echo '<p>' . esc_html__('The hook URLs show here once memberwire is connected.', 'memberwire') . '</p>';
+    }
+
+    // 4. Levels and roles.
+    echo '<h2>' . esc_html__('4. Levels and roles', 'memberwire') . '</h2>';
+    echo '<p>' . esc_html__('memberwire\'s access rules give members levels. A level can also give a WordPress role, so menus, other plugins and anything that checks roles or capabilities follow memberwire. A member who loses the level loses the role.', 'memberwire') . '</p>';
+    $map = memberwire_level_roles();
+    $levels = array_keys($map);
+    if (is_array($rules) && isset($rules['rules']) && is_array($rules['rules'])) {
+        foreach ($rules['rules'] as $rule) {
+            if (isset($rule['level']) && is_string($rule['level'])) {
+                $levels[] = $rule['level'];
+            }
+        }
+    }
+    $levels = array_values(array_unique(array_map('strval', $levels)));
+    if (!$levels) {
+        echo '<p>' . esc_html__('No levels yet: add access rules under memberwire → Access Rules.', 'memberwire') . '</p>';
+    } else {
+        echo '<form method="post" action="">';
+        wp_nonce_field('memberwire_level_roles');
+        echo '<input type="hidden" name="memberwire_action" value="level_roles"><table class="form-table" role="presentation"><tbody>';
+        foreach ($levels as $i => $level) {
+            printf('<tr><th scope="row"><label for="memberwire-role-%d">%s</label></th><td><select id="memberwire-role-%d" name="memberwire_role[%s]"><option value="">%s</option>', $i, esc_html($level), $i, esc_attr($level), esc_html__('— no role —', 'memberwire'));
+            foreach (memberwire_grantable_roles() as $slug => $name) {
+                printf('<option value="%s"%s>%s</option>', esc_attr($slug), selected(isset($map[$level]) ? $map[$level] : '', $slug, false), esc_html(translate_user_role($name)));
+            }
+            echo '</select></td></tr>';
+        }
+        echo '</tbody></table>';
+        submit_button(__('Save Roles', 'memberwire'), 'secondary', 'submit', true, array('id' => 'memberwire-save-roles'));
+        echo '</form>';
     }
     echo '</div>';
 }

@@ -257,6 +257,7 @@ function memberwire_store_levels($user_id, $levels)
         return false;
     }
     update_user_meta($user_id, 'memberwire_levels', $clean);
+    memberwire_apply_level_roles($user_id, $clean);
     return true;
 }
 
