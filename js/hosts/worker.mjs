@@ -28,6 +28,8 @@ import { d1Driver } from '../store/d1.mjs';
 import { applyMigrations } from '../store/sql.mjs';
 import { createAdminApi } from '../server/admin-api.mjs';
 import { rateLimitedFetch, CRM_RATE } from '../server/crm-client.mjs';
+import { openRules } from '../server/settings.mjs';
+import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
 
 wasm.initSync({ module: wasmModule });
 
@@ -49,6 +51,12 @@ async function build(env) {
     if (done.length < MIGRATIONS.length) throw err;
   });
   const store = sqlStore(wasm, db);
+  const rules = await openRules(store.settings, wasm);
+  // Members in D1, or the users of a WordPress site with memberwire's plugin (MEMBERWIRE_WP_URL,
+  // MEMBERWIRE_WP_USER and the secret MEMBERWIRE_WP_APP_PASSWORD, as the plugin's Setup shows).
+  const directory = env.MEMBERWIRE_WP_URL
+    ? wordpressDirectory(wasm, { url: env.MEMBERWIRE_WP_URL, user: env.MEMBERWIRE_WP_USER, appPassword: env.MEMBERWIRE_WP_APP_PASSWORD, fetch: (u, i) => fetch(u, i), levelsOf: (tags) => rules.levels(tags) })
+    : store.directory;
   const config = env.MEMBERWIRE_CONFIG ? JSON.parse(env.MEMBERWIRE_CONFIG) : {};
   if (config.crm && env.MEMBERWIRE_CRM_TOKEN) config.crm.token = env.MEMBERWIRE_CRM_TOKEN;
   // MEMBERWIRE_RATE_LIMIT overrides the CRM's requests per second (0: none; tests, benchmarks).
@@ -61,7 +69,7 @@ async function build(env) {
     wasm,
     config,
     events: store.events,
-    directory: store.directory,
+    directory,
     fetch: crmFetch,
     log,
     ...(rate !== undefined ? { rateLimit: rate } : {}),
@@ -72,7 +80,8 @@ async function build(env) {
     wasm,
     store,
     engine,
-    directory: store.directory,
+    directory,
+    rules,
     events: store.events,
     crm: config.crm ?? { kind: 'generic' },
     sandbox: false,

@@ -259,3 +259,52 @@ test('moving over from WP Fusion: a dry run says what would happen and changes n
   const post = await (await fetch(`${srv.url}/hooks/json?key=${srv.accessKey}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contact_id: 'x', email: `fusion.a.${stamp}@example.com` }) })).json();
   assert.equal(post.outcome, 'conflict', 'the email is the linked member\'s');
 });
+
+test('the edge function (workerd with D1 and Queues) keeps its members in WordPress: one user per contact, WordPress\'s reset link in the CRM', { timeout: 300_000 }, async (t) => {
+  fresh();
+  const { Miniflare } = await import('miniflare');
+  const { ROOT, keapCrm, createKeapSandbox, keapField, KEAP, waitFor } = await import('./support/registration.mjs');
+  const persist = await mkdtemp(join(tmpdir(), 'mw-wp-workerd-'));
+  t.after(() => rm(persist, { recursive: true, force: true }));
+  const sandbox = createKeapSandbox({ rateLimit: false });
+  const key = `mwk_${'w'.repeat(43)}`;
+  const mf = new Miniflare({
+    compatibilityDate: '2026-04-26',
+    compatibilityFlags: ['nodejs_compat'],
+    modulesRoot: ROOT,
+    modules: true,
+    scriptPath: `${ROOT}js/hosts/worker.mjs`,
+    modulesRules: [
+      { type: 'ESModule', include: ['**/*.mjs', '**/*.js'] },
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+      { type: 'Text', include: ['**/*.sql'] },
+    ],
+    bindings: {
+      MEMBERWIRE_KEY: key,
+      MEMBERWIRE_CONFIG: JSON.stringify({ bcryptCost: 4, crm: keapCrm() }),
+      MEMBERWIRE_RATE_LIMIT: '0',
+      MEMBERWIRE_WP_URL: wp.url,
+      MEMBERWIRE_WP_USER: wp.user,
+      MEMBERWIRE_WP_APP_PASSWORD: wp.appPassword,
+    },
+    d1Databases: { DB: 'memberwire' },
+    queueProducers: { EVENTS: { queueName: 'memberwire-events' } },
+    queueConsumers: { 'memberwire-events': { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 3 } },
+    defaultPersistRoot: persist,
+    // The WordPress site is reached for real; everything else is the Keap sandbox.
+    outboundService: async (req) => {
+      const init = { method: req.method, headers: Object.fromEntries(req.headers), body: req.method === 'GET' || req.method === 'HEAD' ? undefined : await req.text() };
+      return req.url.startsWith(wp.url) ? fetch(req.url, init) : sandbox.fetch(req.url, init);
+    },
+  });
+  t.after(() => mf.dispose());
+  // The same purchase delivered five times at once.
+  const posts = await Promise.all(Array.from({ length: 5 }, () => mf.dispatchFetch(`http://localhost/hooks/keap?key=${key}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'contactId=101' })));
+  assert.deepEqual(posts.map((r) => r.status), [202, 202, 202, 202, 202]);
+  const link = await waitFor(() => keapField(sandbox.contact(101), KEAP.linkField), { timeoutMs: 60_000, everyMs: 200, what: 'the link in the CRM' });
+  assert.match(link, new RegExp(`^${wp.url.replace(/[.]/g, '\\.')}/wp-login\\.php\\?action=rp&key=[A-Za-z0-9]{20}&login=ada\\.lovelace%40example\\.com$`));
+  await waitFor(() => sandbox.tagApplications().some((a) => a.contactId === '101' && a.tagId === KEAP.welcomeTag), { timeoutMs: 60_000, everyMs: 200, what: 'the welcome tag' });
+  assert.equal(wp.query("SELECT COUNT(*) FROM wp_users WHERE user_email = 'ada.lovelace@example.com'").trim().split('\n').at(-1), '1');
+  assert.equal(wp.query("SELECT credentials FROM wp_memberwire_members").trim().split('\n').at(-1), 'link_issued');
+  assert.equal(sandbox.tagApplications().filter((a) => a.contactId === '101' && a.tagId === KEAP.welcomeTag).length, 1, 'one welcome');
+});
