@@ -104,12 +104,25 @@ test('WordPress: Setup connects memberwire, its screens work in wp-admin, member
   await page.getByRole('status').filter({ hasText: 'Rule for “gold” saved' }).waitFor();
   assert.deepEqual(problems.errors, []);
 
+  // Bulk Import → Moving over from WP Fusion: a user WP Fusion linked to contact 105 (Alan); a
+  // dry run first, then the link.
+  const alan = wp.wpUser('alan-t', 'Alan@Turing.Example', { infusionsoft_contact_id: '105', infusionsoft_tags: ['93'] });
+  await page.locator('#adminmenu a', { hasText: 'Bulk Import' }).click();
+  await page.locator('#mw-wpfusion-preview').click();
+  await page.getByText('Dry run: 1 user would be linked').waitFor();
+  assert.equal(wp.query(`SELECT COUNT(*) FROM wp_memberwire_members WHERE user_id = ${alan}`).trim().split('\n').at(-1), '0', 'a dry run changes nothing');
+  await screenshot(page, 'wordpress-wpfusion', { fullPage: true });
+  await page.locator('#mw-wpfusion-run').click();
+  await page.getByText('Linked 1 user to their contacts').waitFor();
+  assert.equal(await page.locator('.mw-wpfusion-rows tr[data-outcome="linked"] td').first().innerText(), 'Alan@Turing.Example');
+  assert.equal(wp.query(`SELECT COUNT(*) FROM wp_memberwire_members WHERE user_id = ${alan}`).trim().split('\n').at(-1), '1');
+
   // Setup → Levels and roles: the saved rule's level is offered; gold grants Author.
   await page.locator('#adminmenu a', { hasText: 'Setup' }).click();
   await page.locator('label', { hasText: /^gold$/ }).waitFor();
   await page.getByLabel('gold', { exact: true }).selectOption('author');
   await page.locator('#memberwire-save-roles').click();
-  await page.getByText('The roles of 2 members are up to date.').waitFor();
+  await page.getByText('The roles of 3 members are up to date.').waitFor();
   const adaUser = Number(wp.query("SELECT ID FROM wp_users WHERE user_email = 'ada.lovelace@example.com'").trim().split('\n').at(-1));
   assert.deepEqual(wp.roles(adaUser).sort(), ['author', 'subscriber']);
   t.after(() => wp.option('memberwire_level_roles', {}));

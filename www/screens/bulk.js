@@ -1,9 +1,10 @@
 // Bulk run: a CSV exported from the CRM (pasted or uploaded) or every contact with a CRM tag;
 // a dry run first (counts and conflicts), then the run with a progress bar, cancel and resume.
 import { h, replace, notice, runBusy } from '../dom.js';
-import { get, post } from '../api.js';
+import { get, post, embedded } from '../api.js';
 import { num } from '../format.js';
 import { route } from '../nav.js';
+import { wpFusionSection } from './wpfusion.js';
 import { frame, table, errorText } from './common.js';
 
 const RUN_KEY = 'memberwire.bulkRun';
@@ -68,6 +69,8 @@ export async function renderBulk(ctx) {
     h('p', { class: 'submit' }, dryRun),
   );
   f.body.append(form, planOut, runOut);
+  // Inside wp-admin: moving over from WP Fusion, whose data lives in this WordPress.
+  if (embedded) f.body.append(wpFusionSection());
 
   let poll = null;
   ctx.onLeave(() => clearTimeout(poll));
