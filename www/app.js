@@ -254,7 +254,7 @@ export async function start() {
  */
 function enterEmbedded() {
   app.session = { embedded: true };
-  const content = h('div', { id: 'wpbody-content', class: 'mw-embedded', tabindex: '-1' });
+  const content = h('div', { id: 'mw-content', class: 'mw-embedded', tabindex: '-1' });
   app.shell = { shell: content, menu: null, content };
   replace(document.getElementById('app'), content);
   if (!location.hash || location.hash === '#' || location.hash === '#/') history.replaceState(null, '', `#/${encodeURIComponent(embedded.route)}`);

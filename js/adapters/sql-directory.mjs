@@ -154,6 +154,26 @@ export function sqlDirectory(wasm, db) {
     throw new Error('the directory kept losing an update race without finding the holder');
   }
 
+  /**
+   * Brings stored emails that are not all ASCII to the normalized form of this version (NFC, the
+   * domain as A-labels), identities included, each through an ordinary versioned update. Two
+   * members that turn out to share an address (they were typed in two Unicode forms before) both
+   * stay as they are; they are returned, for the operator to merge.
+   */
+  async function renormalizeEmails() {
+    const rows = await db.all(`${SELECT_MEMBER} WHERE email GLOB ?`, ['*[^\x01-\x7f]*']);
+    const out = { changed: 0, clashes: [] };
+    for (const r of rows) {
+      const m = memberOf(r);
+      const row = wasm.memberRow(m);
+      if (row.rejected || row.email === r.email) continue;
+      const u = await update(m);
+      if (u.result === 'updated') out.changed += 1;
+      else out.clashes.push({ member: m.id, with: u.member?.id ?? null, result: u.result });
+    }
+    return out;
+  }
+
   async function putToken({ tokenHash, memberId, expiresAt }) {
     const seq = seqOf(memberId);
     if (seq === null) return { result: 'no_such_member' };
@@ -261,6 +281,8 @@ export function sqlDirectory(wasm, db) {
         dir.free();
       }
     },
+
+    renormalizeEmails,
 
     async size() {
       return (await db.first('SELECT COUNT(*) AS n FROM members', [])).n;

@@ -6,17 +6,34 @@ import { sqlDirectory } from './sql-directory.mjs';
 import { sqlEvents } from './sql-events.mjs';
 import { settingsOn } from '../store/sql.mjs';
 
+const EMAIL_FORM = 'email-form';
+const EMAIL_FORM_VERSION = 2;
+
 /**
  * @param {object} wasm  the initialized wasm package
  * @param {object} db    a SQL driver (js/store/sqlite.mjs, js/store/d1.mjs)
  */
 export function sqlStore(wasm, db, { now = Date.now } = {}) {
   const one = (sql, ...params) => db.batch([{ sql, params }]);
+  const directory = sqlDirectory(wasm, db);
+  const settings = settingsOn(db, now);
   return {
     db,
-    directory: sqlDirectory(wasm, db),
+    directory,
     events: sqlEvents(db, { now }),
-    settings: settingsOn(db, now),
+    settings,
+
+    /**
+     * Once per store, after the migrations: data written by an earlier version brought to this
+     * one's forms (emails: NFC and A-label domains). Resolves to what changed, or null when
+     * there was nothing to do.
+     */
+    async upgrade() {
+      if ((await settings.get(EMAIL_FORM))?.version === EMAIL_FORM_VERSION) return null;
+      const r = await directory.renormalizeEmails();
+      await settings.put(EMAIL_FORM, { version: EMAIL_FORM_VERSION, changed: r.changed, clashes: r.clashes });
+      return r;
+    },
 
     /** Administrator sessions, by the digest of the session id. */
     sessions: {

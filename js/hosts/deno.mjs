@@ -28,6 +28,7 @@ export async function createDenoHandler(env = Deno.env.toObject(), { retryEveryM
   if (config.crm && env.MEMBERWIRE_CRM_TOKEN) config.crm.token = env.MEMBERWIRE_CRM_TOKEN;
   const db = await openSqlite(env.MEMBERWIRE_DATA ?? './data', { Database: DatabaseSync });
   const store = sqlStore(wasm, db);
+  await store.upgrade();
   const engine = createEngine({ wasm, config, events: store.events, directory: store.directory, onFatal });
   const resumed = await engine.resumeUnfinished();
   const timer = setInterval(() => {

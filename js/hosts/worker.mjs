@@ -51,6 +51,7 @@ async function build(env) {
     if (done.length < MIGRATIONS.length) throw err;
   });
   const store = sqlStore(wasm, db);
+  await store.upgrade();
   const rules = await openRules(store.settings, wasm);
   // Members in D1, or the users of a WordPress site with memberwire's plugin (MEMBERWIRE_WP_URL,
   // MEMBERWIRE_WP_USER and the secret MEMBERWIRE_WP_APP_PASSWORD, as the plugin's Setup shows).

@@ -63,6 +63,9 @@ export async function serve({
       const torn = imported.tornLines ? `; ${imported.tornLines} torn line(s) at the end of a journal were not whole and were left out` : '';
       log(`imported the earlier file store: ${imported.members} members, ${imported.events} events, ${imported.runs} bulk runs${torn} (old files kept in ${imported.keptIn})`);
     }
+    const upgraded = await store.upgrade();
+    if (upgraded?.changed) log(`brought ${upgraded.changed} stored international email address(es) to the normalized form (NFC, A-label domains)`);
+    for (const c of upgraded?.clashes ?? []) log(`warning: members ${c.member} and ${c.with} have one email address, typed in two Unicode forms; ${c.member} keeps its old form until one of them changes its email`);
     // `let`: POST /api/settings/rotate-key replaces it, and the handler reads it per request.
     let { digest, generated } = await accessKey(store.settings, wasm, env);
 

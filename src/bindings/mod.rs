@@ -7,6 +7,8 @@
 
 mod admin;
 mod directory;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod host;
 mod parse;
 mod workflow;
 

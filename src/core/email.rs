@@ -1,6 +1,14 @@
 //! Email addresses, normalized the one way memberwire compares them everywhere: surrounding
 //! white space trimmed, then lower-cased. `Ann@Example.COM ` and `ann@example.com` are one
-//! member.
+//! member. An address that is not all ASCII is also brought to one form: the local part in
+//! Unicode NFC (`jürgen` typed precomposed or decomposed is one name), the domain as A-labels by
+//! UTS #46, as a browser's URL parser does (`bücher.de` and `xn--bcher-kva.de` are one domain; a
+//! full-width `ｅｘａｍｐｌｅ.com` is `example.com`). A domain UTS #46 refuses is refused.
+//!
+//! The Unicode step needs Unicode's tables. Natively they come from the `unicode-normalization`
+//! and `idna` crates; in wasm the host's own are used (`String.prototype.normalize` and the WHATWG
+//! URL parser, through the binding layer), so the wasm carries no copy of them. Every matching
+//! (workflow, directory, bulk planner) runs in the same instance, so they normalize identically.
 
 use std::fmt;
 
@@ -20,19 +28,15 @@ pub struct Email(String);
 impl Email {
     /// Normalizes and validates `raw`; `field` names the input field in the error message.
     pub fn parse(raw: &str, field: &str) -> Result<Email, Error> {
-        let trimmed = raw.trim();
-        // Nearly every address is ASCII: lower-case it without Unicode tables.
-        let normalized = if trimmed.is_ascii() {
-            trimmed.to_ascii_lowercase()
-        } else {
-            trimmed.to_lowercase()
-        };
-        validate(&normalized).map_err(|why| {
-            Error::new(
-                ErrorCode::InvalidEmail,
-                format!("field `{field}` is not a valid email address: {why}"),
-            )
-        })?;
+        let mut normalized = String::new();
+        normalize(raw.trim(), &mut normalized)
+            .and_then(|()| validate(&normalized))
+            .map_err(|why| {
+                Error::new(
+                    ErrorCode::InvalidEmail,
+                    format!("field `{field}` is not a valid email address: {why}"),
+                )
+            })?;
         Ok(Email(normalized))
     }
 
@@ -42,19 +46,15 @@ impl Email {
 
     /// Normalizes and validates `raw` into `buf` (reused across calls: bulk plans).
     pub fn normalize_into(raw: &str, field: &str, buf: &mut String) -> Result<(), Error> {
-        let trimmed = raw.trim();
         buf.clear();
-        if trimmed.is_ascii() {
-            buf.extend(trimmed.bytes().map(|b| b.to_ascii_lowercase() as char));
-        } else {
-            buf.push_str(&trimmed.to_lowercase());
-        }
-        validate(buf).map_err(|why| {
-            Error::new(
-                ErrorCode::InvalidEmail,
-                format!("field `{field}` is not a valid email address: {why}"),
-            )
-        })
+        normalize(raw.trim(), buf)
+            .and_then(|()| validate(buf))
+            .map_err(|why| {
+                Error::new(
+                    ErrorCode::InvalidEmail,
+                    format!("field `{field}` is not a valid email address: {why}"),
+                )
+            })
     }
 
     /// Wraps a string that [`Email::normalize_into`] produced.
@@ -80,6 +80,57 @@ impl<'de> Deserialize<'de> for Email {
         let raw = String::deserialize(d)?;
         Email::parse(&raw, "email").map_err(serde::de::Error::custom)
     }
+}
+
+/// Lower-cases `trimmed` into `out`; an address that is not all ASCII also gets the Unicode step.
+fn normalize(trimmed: &str, out: &mut String) -> Result<(), &'static str> {
+    // Nearly every address is ASCII: lower-case it without Unicode tables.
+    if trimmed.is_ascii() {
+        out.extend(trimmed.bytes().map(|b| b.to_ascii_lowercase() as char));
+        return Ok(());
+    }
+    let lower = trimmed.to_lowercase();
+    let Some((local, domain)) = lower.split_once('@') else {
+        out.push_str(&lower);
+        return Ok(()); // validation says what is wrong
+    };
+    if domain.contains('@') {
+        out.push_str(&lower);
+        return Ok(());
+    }
+    // What the URL parser would read as something other than a host (a path, a port, user
+    // info, an escape) is refused before it gets there: it is never silently dropped.
+    if domain.chars().any(|c| {
+        matches!(c, '/' | '\\' | '?' | '#' | ':' | '%' | '[' | ']' | '@')
+            || c.is_whitespace()
+            || c.is_control()
+    }) {
+        return Err("the domain has a character that is not a letter, digit or hyphen");
+    }
+    let (local, domain) = unicode_step(local, domain)
+        .ok_or("its domain is not a valid international domain name (UTS #46)")?;
+    if !domain.is_ascii() {
+        return Err("its domain is not a valid international domain name (UTS #46)");
+    }
+    out.push_str(&local);
+    out.push('@');
+    out.push_str(&domain);
+    Ok(())
+}
+
+/// The local part in NFC and the domain as A-labels (UTS #46, as WHATWG URL), or `None` when the
+/// domain cannot be converted.
+#[cfg(not(target_arch = "wasm32"))]
+fn unicode_step(local: &str, domain: &str) -> Option<(String, String)> {
+    use unicode_normalization::UnicodeNormalization;
+    let domain = idna::domain_to_ascii(domain).ok()?;
+    (!domain.is_empty()).then(|| (local.nfc().collect(), domain))
+}
+
+/// In wasm: the host's own Unicode tables, through the binding layer.
+#[cfg(target_arch = "wasm32")]
+fn unicode_step(local: &str, domain: &str) -> Option<(String, String)> {
+    crate::bindings::host::unicode_step(local, domain)
 }
 
 /// A deliberately practical check: what a membership site can log in with and a CRM can mail.
@@ -155,10 +206,10 @@ mod tests {
     }
 
     #[test]
-    fn accepts_international_domains() {
+    fn international_domains_become_a_labels() {
         assert_eq!(
             Email::parse("JÜRGEN@Bücher.DE", "email").unwrap().as_str(),
-            "jürgen@bücher.de"
+            "jürgen@xn--bcher-kva.de"
         );
     }
 

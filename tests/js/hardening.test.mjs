@@ -303,3 +303,61 @@ test('a wasm instance that traps is replaced by a fresh one on the same address;
   const again = await fetch(`${url}/hooks/json`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ contact_id: 'trap-1', email: 'trap@example.com' }) });
   assert.equal((await again.json()).outcome, 'existing');
 });
+
+test('international emails (issue 10, item 5): NFC and NFD, a Unicode domain and its A-labels, full-width forms are one member, through the hooks and the bulk planner; a domain that cannot be converted is refused', async () => {
+  const r = await createRig({ secrets });
+  const first = await r.postJson('/hooks/json', { contact_id: 'intl-1', email: 'j\u00fcrgen@b\u00fccher.de' });
+  assert.equal(first.body.outcome, 'created', first.text);
+  assert.equal(first.body.member.email, 'j\u00fcrgen@xn--bcher-kva.de');
+  for (const [i, email] of ['ju\u0308rgen@bu\u0308cher.de', 'J\u00dcRGEN@xn--bcher-kva.de', 'j\u00fcrgen@\uff42\u00fccher.de', 'j\u00fcrgen@b\u00fccher\uff0ede'].entries()) {
+    // Another contact with the same address in another form: the address is taken.
+    const other = await r.postJson('/hooks/json', { contact_id: `intl-${i + 2}`, email });
+    assert.equal(other.body.outcome, 'conflict', `${JSON.stringify(email)}: ${other.text}`);
+    assert.equal(other.body.conflict.otherMember, first.body.member.id);
+  }
+  assert.equal(await r.directory.size(), 1);
+  const bad = await r.postJson('/hooks/json', { contact_id: 'intl-9', email: 'ann@\u0378x.com' });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.code, 'invalid_email');
+  // The bulk planner reads the same forms as the same member.
+  const wasm = loadWasm();
+  const dir = new wasm.Directory();
+  try {
+    dir.loadMembersJson(JSON.stringify([{ id: 'm1', email: 'j\u00fcrgen@xn--bcher-kva.de', contact: null }]));
+    const plan = dir.planImport('Id,Email\n77,JU\u0308RGEN@B\u00dcCHER.DE\n', 'keap', 'default');
+    assert.equal(plan.counts.linked, 1, JSON.stringify(plan.counts));
+  } finally {
+    dir.free();
+  }
+});
+
+test('a store written before emails were normalized by Unicode form is brought to it at start, identities included; a clash is reported, never merged', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'mw-intl-upgrade-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const key = secrets.add(makeKey());
+  const boot = await serve({ port: 0, dataDir, log: () => {}, env: { MEMBERWIRE_KEY: key }, bcryptCost: 4, sandboxRateLimit: 0 });
+  await boot.close();
+  // As the earlier version stored them: lower-cased only.
+  const { openSqlite } = await import('../../js/store/sqlite.mjs');
+  const db = await openSqlite(dataDir);
+  const put = (email, contact) => [
+    { sql: "INSERT INTO members (version, email, contact_key, credentials, search, created_at, updated_at, data) VALUES (1, ?, ?, 'none', ?, 1, 1, ?)", params: [email, contact, email, JSON.stringify({ email, contact: { crm: 'keap', account: 'default', contactId: contact.split(':')[2] }, tags: [], credentials: 'none', welcome: 'not_sent' })] },
+    { sql: "INSERT INTO identities (kind, value, member_seq) VALUES ('email', ?, last_insert_rowid())", params: [email] },
+    { sql: "INSERT INTO identities (kind, value, member_seq) VALUES ('contact', ?, last_insert_rowid())", params: [contact] },
+  ];
+  await db.batch([...put('ann@b\u00fccher.de', 'keap:default:501'), ...put('ju\u0308rgen@example.com', 'keap:default:502'), ...put('j\u00fcrgen@example.com', 'keap:default:503')]);
+  await db.batch([{ sql: "DELETE FROM settings WHERE name = 'email-form'", params: [] }]);
+  db.close();
+
+  const logs = [];
+  const srv = await serve({ port: 0, dataDir, log: (l) => logs.push(l), env: { MEMBERWIRE_KEY: key }, bcryptCost: 4, sandboxRateLimit: 0 });
+  t.after(() => srv.close());
+  assert.ok(logs.some((l) => /brought 1 stored international email/.test(l)), logs.join('\n'));
+  assert.ok(logs.some((l) => /members m2 and m3 have one email address, typed in two Unicode forms/.test(l)), logs.join('\n'));
+  const ann = await srv.directory.apply({ op: 'get_by_email', email: 'ANN@xn--bcher-kva.de' });
+  assert.equal(ann.member?.id, 'm1', 'found by its new form');
+  // A post for Ann's address from another contact: the address is hers (no second member).
+  const res = await fetch(`${srv.url}/hooks/json?key=${key}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contact_id: '9001', email: 'ann@b\u00fccher.de' }) });
+  assert.equal((await res.json()).outcome, 'conflict');
+  assert.equal(await srv.directory.size(), 3);
+});

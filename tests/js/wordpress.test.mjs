@@ -113,6 +113,24 @@ test('the REST API refuses callers without the capability and bad bodies, with J
   assert.equal((await unknown.json()).error.code, 'invalid_field');
   const html = await fetch(route, { method: 'POST', body: JSON.stringify({ op: 'get_by_contact', key: '<script>alert(1)</script>' }), headers: auth });
   assert.match(html.headers.get('content-type'), /application\/json/);
+
+  // The wp-admin screens' proxy: manage_options only (the sync user has not got it), memberwire's
+  // own login and token routes never, and a clear code while memberwire is not connected.
+  const admin = (path, headers = {}) => fetch(`${wp.url}/?rest_route=/memberwire/v1/admin/${path}`, { headers });
+  const proxyAnon = await admin('members');
+  assert.equal(proxyAnon.status, 401);
+  assert.equal((await proxyAnon.json()).error.code, 'rest_forbidden');
+  const proxySync = await admin('members', { authorization: auth.authorization });
+  assert.equal(proxySync.status, 403);
+  assert.equal((await proxySync.json()).error.code, 'rest_forbidden');
+  const notConnected = await admin('members', { authorization: wp.adminAuth });
+  assert.equal(notConnected.status, 409);
+  assert.equal((await notConnected.json()).error.code, 'not_connected');
+  for (const path of ['session', 'setup', 'settings/api-tokens']) {
+    const r = await admin(path, { authorization: wp.adminAuth });
+    assert.equal(r.status, 404, path);
+    assert.equal((await r.json()).error.code, 'not_found');
+  }
 });
 
 test('200 concurrent posts for one new contact through two routes, the email in mixed case: one WordPress user, one welcome; WordPress REST API under the same burst', { timeout: 300_000 }, async (t) => {
