@@ -380,6 +380,8 @@ export class Workflow {
     readonly eventId: string;
 }
 
+export function __wbg_reset_state(): void;
+
 /**
  * The digest stored for an access key.
  */

@@ -12,7 +12,9 @@ export class AccessIndex {
     }
     free() {
         const ptr = this.__destroy_into_raw();
+        __wbg_call_guard();
         wasm.__wbg_accessindex_free(ptr, 0);
+
     }
     /**
      * Per level: members before, after, gaining and losing it.
@@ -21,7 +23,12 @@ export class AccessIndex {
      * @returns {{ members: number; levels: LevelImpact[] }}
      */
     impact(before, after) {
-        const ret = wasm.accessindex_impact(this.__wbg_ptr, before, after);
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.accessindex_impact(this.__wbg_ptr, before, after);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -31,19 +38,27 @@ export class AccessIndex {
      * @param {{ id?: string; tags: Tag[] }[]} members
      */
     constructor(members) {
-        const ret = wasm.accessindex_new(members);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.accessindex_new(members);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
         this.__wbg_ptr = ret[0];
-        AccessIndexFinalization.register(this, this.__wbg_ptr, this);
+        Object.defineProperty(this, '__wbg_inst', { value: __wbg_instance_id, writable: true });
+        AccessIndexFinalization.register(this, { ptr: ret[0], instance: __wbg_instance_id }, this);
         return this;
     }
     /**
      * @returns {number}
      */
     get size() {
-        const ret = wasm.accessindex_size(this.__wbg_ptr);
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.accessindex_size(this.__wbg_ptr);
         return ret >>> 0;
     }
 }
@@ -58,7 +73,9 @@ export class Directory {
     }
     free() {
         const ptr = this.__destroy_into_raw();
+        __wbg_call_guard();
         wasm.__wbg_directory_free(ptr, 0);
+
     }
     /**
      * Every member's id and tags as JSON text (`[{"id", "tags"}]`), for the admin page's
@@ -69,11 +86,17 @@ export class Directory {
         let deferred1_0;
         let deferred1_1;
         try {
-            const ret = wasm.directory_accessIndexJson(this.__wbg_ptr);
+            if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+                throw new Error('Invalid stale object from previous Wasm instance');
+            }
+            let ret;
+            __wbg_call_guard();
+            ret = wasm.directory_accessIndexJson(this.__wbg_ptr);
             deferred1_0 = ret[0];
             deferred1_1 = ret[1];
             return getStringFromWasm0(ret[0], ret[1]);
         } finally {
+            __wbg_call_guard();
             wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
         }
     }
@@ -84,7 +107,12 @@ export class Directory {
      * @returns {{ result: DirResult; changes: DirChange[] }}
      */
     apply(op) {
-        const ret = wasm.directory_apply(this.__wbg_ptr, op);
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.directory_apply(this.__wbg_ptr, op);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -100,6 +128,9 @@ export class Directory {
      * @returns {number}
      */
     bulkLoadUnjournaled(csv, crm, account) {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
         let ptr0, len0, ptr1, len1, ptr2, len2;
         try {
             ptr0 = passStringToWasm0(csv, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -114,7 +145,9 @@ export class Directory {
             if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
             throw e;
         }
-        const ret = wasm.directory_bulkLoadUnjournaled(this.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.directory_bulkLoadUnjournaled(this.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -126,9 +159,14 @@ export class Directory {
      * @returns {MemberRecord | undefined}
      */
     get(id) {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
         const ptr0 = passStringToWasm0(id, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.directory_get(this.__wbg_ptr, ptr0, len0);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.directory_get(this.__wbg_ptr, ptr0, len0);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -142,18 +180,26 @@ export class Directory {
      * @returns {number}
      */
     loadMembersJson(json) {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
         const ptr0 = passStringToWasm0(json, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.directory_loadMembersJson(this.__wbg_ptr, ptr0, len0);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.directory_loadMembersJson(this.__wbg_ptr, ptr0, len0);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
         return ret[0] >>> 0;
     }
     constructor() {
-        const ret = wasm.directory_new();
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.directory_new();
         this.__wbg_ptr = ret;
-        DirectoryFinalization.register(this, this.__wbg_ptr, this);
+        Object.defineProperty(this, '__wbg_inst', { value: __wbg_instance_id, writable: true });
+        DirectoryFinalization.register(this, { ptr: ret, instance: __wbg_instance_id }, this);
         return this;
     }
     /**
@@ -165,6 +211,9 @@ export class Directory {
      * @returns {{ counts: ImportPlan['counts']; conflicts: ImportPlan['rows'] }}
      */
     planImportCounts(csv, crm, account) {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
         let ptr0, len0, ptr1, len1, ptr2, len2;
         try {
             ptr0 = passStringToWasm0(csv, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -179,7 +228,9 @@ export class Directory {
             if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
             throw e;
         }
-        const ret = wasm.directory_planImportCounts(this.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.directory_planImportCounts(this.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -193,6 +244,9 @@ export class Directory {
      * @returns {ImportPlan}
      */
     planImport(csv, crm, account) {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
         let ptr0, len0, ptr1, len1, ptr2, len2;
         try {
             ptr0 = passStringToWasm0(csv, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
@@ -207,7 +261,9 @@ export class Directory {
             if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
             throw e;
         }
-        const ret = wasm.directory_planImport(this.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.directory_planImport(this.__wbg_ptr, ptr0, len0, ptr1, len1, ptr2, len2);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -218,7 +274,12 @@ export class Directory {
      * @param {DirChange} change
      */
     replay(change) {
-        const ret = wasm.directory_replay(this.__wbg_ptr, change);
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.directory_replay(this.__wbg_ptr, change);
         if (ret[1]) {
             throw takeFromExternrefTable0(ret[0]);
         }
@@ -232,11 +293,16 @@ export class Directory {
      * @returns {{ total: number; members: MemberRecord[] }}
      */
     search(query, offset, limit) {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
         const val2 = +offset;
         const val3 = +limit;
         const ptr0 = passStringToWasm0(query, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.directory_search(this.__wbg_ptr, ptr0, len0, val2, val3);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.directory_search(this.__wbg_ptr, ptr0, len0, val2, val3);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -246,7 +312,12 @@ export class Directory {
      * @returns {number}
      */
     get size() {
-        const ret = wasm.directory_size(this.__wbg_ptr);
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.directory_size(this.__wbg_ptr);
         return ret >>> 0;
     }
     /**
@@ -254,7 +325,12 @@ export class Directory {
      * @returns {DirChange[]}
      */
     snapshot() {
-        const ret = wasm.directory_snapshot(this.__wbg_ptr);
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.directory_snapshot(this.__wbg_ptr);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -275,7 +351,9 @@ export class RateLimiter {
     }
     free() {
         const ptr = this.__destroy_into_raw();
+        __wbg_call_guard();
         wasm.__wbg_ratelimiter_free(ptr, 0);
+
     }
     /**
      * `perSecond` requests a second (0: unlimited), `burst` back to back.
@@ -283,9 +361,12 @@ export class RateLimiter {
      * @param {number} burst
      */
     constructor(per_second, burst) {
-        const ret = wasm.ratelimiter_new(per_second, burst);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.ratelimiter_new(per_second, burst);
         this.__wbg_ptr = ret;
-        RateLimiterFinalization.register(this, this.__wbg_ptr, this);
+        Object.defineProperty(this, '__wbg_inst', { value: __wbg_instance_id, writable: true });
+        RateLimiterFinalization.register(this, { ptr: ret, instance: __wbg_instance_id }, this);
         return this;
     }
     /**
@@ -294,7 +375,12 @@ export class RateLimiter {
      * @returns {number}
      */
     reserve(now) {
-        const ret = wasm.ratelimiter_reserve(this.__wbg_ptr, now);
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.ratelimiter_reserve(this.__wbg_ptr, now);
         return ret;
     }
 }
@@ -309,7 +395,9 @@ export class Registrar {
     }
     free() {
         const ptr = this.__destroy_into_raw();
+        __wbg_call_guard();
         wasm.__wbg_registrar_free(ptr, 0);
+
     }
     /**
      * Parses one post and starts a workflow per contact it names, each with a new event id.
@@ -321,6 +409,9 @@ export class Registrar {
      * @returns {Accepted}
      */
     accept(source, headers, body, now) {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
         const val3 = +now;
         let ptr0, len0, ptr1, len1;
         try {
@@ -333,7 +424,9 @@ export class Registrar {
             if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
             throw e;
         }
-        const ret = wasm.registrar_accept(this.__wbg_ptr, ptr0, len0, headers, ptr1, len1, val3);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.registrar_accept(this.__wbg_ptr, ptr0, len0, headers, ptr1, len1, val3);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -345,9 +438,14 @@ export class Registrar {
      * @param {string} password
      */
     checkNewPassword(password) {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
         const ptr0 = passStringToWasm0(password, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.registrar_checkNewPassword(this.__wbg_ptr, ptr0, len0);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.registrar_checkNewPassword(this.__wbg_ptr, ptr0, len0);
         if (ret[1]) {
             throw takeFromExternrefTable0(ret[0]);
         }
@@ -362,9 +460,14 @@ export class Registrar {
         let deferred3_0;
         let deferred3_1;
         try {
+            if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+                throw new Error('Invalid stale object from previous Wasm instance');
+            }
             const ptr0 = passStringToWasm0(password, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
             const len0 = WASM_VECTOR_LEN;
-            const ret = wasm.registrar_hashNewPassword(this.__wbg_ptr, ptr0, len0);
+            let ret;
+            __wbg_call_guard();
+            ret = wasm.registrar_hashNewPassword(this.__wbg_ptr, ptr0, len0);
             var ptr2 = ret[0];
             var len2 = ret[1];
             if (ret[3]) {
@@ -375,6 +478,7 @@ export class Registrar {
             deferred3_1 = len2;
             return getStringFromWasm0(ptr2, len2);
         } finally {
+            __wbg_call_guard();
             wasm.__wbindgen_free(deferred3_0, deferred3_1, 1);
         }
     }
@@ -383,12 +487,15 @@ export class Registrar {
      * @param {RegistrarConfig} config
      */
     constructor(config) {
-        const ret = wasm.registrar_new(config);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.registrar_new(config);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
         this.__wbg_ptr = ret[0];
-        RegistrarFinalization.register(this, this.__wbg_ptr, this);
+        Object.defineProperty(this, '__wbg_inst', { value: __wbg_instance_id, writable: true });
+        RegistrarFinalization.register(this, { ptr: ret[0], instance: __wbg_instance_id }, this);
         return this;
     }
     /**
@@ -402,12 +509,17 @@ export class Registrar {
      * @returns {Workflow}
      */
     refresh(contactId, credentials, welcome, now) {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
         const val2 = +credentials;
         const val3 = +welcome;
         const val4 = +now;
         const ptr0 = passStringToWasm0(contactId, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.registrar_refresh(this.__wbg_ptr, ptr0, len0, val2, val3, val4);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.registrar_refresh(this.__wbg_ptr, ptr0, len0, val2, val3, val4);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -419,9 +531,14 @@ export class Registrar {
      * @returns {Workflow}
      */
     restore(state) {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
         const ptr0 = passStringToWasm0(state, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.registrar_restore(this.__wbg_ptr, ptr0, len0);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.registrar_restore(this.__wbg_ptr, ptr0, len0);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -437,7 +554,9 @@ export class Workflow {
     static __wrap(ptr) {
         const obj = Object.create(Workflow.prototype);
         obj.__wbg_ptr = ptr;
-        WorkflowFinalization.register(obj, obj.__wbg_ptr, obj);
+        Object.defineProperty(obj, '__wbg_inst', { value: __wbg_instance_id, writable: true });
+
+        WorkflowFinalization.register(obj, { ptr, instance: __wbg_instance_id }, obj);
         return obj;
     }
     __destroy_into_raw() {
@@ -448,7 +567,9 @@ export class Workflow {
     }
     free() {
         const ptr = this.__destroy_into_raw();
+        __wbg_call_guard();
         wasm.__wbg_workflow_free(ptr, 0);
+
     }
     /**
      * `crm:account:contactId`: hosts may use it to run one contact's workflows in order.
@@ -458,11 +579,17 @@ export class Workflow {
         let deferred1_0;
         let deferred1_1;
         try {
-            const ret = wasm.workflow_contactKey(this.__wbg_ptr);
+            if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+                throw new Error('Invalid stale object from previous Wasm instance');
+            }
+            let ret;
+            __wbg_call_guard();
+            ret = wasm.workflow_contactKey(this.__wbg_ptr);
             deferred1_0 = ret[0];
             deferred1_1 = ret[1];
             return getStringFromWasm0(ret[0], ret[1]);
         } finally {
+            __wbg_call_guard();
             wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
         }
     }
@@ -471,7 +598,12 @@ export class Workflow {
      * @returns {Contact}
      */
     get contact() {
-        const ret = wasm.workflow_contact(this.__wbg_ptr);
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.workflow_contact(this.__wbg_ptr);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -484,11 +616,17 @@ export class Workflow {
         let deferred1_0;
         let deferred1_1;
         try {
-            const ret = wasm.workflow_eventId(this.__wbg_ptr);
+            if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+                throw new Error('Invalid stale object from previous Wasm instance');
+            }
+            let ret;
+            __wbg_call_guard();
+            ret = wasm.workflow_eventId(this.__wbg_ptr);
             deferred1_0 = ret[0];
             deferred1_1 = ret[1];
             return getStringFromWasm0(ret[0], ret[1]);
         } finally {
+            __wbg_call_guard();
             wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
         }
     }
@@ -498,7 +636,12 @@ export class Workflow {
      * @param {number} now
      */
     handle(result, now) {
-        const ret = wasm.workflow_handle(this.__wbg_ptr, result, now);
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.workflow_handle(this.__wbg_ptr, result, now);
         if (ret[1]) {
             throw takeFromExternrefTable0(ret[0]);
         }
@@ -508,7 +651,12 @@ export class Workflow {
      * @returns {Poll}
      */
     poll() {
-        const ret = wasm.workflow_poll(this.__wbg_ptr);
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.workflow_poll(this.__wbg_ptr);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -521,7 +669,12 @@ export class Workflow {
      * @param {number} now
      */
     provideRandom(bytes, now) {
-        const ret = wasm.workflow_provideRandom(this.__wbg_ptr, bytes, now);
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.workflow_provideRandom(this.__wbg_ptr, bytes, now);
         if (ret[1]) {
             throw takeFromExternrefTable0(ret[0]);
         }
@@ -530,6 +683,10 @@ export class Workflow {
      * Un-parks a pending workflow.
      */
     retry() {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        __wbg_call_guard();
         wasm.workflow_retry(this.__wbg_ptr);
     }
     /**
@@ -540,16 +697,34 @@ export class Workflow {
         let deferred1_0;
         let deferred1_1;
         try {
-            const ret = wasm.workflow_save(this.__wbg_ptr);
+            if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+                throw new Error('Invalid stale object from previous Wasm instance');
+            }
+            let ret;
+            __wbg_call_guard();
+            ret = wasm.workflow_save(this.__wbg_ptr);
             deferred1_0 = ret[0];
             deferred1_1 = ret[1];
             return getStringFromWasm0(ret[0], ret[1]);
         } finally {
+            __wbg_call_guard();
             wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
         }
     }
 }
 if (Symbol.dispose) Workflow.prototype[Symbol.dispose] = Workflow.prototype.free;
+
+export function __wbg_reset_state () {
+    __wbg_instance_id++;
+    cachedDataViewMemory0 = null;
+    cachedUint8ArrayMemory0 = null;
+    if (typeof numBytesDecoded !== 'undefined') numBytesDecoded = 0;
+    if (typeof WASM_VECTOR_LEN !== 'undefined') WASM_VECTOR_LEN = 0;
+    __wbg_reinit_scheduled = false;
+    wasmInstance = new WebAssembly.Instance(wasmModule, __wbg_get_imports());
+    wasm = wasmInstance.exports;
+    wasm.__wbindgen_start();
+}
 
 /**
  * The digest stored for an access key.
@@ -562,11 +737,14 @@ export function accessKeyDigest(key) {
     try {
         const ptr0 = passStringToWasm0(key, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.accessKeyDigest(ptr0, len0);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.accessKeyDigest(ptr0, len0);
         deferred2_0 = ret[0];
         deferred2_1 = ret[1];
         return getStringFromWasm0(ret[0], ret[1]);
     } finally {
+        __wbg_call_guard();
         wasm.__wbindgen_free(deferred2_0, deferred2_1, 1);
     }
 }
@@ -589,7 +767,9 @@ export function accessKeyMatches(presented, digest) {
         if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
         throw e;
     }
-    const ret = wasm.accessKeyMatches(ptr0, len0, ptr1, len1);
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.accessKeyMatches(ptr0, len0, ptr1, len1);
     return ret !== 0;
 }
 
@@ -602,7 +782,9 @@ export function accessKeyMatches(presented, digest) {
 export function crmFindByEmail(config, email) {
     const ptr0 = passStringToWasm0(email, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
     const len0 = WASM_VECTOR_LEN;
-    const ret = wasm.crmFindByEmail(config, ptr0, len0);
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.crmFindByEmail(config, ptr0, len0);
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }
@@ -618,7 +800,9 @@ export function crmFindByEmail(config, email) {
 export function crmLoadContact(config, contact_id) {
     const ptr0 = passStringToWasm0(contact_id, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
     const len0 = WASM_VECTOR_LEN;
-    const ret = wasm.crmLoadContact(config, ptr0, len0);
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.crmLoadContact(config, ptr0, len0);
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }
@@ -632,7 +816,9 @@ export function crmLoadContact(config, contact_id) {
  * @returns {CrmContact | null}
  */
 export function crmParseContact(config, responses) {
-    const ret = wasm.crmParseContact(config, responses);
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.crmParseContact(config, responses);
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }
@@ -645,7 +831,9 @@ export function crmParseContact(config, responses) {
  * @returns {string[]}
  */
 export function crmParseFind(response) {
-    const ret = wasm.crmParseFind(response);
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.crmParseFind(response);
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }
@@ -657,7 +845,9 @@ export function crmParseFind(response) {
  * @returns {{ key: string; digest: string }}
  */
 export function generateAccessKey() {
-    const ret = wasm.generateAccessKey();
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.generateAccessKey();
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }
@@ -671,7 +861,9 @@ export function generateAccessKey() {
  * @returns {string[]}
  */
 export function levelsFor(rules_js, tags_js) {
-    const ret = wasm.levelsFor(rules_js, tags_js);
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.levelsFor(rules_js, tags_js);
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }
@@ -686,7 +878,9 @@ export function levelsFor(rules_js, tags_js) {
  * @returns {StoredMember | { rejected: string }}
  */
 export function memberRow(member) {
-    const ret = wasm.memberRow(member);
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.memberRow(member);
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }
@@ -702,7 +896,9 @@ export function newEventId(now) {
     let deferred2_0;
     let deferred2_1;
     try {
-        const ret = wasm.newEventId(now);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.newEventId(now);
         var ptr1 = ret[0];
         var len1 = ret[1];
         if (ret[3]) {
@@ -713,6 +909,7 @@ export function newEventId(now) {
         deferred2_1 = len1;
         return getStringFromWasm0(ptr1, len1);
     } finally {
+        __wbg_call_guard();
         wasm.__wbindgen_free(deferred2_0, deferred2_1, 1);
     }
 }
@@ -738,7 +935,9 @@ export function parsePost(source, headers, body, options) {
         if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
         throw e;
     }
-    const ret = wasm.parsePost(ptr0, len0, headers, ptr1, len1, isLikeNone(options) ? 0 : addToExternrefTable0(options));
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.parsePost(ptr0, len0, headers, ptr1, len1, isLikeNone(options) ? 0 : addToExternrefTable0(options));
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }
@@ -753,7 +952,9 @@ export function parsePost(source, headers, body, options) {
  * @returns {TagSyncPreview}
  */
 export function previewTagSync(current, crm_tags, rules_js) {
-    const ret = wasm.previewTagSync(current, crm_tags, rules_js);
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.previewTagSync(current, crm_tags, rules_js);
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }
@@ -768,7 +969,9 @@ export function previewTagSync(current, crm_tags, rules_js) {
 export function sourceForRoute(path) {
     const ptr0 = passStringToWasm0(path, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
     const len0 = WASM_VECTOR_LEN;
-    const ret = wasm.sourceForRoute(ptr0, len0);
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.sourceForRoute(ptr0, len0);
     let v2;
     if (ret[0] !== 0) {
         v2 = getStringFromWasm0(ret[0], ret[1]);
@@ -788,11 +991,14 @@ export function tokenDigest(token) {
     try {
         const ptr0 = passStringToWasm0(token, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
         const len0 = WASM_VECTOR_LEN;
-        const ret = wasm.tokenDigest(ptr0, len0);
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.tokenDigest(ptr0, len0);
         deferred2_0 = ret[0];
         deferred2_1 = ret[1];
         return getStringFromWasm0(ret[0], ret[1]);
     } finally {
+        __wbg_call_guard();
         wasm.__wbindgen_free(deferred2_0, deferred2_1, 1);
     }
 }
@@ -815,7 +1021,9 @@ export function verifyPassword(password, hash) {
         if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
         throw e;
     }
-    const ret = wasm.verifyPassword(ptr0, len0, ptr1, len1);
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.verifyPassword(ptr0, len0, ptr1, len1);
     return ret !== 0;
 }
 
@@ -827,11 +1035,14 @@ export function version() {
     let deferred1_0;
     let deferred1_1;
     try {
-        const ret = wasm.version();
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.version();
         deferred1_0 = ret[0];
         deferred1_1 = ret[1];
         return getStringFromWasm0(ret[0], ret[1]);
     } finally {
+        __wbg_call_guard();
         wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
     }
 }
@@ -942,21 +1153,40 @@ function __wbg_get_imports() {
     };
 }
 
+function __wbg_call_guard() {
+    if (__wbg_reinit_scheduled) {
+        __wbg_reset_state();
+        return;
+    }
+}
+
+
+let __wbg_instance_id = 0;
 const AccessIndexFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
-    : new FinalizationRegistry(ptr => wasm.__wbg_accessindex_free(ptr, 1));
+    : new FinalizationRegistry(({ ptr, instance }) => {
+    if (instance === __wbg_instance_id) wasm.__wbg_accessindex_free(ptr, 1);
+});
 const DirectoryFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
-    : new FinalizationRegistry(ptr => wasm.__wbg_directory_free(ptr, 1));
+    : new FinalizationRegistry(({ ptr, instance }) => {
+    if (instance === __wbg_instance_id) wasm.__wbg_directory_free(ptr, 1);
+});
 const RateLimiterFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
-    : new FinalizationRegistry(ptr => wasm.__wbg_ratelimiter_free(ptr, 1));
+    : new FinalizationRegistry(({ ptr, instance }) => {
+    if (instance === __wbg_instance_id) wasm.__wbg_ratelimiter_free(ptr, 1);
+});
 const RegistrarFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
-    : new FinalizationRegistry(ptr => wasm.__wbg_registrar_free(ptr, 1));
+    : new FinalizationRegistry(({ ptr, instance }) => {
+    if (instance === __wbg_instance_id) wasm.__wbg_registrar_free(ptr, 1);
+});
 const WorkflowFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
-    : new FinalizationRegistry(ptr => wasm.__wbg_workflow_free(ptr, 1));
+    : new FinalizationRegistry(({ ptr, instance }) => {
+    if (instance === __wbg_instance_id) wasm.__wbg_workflow_free(ptr, 1);
+});
 
 function addToExternrefTable0(obj) {
     const idx = wasm.__externref_table_alloc();
@@ -1046,6 +1276,8 @@ function passStringToWasm0(arg, malloc, realloc) {
     WASM_VECTOR_LEN = offset;
     return ptr;
 }
+
+let __wbg_reinit_scheduled = false;
 
 function takeFromExternrefTable0(idx) {
     const value = wasm.__wbindgen_externrefs.get(idx);

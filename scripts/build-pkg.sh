@@ -54,7 +54,9 @@ raw_wasm="$target_dir/wasm32-unknown-unknown/release/$crate.wasm"
 # Generate into a fresh temporary directory, then move only the files we keep into pkg/.
 staging="$(mktemp -d)"
 trap 'rm -rf "$staging"' EXIT
-wasm-bindgen --target web --out-dir "$staging" --out-name "$crate" "$raw_wasm"
+# --experimental-reset-state-function: __wbg_reset_state() gives the glue a fresh instance of the
+# same module after a trap (hosts that cannot load a second copy of the glue, such as workerd).
+wasm-bindgen --target web --experimental-reset-state-function --out-dir "$staging" --out-name "$crate" "$raw_wasm"
 
 # --- 3. optimize ------------------------------------------------------------------------------
 # Enable exactly the features current rustc emits by default for wasm32-unknown-unknown

@@ -67,6 +67,11 @@ export function sqlEvents(db, { now = Date.now } = {}) {
     due: async (at) =>
       (await db.all(`SELECT ${COLS} FROM events WHERE status = 'pending' AND next_retry_at IS NOT NULL AND next_retry_at <= ? ORDER BY next_retry_at LIMIT 200`, [at])).map(eventOf),
     /** Takes the event for one runner until `at + leaseMs`; false while another runner holds it or when it is done. */
+    /** Gives up a lease (its runner stopped): another runner may take the event at once. */
+    async release(id) {
+      await db.batch([{ sql: "UPDATE events SET lease_until = NULL WHERE id = ? AND status <> 'done'", params: [id] }]);
+    },
+
     async claim(id, at, leaseMs) {
       const [r] = await db.batch([
         {

@@ -79,7 +79,11 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
         // A broken port (disk full, store closed): the event stays recorded as running and is
         // resumed at the next start. A trapped instance: the host replaces it.
         log({ level: 'error', event: id, message: `workflow stopped: ${err?.code ?? err?.name ?? 'error'}` });
-        if (err instanceof WebAssembly.RuntimeError) onFatal(err);
+        if (err instanceof WebAssembly.RuntimeError) {
+          // The store still works: the event's lease goes, so the fresh instance can take it.
+          await events.release?.(id).catch(() => {});
+          onFatal(err);
+        }
         return { state: 'pending', code: 'host_error', reason: 'the host failed while running this event; it resumes at the next start' };
       } finally {
         running.delete(id);

@@ -40,6 +40,22 @@ const MIGRATIONS = [
 
 let app = null;
 
+/**
+ * The wasm instance trapped (a panic is `unreachable`; after it every call on the instance is
+ * suspect): the glue gets a fresh instance of the same module (`__wbg_reset_state`, built with
+ * --experimental-reset-state-function, since workerd cannot load a second copy of the glue) and
+ * the next request or queue batch builds the app anew over it. What was acknowledged is in D1.
+ */
+function onFatal(err) {
+  console.error(`memberwire: the wasm instance trapped (${err?.message ?? 'RuntimeError'}); starting a fresh one`);
+  try {
+    wasm.__wbg_reset_state();
+  } catch (resetErr) {
+    console.error(`memberwire: the reset failed: ${resetErr?.message ?? resetErr}`);
+  }
+  app = null;
+}
+
 /** One per isolate: the store, engine and handler over this deployment's bindings. */
 async function build(env) {
   const db = d1Driver(env.DB);
@@ -58,6 +74,7 @@ async function build(env) {
   const directory = env.MEMBERWIRE_WP_URL
     ? wordpressDirectory(wasm, { url: env.MEMBERWIRE_WP_URL, user: env.MEMBERWIRE_WP_USER, appPassword: env.MEMBERWIRE_WP_APP_PASSWORD, fetch: (u, i) => fetch(u, i), levelsOf: (tags) => rules.levels(tags) })
     : store.directory;
+  if (env.MEMBERWIRE_TEST_FAULT === 'trap-once') trapOnce(directory);
   const config = env.MEMBERWIRE_CONFIG ? JSON.parse(env.MEMBERWIRE_CONFIG) : {};
   if (config.crm && env.MEMBERWIRE_CRM_TOKEN) config.crm.token = env.MEMBERWIRE_CRM_TOKEN;
   // MEMBERWIRE_RATE_LIMIT overrides the CRM's requests per second (0: none; tests, benchmarks).
@@ -75,6 +92,7 @@ async function build(env) {
     log,
     ...(rate !== undefined ? { rateLimit: rate } : {}),
     dispatch: (ids) => env.EVENTS.sendBatch(ids.map((eventId) => ({ body: { eventId } }))),
+    onFatal,
   });
   const digest = env.MEMBERWIRE_KEY ? wasm.accessKeyDigest(env.MEMBERWIRE_KEY) : null;
   const admin = await createAdminApi({
@@ -97,8 +115,24 @@ async function build(env) {
     testPost: () => new Response(JSON.stringify({ error: { code: 'not_supported', message: 'send a test post to /hooks/json instead' } }), { status: 400 }),
     log,
   });
-  const handler = createHandler({ wasm, engine, keyDigest: () => digest, extra: admin.extra, health: () => store.health() });
+  const handler = createHandler({ wasm, engine, keyDigest: () => digest, extra: admin.extra, health: () => store.health(), onFatal });
   return { store, engine, handler };
+}
+
+let trapped = false;
+/**
+ * Fault injection for tests only (MEMBERWIRE_TEST_FAULT=trap-once): the first insert in this
+ * isolate fails as a trapped instance does, so the reset path can be exercised in workerd.
+ */
+function trapOnce(directory) {
+  const apply = directory.apply.bind(directory);
+  directory.apply = async (op) => {
+    if (op.op === 'insert' && !trapped) {
+      trapped = true;
+      throw new WebAssembly.RuntimeError('unreachable');
+    }
+    return apply(op);
+  };
 }
 
 function appFor(env) {

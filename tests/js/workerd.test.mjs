@@ -201,3 +201,29 @@ test('workerd with D1 and Queues: durable, at least once, one member per contact
   const late = (await admin('/api/members?limit=50')).body.members.filter((m) => m.contact?.contactId === '9999');
   assert.equal(late.length, 1, 'the re-driven event did not make a second member');
 });
+
+test('workerd: a wasm instance that traps is reset in place (__wbg_reset_state); the event it was running finishes on the fresh one', { timeout: 120_000 }, async (t) => {
+  const persist = await mkdtemp(join(tmpdir(), 'mw-workerd-trap-'));
+  t.after(() => rm(persist, { recursive: true, force: true }));
+  const key = secrets.add(makeKey());
+  const sandbox = createKeapSandbox({ rateLimit: false });
+  // The first insert in the isolate fails as a trapped instance does (a test-only fault).
+  const mf = worker({ persist, key, sandbox, extra: { MEMBERWIRE_TEST_FAULT: 'trap-once' } });
+  t.after(() => mf.dispose());
+  const c = client(mf, key);
+  const post = await c.json('/hooks/json', { contact_id: 'trap-1', email: 'trap@example.com' });
+  assert.equal(post.status, 202, post.text);
+  const done = await waitFor(async () => {
+    const n = await c.counts();
+    return n.done === 1 && n.running === 0 ? n : null;
+  }, { timeoutMs: 60_000, everyMs: 200, what: 'the event done after the reset' });
+  assert.deepEqual(done, { running: 0, pending: 0, done: 1, total: 1 });
+  // One member, made by the fresh instance; and the worker goes on serving.
+  const again = await c.json('/hooks/json', { contact_id: 'trap-1', email: 'trap@example.com' });
+  assert.equal(again.status, 202);
+  await waitFor(async () => ((await c.counts()).done === 2 ? true : null), { timeoutMs: 60_000, everyMs: 200, what: 'the second event' });
+  const db = await mf.getD1Database('DB');
+  assert.equal((await db.prepare('SELECT COUNT(*) AS n FROM members').first()).n, 1);
+  const outcomes = (await db.prepare('SELECT outcome_kind FROM events ORDER BY received_at').all()).results.map((r) => r.outcome_kind);
+  assert.deepEqual(outcomes, ['created', 'existing']);
+});
