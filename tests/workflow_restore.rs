@@ -194,4 +194,36 @@ both_targets! {
             }
         }
     }
+
+    fn a_state_saved_at_an_update_by_the_earlier_format_restores_and_finishes() {
+        let cfg = saved_under();
+        let mut dir = MemoryDirectory::new();
+        let mut first = Workflow::new("ev_1", event(), &cfg, 1_000).unwrap();
+        assert!(matches!(run(&mut first, &cfg, &mut dir), Poll::Done { .. }));
+        // The contact gains a tag: the next post updates the member.
+        let mut changed = event();
+        changed.contact.tags = Some(vec![Tag::id("91"), Tag::id("93")]);
+        let mut wf = Workflow::new("ev_2", changed, &cfg, 2_000).unwrap();
+        let saved = loop {
+            match wf.poll(&cfg) {
+                Poll::Effect { effect: Effect::Directory { op } } if format!("{op:?}").starts_with("Update") => break wf.save(),
+                Poll::Effect { effect } => {
+                    let r = answer(effect, &mut dir);
+                    wf.handle(&cfg, r, 2_000);
+                }
+                other => panic!("no update step: {other:?}"),
+            }
+        };
+        // The draft lives in the step now; the earlier format kept it beside the step.
+        let mut v: serde_json::Value = serde_json::from_str(&saved).unwrap();
+        let draft = v["step"]["draft"].take();
+        assert!(draft.is_object(), "the step carries its draft: {saved}");
+        v["step"].as_object_mut().unwrap().remove("draft");
+        v["draft"] = draft;
+        let mut legacy = Workflow::restore(&v.to_string()).unwrap();
+        assert!(matches!(run(&mut legacy, &cfg, &mut dir), Poll::Done { .. }));
+        let m = dir.members().next().unwrap();
+        assert_eq!(m.tags, vec![Tag::id("91"), Tag::id("93")]);
+        assert_eq!(dir.members().count(), 1);
+    }
 }

@@ -249,9 +249,13 @@ enum Step {
     FindByContact,
     FindByEmail,
     Insert,
-    /// Write `draft` (linking, refreshing, or changing the email of a member).
+    /// Write `draft` (linking, refreshing, or changing the email of a member). The draft is the
+    /// step's own data; `None` only in a state saved by a version that kept it beside the step,
+    /// which a restore starts again from the contact lookup.
     Update {
         purpose: OutcomeKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        draft: Option<Box<Member>>,
     },
     /// Draw entropy for a password (with its salt) or a token.
     Draw,
@@ -300,7 +304,6 @@ pub struct Workflow {
     /// The member being worked on, as last read or written.
     member: Option<Member>,
     /// The member as it should be after an `Update` step.
-    draft: Option<Member>,
     outcome: Option<OutcomeKind>,
     conflict: Option<Conflict>,
     credentials: CredentialsIssued,
@@ -364,7 +367,6 @@ impl Workflow {
             attempt: 0,
             sleep_ms: 0,
             member: None,
-            draft: None,
             outcome: None,
             conflict: None,
             credentials: CredentialsIssued::Unchanged,
@@ -454,6 +456,12 @@ impl Workflow {
                 }
             }
             Step::Load { .. } => self.step = Step::Load { part: 0 },
+            // Saved by a version that kept the draft beside the step: look the member up again
+            // and draft anew (as after a stale write).
+            Step::Update { draft: None, .. } => {
+                self.member = None;
+                self.step = Step::FindByContact;
+            }
             // The tag may have been applied just before the crash: ask the CRM first.
             Step::ApplyWelcome => self.step = Step::CheckWelcome,
             _ => {}
@@ -605,11 +613,11 @@ impl Workflow {
                     member: self.new_member()?,
                 },
             },
-            Step::Update { .. } => Effect::Directory {
+            Step::Update { draft, .. } => Effect::Directory {
                 op: DirOp::Update {
-                    member: self
-                        .draft
-                        .clone()
+                    member: draft
+                        .as_deref()
+                        .cloned()
                         .ok_or("the saved state has no member to write")?,
                 },
             },
@@ -822,9 +830,9 @@ impl Workflow {
                     d.contact = Some(self.link());
                     self.refresh_into(&m, &mut d);
                     self.member = Some(m);
-                    self.draft = Some(d);
                     self.go(Step::Update {
                         purpose: OutcomeKind::Linked,
+                        draft: Some(Box::new(d)),
                     });
                 }
                 Some(other) if other.key() == self.key() => self.restart(), // linked meanwhile
@@ -851,12 +859,12 @@ impl Workflow {
                     self.restart();
                 }
             }
-            (Step::Update { purpose }, DirResult::Updated { member }) => {
+            (Step::Update { purpose, .. }, DirResult::Updated { member }) => {
                 let purpose = *purpose;
                 self.member = Some(member);
                 self.member_refreshed(cfg, purpose);
             }
-            (Step::Update { purpose }, DirResult::Taken { on, member: holder }) => {
+            (Step::Update { purpose, .. }, DirResult::Taken { on, member: holder }) => {
                 if *purpose == OutcomeKind::Updated && on == Index::Email {
                     self.conflict = Some(Conflict {
                         reason: "email_change_taken".into(),
@@ -952,9 +960,9 @@ impl Workflow {
             d.email = e;
             self.refresh_into(&m, &mut d);
             self.member = Some(m);
-            self.draft = Some(d);
             self.go(Step::Update {
                 purpose: OutcomeKind::Updated,
+                draft: Some(Box::new(d)),
             });
             return;
         }
@@ -963,9 +971,9 @@ impl Workflow {
         if d == m {
             self.member_refreshed(cfg, OutcomeKind::Existing);
         } else {
-            self.draft = Some(d);
             self.go(Step::Update {
                 purpose: OutcomeKind::Existing,
+                draft: Some(Box::new(d)),
             });
         }
     }
@@ -1017,7 +1025,6 @@ impl Workflow {
             return;
         }
         self.member = None;
-        self.draft = None;
         self.go(Step::FindByContact);
     }
 
