@@ -49,6 +49,12 @@ both_targets! {
             "ann@bü%63her.de",           // an escape
             "ann@bücher.de#x",
             "ann@[bücher].de",
+            "a\u{200b}nn@example.com",     // a zero-width space
+            "ann\u{202e}@bücher.de",        // a bidirectional override
+            "j\u{fc}r\u{ad}gen@example.com", // a soft hyphen
+            "j\u{fc}rgen@0x7f.1",           // an IP address to a URL parser
+            "j\u{fc}rgen@1.2.3.4",
+            "ann@b.0x",
         ] {
             let err = Email::parse(bad, "Email").unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidEmail, "{bad:?}");

@@ -231,4 +231,38 @@ both_targets! {
         }
         panic!("did not end");
     }
+
+    fn a_refused_update_parks_with_a_reason_that_holds_no_member_data() {
+        let cfg = site(PasswordMode::Crm);
+        let (mut dir, mut crm) = registered(&cfg);
+        crm.tags = vec![91, 93];
+        let hash = dir.members().next().unwrap().password_hash.clone().unwrap();
+        let mut wf = Workflow::refresh("ev_2", contact("101"), &cfg, 2_000, false, false).unwrap();
+        for _ in 0..50 {
+            let effect = match wf.poll(&cfg) {
+                Poll::Effect { effect } => effect,
+                Poll::Pending { code, reason } => {
+                    assert_eq!(code, "member_rejected");
+                    assert!(reason.contains("too long for this test"), "{reason}");
+                    // The reason goes to logs and the Activity screen: names only, no member data.
+                    assert!(!reason.contains(&hash) && !reason.contains("$2y$"), "a password hash in the reason");
+                    assert!(!reason.contains("ada@example.com"), "an email in the reason");
+                    return;
+                }
+                Poll::Done { .. } => panic!("the update was refused: it cannot be done"),
+            };
+            let result = match effect {
+                Effect::Directory { op } if format!("{op:?}").starts_with("Update") => EffectResult::Directory {
+                    result: Box::new(memberwire::core::directory::DirResult::Rejected { reason: "a name too long for this test".into() }),
+                },
+                Effect::Directory { op } => EffectResult::Directory { result: Box::new(dir.apply(op)) },
+                Effect::Http { purpose, .. } => EffectResult::Http { response: crm.answer(purpose) },
+                Effect::Random { bytes } => EffectResult::Random { bytes: vec![5; bytes] },
+                Effect::Sleep { .. } => EffectResult::Slept,
+                Effect::Log { .. } => EffectResult::Logged,
+            };
+            wf.handle(&cfg, result, 2_000);
+        }
+        panic!("did not end");
+    }
 }

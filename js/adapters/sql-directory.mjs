@@ -169,7 +169,8 @@ export function sqlDirectory(wasm, db) {
       if (row.rejected || row.email === r.email) continue;
       const u = await update(m);
       if (u.result === 'updated') out.changed += 1;
-      else out.clashes.push({ member: m.id, with: u.member?.id ?? null, result: u.result });
+      else if (u.result === 'taken') out.clashes.push({ member: m.id, with: u.member?.id ?? null });
+      // stale: another runner (a second isolate at start) changed it meanwhile, in the same way.
     }
     return out;
   }

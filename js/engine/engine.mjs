@@ -37,6 +37,18 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const queue = crmQueue(limiter, { now, sleep });
   let sweeping = false;
+  // Set once the instance trapped (here or in the handler): no wasm object of this engine is freed
+  // again. After a host resets the glue onto a fresh instance, an old pointer freed there would
+  // free whatever the fresh instance keeps at that address.
+  let abandoned = false;
+  const free = (obj) => {
+    if (abandoned) return;
+    try {
+      obj.free();
+    } catch {
+      // a trapped instance cannot free anything; it is dropped whole
+    }
+  };
 
   function portsFor(eventId, priority) {
     return {
@@ -80,6 +92,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
         // resumed at the next start. A trapped instance: the host replaces it.
         log({ level: 'error', event: id, message: `workflow stopped: ${err?.code ?? err?.name ?? 'error'}` });
         if (err instanceof WebAssembly.RuntimeError) {
+          abandoned = true;
           // The store still works: the event's lease goes, so the fresh instance can take it.
           await events.release?.(id).catch(() => {});
           onFatal(err);
@@ -87,11 +100,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
         return { state: 'pending', code: 'host_error', reason: 'the host failed while running this event; it resumes at the next start' };
       } finally {
         running.delete(id);
-        try {
-          wf.free();
-        } catch {
-          // a trapped instance cannot free anything; it is dropped whole
-        }
+        free(wf);
       }
     })();
     running.set(id, run);
@@ -112,13 +121,13 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
         })),
       );
     } catch (err) {
-      for (const wf of wfs) wf.free();
+      for (const wf of wfs) free(wf);
       throw err;
     }
     if (dispatch) {
       // Recorded: the queue carries them from here (a failed send is re-driven by the cron).
       const ids = wfs.map((wf) => wf.eventId);
-      for (const wf of wfs) wf.free();
+      for (const wf of wfs) free(wf);
       await dispatch(ids).catch((err) => log({ level: 'warn', event: ids[0], message: `not queued yet (${err?.name ?? 'error'}); the re-drive picks it up` }));
       return { kind: 'events', queued: ids };
     }
@@ -129,6 +138,11 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
 
   return {
     registrar,
+
+    /** The host found the instance trapped: this engine frees nothing more (its objects are stale). */
+    abandon() {
+      abandoned = true;
+    },
 
     /**
      * Parses a post, records every event durably, starts their workflows. Throws the wasm
@@ -201,7 +215,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       wf.retry();
       await events.progress(eventId, wf.save(), 'running');
       if (dispatch) {
-        wf.free();
+        free(wf);
         await dispatch([eventId]);
         return { state: 'queued' };
       }

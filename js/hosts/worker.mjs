@@ -38,7 +38,8 @@ const MIGRATIONS = [
   { name: '0002_event_retry_schedule.sql', sql: retrySchedule },
 ];
 
-let app = null;
+let app = null; // the promise of the built app
+let built = null; // the app itself, once built
 
 /**
  * The wasm instance trapped (a panic is `unreachable`; after it every call on the instance is
@@ -48,6 +49,9 @@ let app = null;
  */
 function onFatal(err) {
   console.error(`memberwire: the wasm instance trapped (${err?.message ?? 'RuntimeError'}); starting a fresh one`);
+  // The old app's objects are stale from here on: they must never be freed into the fresh instance.
+  built?.engine.abandon();
+  built = null;
   try {
     wasm.__wbg_reset_state();
   } catch (resetErr) {
@@ -116,7 +120,8 @@ async function build(env) {
     log,
   });
   const handler = createHandler({ wasm, engine, keyDigest: () => digest, extra: admin.extra, health: () => store.health(), onFatal });
-  return { store, engine, handler };
+  built = { store, engine, handler };
+  return built;
 }
 
 let trapped = false;
@@ -161,7 +166,7 @@ export default {
   },
 
   async queue(batch, env) {
-    const { engine, store } = await appFor(env);
+    const { store } = await appFor(env);
     if (batch.queue === (env.MEMBERWIRE_DLQ ?? 'memberwire-events-dlq')) {
       // The queue gave up: park the event where the Activity screen shows it, with Retry.
       for (const msg of batch.messages) {
@@ -181,6 +186,8 @@ export default {
       }
       let final;
       try {
+        // Per message: after a trap the next one runs on the app built over the fresh instance.
+        const { engine } = await appFor(env);
         final = await engine.runEvent(id);
       } catch (err) {
         console.error(`memberwire: ${id}: the consumer failed: ${err?.code ?? err?.name ?? 'error'}`);

@@ -295,6 +295,8 @@ export async function createAdminApi(o) {
     ['POST', /^\/api\/members\/([^/]+)\/refresh$/, async ({ request }, id) => {
       const { credentials = false, welcome = false } = await body(request);
       if (typeof credentials !== 'boolean' || typeof welcome !== 'boolean') fail(400, 'invalid_field', 'credentials and welcome must be true or false');
+      // The welcome email carries the credentials: it follows new ones, never alone.
+      if (welcome && !credentials) fail(400, 'invalid_field', 'welcome needs credentials: true (the welcome email carries them)');
       const m = await getMember(id);
       if (!m) fail(404, 'not_found', 'no such member');
       if (!m.contact) fail(409, 'no_contact', 'this member is not linked to a CRM contact: set its contact id first');

@@ -157,16 +157,18 @@ export function createSessions({ wasm, settings, stored = null, registrar, keyDi
   const recent = (key, windowMs) => (failures.get(key) ?? []).filter((x) => now() - x < windowMs);
   const turns = new Map(); // key -> when its last throttled attempt was let through
   /** The failure counters an attempt from `ip` counts against: the client's, and the account's. */
-  const gates = (ip) => [
+  // API tokens (256 random bits: not guessable) count against the client only, so nobody can
+  // slow every token holder down by failing on purpose from elsewhere.
+  const gates = (ip, { accountWide = true } = {}) => [
     [ip, { windowMs: FAIL_WINDOW_MS, limit: FAIL_LIMIT, spacing: CLIENT_SPACING_MS }],
-    [ACCOUNT, { windowMs: ACCOUNT_WINDOW_MS, limit: ACCOUNT_LIMIT, spacing: ACCOUNT_SPACING_MS }],
+    ...(accountWide ? [[ACCOUNT, { windowMs: ACCOUNT_WINDOW_MS, limit: ACCOUNT_LIMIT, spacing: ACCOUNT_SPACING_MS }]] : []),
   ];
 
   /** Lets an attempt through, or throws 429 with the seconds until this client's next turn. */
-  function checkRate(ip) {
+  function checkRate(ip, options) {
     const t = now();
     const throttled = [];
-    for (const [key, g] of gates(ip)) {
+    for (const [key, g] of gates(ip, options)) {
       const times = recent(key, g.windowMs);
       if (times.length < g.limit) continue;
       const next = Math.max(times.at(-1), turns.get(key) ?? 0) + g.spacing;
@@ -179,8 +181,8 @@ export function createSessions({ wasm, settings, stored = null, registrar, keyDi
     for (const key of throttled) turns.set(key, t);
   }
 
-  function fail(ip) {
-    for (const [key, g] of gates(ip)) {
+  function fail(ip, options) {
+    for (const [key, g] of gates(ip, options)) {
       const list = recent(key, g.windowMs);
       list.push(now());
       failures.set(key, list);
@@ -234,19 +236,18 @@ export function createSessions({ wasm, settings, stored = null, registrar, keyDi
      * null when it presents none. A wrong token counts as a failed login and gets 401.
      */
     async bearer(request, ip) {
-      const header = request.headers.get('authorization');
-      if (header === null) return null;
-      const m = /^Bearer[ ]+(\S{1,200})[ ]*$/i.exec(header);
-      checkRate(ip);
-      const presented = m?.[1] ?? '';
+      // Only `Bearer mwt_…` is a token; any other Authorization (a proxy's Basic, say) leaves
+      // the request to its session cookie.
+      const m = /^Bearer[ ]+(mwt_\S{1,200})[ ]*$/i.exec(request.headers.get('authorization') ?? '');
+      if (!m) return null;
+      const presented = m[1];
+      checkRate(ip, { accountWide: false });
       let found = null;
-      if (presented.startsWith(TOKEN_PREFIX)) {
-        // Every stored digest is compared (constant time each), so the answer's timing does not
-        // say which token came close.
-        for (const t of await readTokens()) if (wasm.accessKeyMatches(presented, t.digest) && !found) found = t;
-      }
+      // Every stored digest is compared (constant time each), so the answer's timing does not
+      // say which token came close.
+      for (const t of await readTokens()) if (wasm.accessKeyMatches(presented, t.digest) && !found) found = t;
       if (!found) {
-        fail(ip);
+        fail(ip, { accountWide: false });
         log(`admin: a request with a wrong API token from ${ip}`);
         throw new AuthError(401, 'unauthorized', 'the API token is not right (it may have been revoked)');
       }

@@ -133,6 +133,22 @@ fn unicode_step(local: &str, domain: &str) -> Option<(String, String)> {
     crate::bindings::host::unicode_step(local, domain)
 }
 
+/// Unicode's invisible format characters that can hide inside an address.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
+
 /// A deliberately practical check: what a membership site can log in with and a CRM can mail.
 /// It does not accept quoted local parts or IP-literal domains, which no CRM sends.
 fn validate(s: &str) -> Result<(), &'static str> {
@@ -153,6 +169,11 @@ fn validate(s: &str) -> Result<(), &'static str> {
     if s.contains('\u{FFFD}') {
         return Err("it contains bytes that are not valid UTF-8");
     }
+    // Invisible characters (zero widths, bidirectional overrides, soft hyphens) would let two
+    // addresses that look the same differ.
+    if !ascii && s.chars().any(invisible) {
+        return Err("it contains invisible formatting characters");
+    }
     let (local, domain) = s.split_once('@').ok_or("it has no @")?;
     if domain.contains('@') {
         return Err("it has more than one @");
@@ -170,6 +191,15 @@ fn validate(s: &str) -> Result<(), &'static str> {
         )
     }) {
         return Err("the part before @ has a character mail systems reject");
+    }
+    // A domain ending in a number is an IP address to a URL parser (`0x7f.1` is 127.0.0.1):
+    // refused on every path, so native and wasm agree.
+    let last = domain.rsplit('.').next().unwrap_or("");
+    let hex = last
+        .strip_prefix("0x")
+        .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !last.is_empty() && (last.bytes().all(|b| b.is_ascii_digit()) || hex) {
+        return Err("the domain ends in a number (an IP address is not accepted)");
     }
     if !domain.contains('.') {
         return Err("the domain has no dot");

@@ -934,8 +934,20 @@ impl Workflow {
                     "the member was removed while its registration was running".into(),
                 );
             }
+            (_, DirResult::Rejected { reason }) => {
+                // A limit the member breaks (too many tags, an over-long name from the CRM).
+                self.park(
+                    "member_rejected",
+                    format!("the directory refused the member: {}", clip(&reason)),
+                );
+            }
             (step, other) => {
-                let msg = format!("directory answered {other:?} to {step:?}");
+                // Names only: a result or a draft holds members (emails, password hashes).
+                let msg = format!(
+                    "the directory answered {} to {}",
+                    dir_result_name(&other),
+                    step_name(step)
+                );
                 self.park("directory_protocol", msg);
             }
         }
@@ -1272,7 +1284,10 @@ impl Workflow {
                     state: Welcome::Sent,
                 });
             }
-            other => self.park("protocol", format!("unexpected HTTP result at {other:?}")),
+            other => {
+                let step = step_name(&other);
+                self.park("protocol", format!("unexpected HTTP result at {step}"))
+            }
         }
     }
 
@@ -1329,6 +1344,43 @@ fn outcome_word(o: OutcomeKind) -> &'static str {
         OutcomeKind::Existing => "refreshed",
         OutcomeKind::Updated => "changed the email of",
         OutcomeKind::Conflict => "conflict; left unchanged",
+    }
+}
+
+/// A step's name, as saved (never its data: a draft holds a member).
+fn step_name(s: &Step) -> &'static str {
+    match s {
+        Step::Load { .. } => "load",
+        Step::FindByContact => "find_by_contact",
+        Step::FindByEmail => "find_by_email",
+        Step::Insert => "insert",
+        Step::Update { .. } => "update",
+        Step::Draw => "draw",
+        Step::StorePassword => "store_password",
+        Step::StoreToken => "store_token",
+        Step::WriteCrmField => "write_crm_field",
+        Step::MarkWelcome { .. } => "mark_welcome",
+        Step::CheckWelcome => "check_welcome",
+        Step::ApplyWelcome => "apply_welcome",
+        Step::Done => "done",
+    }
+}
+
+/// A directory result's name (never the members it carries).
+fn dir_result_name(r: &DirResult) -> &'static str {
+    match r {
+        DirResult::Found { .. } => "found",
+        DirResult::Inserted { .. } => "inserted",
+        DirResult::Exists { .. } => "exists",
+        DirResult::Updated { .. } => "updated",
+        DirResult::Stale { .. } => "stale",
+        DirResult::Taken { .. } => "taken",
+        DirResult::TokenStored { .. } => "token_stored",
+        DirResult::TokenConsumed { .. } => "token_consumed",
+        DirResult::TokenInvalid => "token_invalid",
+        DirResult::PasswordSet { .. } => "password_set",
+        DirResult::NoSuchMember => "no_such_member",
+        DirResult::Rejected { .. } => "rejected",
     }
 }
 

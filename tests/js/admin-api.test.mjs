@@ -617,6 +617,8 @@ describe('admin API', () => {
       assert.equal(r.json.error.code, 'unauthorized');
     }
     assert.equal((await api.call('POST', '/api/settings/api-tokens', { label: '' })).status, 400);
+    // Another Authorization (a proxy's Basic in front of the admin page) leaves the session alone.
+    assert.equal((await api.call('GET', '/api/members', undefined, { headers: { authorization: 'Basic YWRtaW46eA==' } })).status, 200);
     // Revoked: at once.
     assert.equal((await api.call('DELETE', `/api/settings/api-tokens/${id}`)).status, 200);
     assert.equal((await api.call('DELETE', `/api/settings/api-tokens/${id}`)).status, 404);

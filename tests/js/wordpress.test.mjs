@@ -100,6 +100,27 @@ test('an existing WordPress user with the email (any case) is adopted, never dup
   assert.equal(wp.query(`SELECT COUNT(*) FROM wp_users WHERE user_email = 'Existing.Person@Example.com' OR user_email = 'existing.person@example.com'`).trim().split('\n').at(-1), '1');
 });
 
+test('a staff account a contact\'s email matched is linked, but memberwire never sets its password or sends it a link; levels never grant staff roles', { timeout: 60_000 }, async () => {
+  const dir = fresh();
+  const adminId = Number(wp.query("SELECT ID FROM wp_users WHERE user_login = 'admin'").trim().split('\n').at(-1));
+  const adminEmail = wp.query(`SELECT user_email FROM wp_users WHERE ID = ${adminId}`).trim().split('\n').at(-1);
+  const linked = await dir.apply({ op: 'insert', member: { ...member(adminEmail.toUpperCase(), { contactId: '9901' }), createdAt: 1, updatedAt: 1 } });
+  assert.equal(linked.result, 'inserted');
+  assert.equal(linked.member.id, `m${adminId}`, 'the administrator\'s own account, adopted');
+  const token = await dir.apply({ op: 'put_token', tokenHash: 'e'.repeat(64), memberId: linked.member.id, expiresAt: Date.now() + 60_000 });
+  assert.equal(token.result, 'rejected');
+  assert.match(token.reason, /never sets its password or sends it a link/);
+  assert.equal(token.link, undefined);
+  const registrar = new wasm.Registrar({ bcryptCost: 4 });
+  const set = await dir.apply({ op: 'set_password', memberId: linked.member.id, passwordHash: registrar.hashNewPassword('Takeover-Attempt-1'), now: Date.now() });
+  registrar.free();
+  assert.equal(set.result, 'rejected');
+  assert.ok(wp.checkPassword(adminId, wp.adminPassword), 'the administrator\'s password is unchanged');
+  const grantable = wp.grantableRoles();
+  for (const staff of ['administrator', 'editor', 'memberwire_sync']) assert.ok(!grantable.includes(staff), `${staff} is not grantable`);
+  assert.ok(grantable.includes('subscriber') && grantable.includes('author'), grantable.join(','));
+});
+
 test('the REST API refuses callers without the capability and bad bodies, with JSON codes', { timeout: 60_000 }, async () => {
   const route = `${wp.url}/?rest_route=/memberwire/v1/directory`;
   const anon = await fetch(route, { method: 'POST', body: '{"op":"get_by_contact","key":"x"}', headers: { 'content-type': 'application/json' } });
@@ -126,6 +147,9 @@ test('the REST API refuses callers without the capability and bad bodies, with J
   const notConnected = await admin('members', { authorization: wp.adminAuth });
   assert.equal(notConnected.status, 409);
   assert.equal((await notConnected.json()).error.code, 'not_connected');
+  // No dot segments: `..` cannot climb out of /api.
+  const climb = await admin('members/../session', { authorization: wp.adminAuth });
+  assert.equal(climb.status, 404);
   for (const path of ['session', 'setup', 'settings/api-tokens']) {
     const r = await admin(path, { authorization: wp.adminAuth });
     assert.equal(r.status, 404, path);

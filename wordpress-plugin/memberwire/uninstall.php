@@ -22,6 +22,7 @@ foreach (wp_roles()->role_objects as $role) {
 }
 // The levels memberwire stored on users for content gating.
 delete_metadata('user', 0, 'memberwire_levels', '', true);
+delete_metadata('user', 0, 'memberwire_roles', '', true);
 // Posts' own access settings.
 delete_metadata('post', 0, '_memberwire_level', '', true);
 delete_metadata('post', 0, '_memberwire_else', '', true);

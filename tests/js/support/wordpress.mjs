@@ -69,6 +69,8 @@ export async function startWordPress({ workers = 8 } = {}) {
     page: (title, content, meta = {}) => JSON.parse(run('php', [join(ROOT, 'tests/wordpress/add-page.php'), site.dir, title, content, JSON.stringify(meta)]).trim()).id,
     /** Sets a WordPress option (JSON value), as a settings screen would. */
     option: (name, value) => run('php', ['-r', 'require $argv[1] . "/wp-load.php"; update_option($argv[2], json_decode($argv[3], true), false);', site.dir, name, JSON.stringify(value)]),
+    /** The roles a level may grant (memberwire_grantable_roles). */
+    grantableRoles: () => JSON.parse(run('php', ['-r', 'require $argv[1] . "/wp-load.php"; echo json_encode(array_keys(memberwire_grantable_roles()));', site.dir]).trim()),
     /** The user's roles. */
     roles: (userId) => JSON.parse(run('php', ['-r', 'require $argv[1] . "/wp-load.php"; echo json_encode(array_values(get_userdata((int) $argv[2])->roles));', site.dir, String(userId)]).trim()),
     /** Whether WordPress's own wp_check_password accepts `password` for the user. */

@@ -172,38 +172,63 @@ function memberwire_level_roles()
     return is_array($map) ? $map : array();
 }
 
-/** Roles a level may grant: every role but administrator's. */
+/**
+ * Roles a level may grant: those that cannot change the site (no editing of others' posts, no
+ * options, users or plugins, not memberwire's sync role). A CRM tag must never make staff.
+ */
 function memberwire_grantable_roles()
 {
-    $roles = wp_roles()->get_names();
-    unset($roles['administrator']);
-    return $roles;
+    $out = array();
+    foreach (wp_roles()->role_objects as $slug => $role) {
+        $staff = false;
+        foreach (array('edit_others_posts', 'manage_options', 'edit_users', 'promote_users', 'activate_plugins', 'unfiltered_html', MEMBERWIRE_SYNC_CAP) as $cap) {
+            $staff = $staff || $role->has_cap($cap);
+        }
+        if (!$staff) {
+            $out[$slug] = wp_roles()->role_names[$slug];
+        }
+    }
+    return $out;
 }
 
 /**
- * Gives the user the roles its levels grant and takes back mapped roles of levels it lost.
- * Roles no level maps to are never touched; a user left with none gets the members' role.
+ * Gives the user the roles its levels grant and takes back the ones memberwire granted for
+ * levels it lost (kept in the user's memberwire_roles): a role the user held on its own, before
+ * or besides memberwire, is never taken. A user left with none gets the members' role.
  */
 function memberwire_apply_level_roles($user_id, $levels)
 {
-    $map = memberwire_level_roles();
-    $user = $map ? get_userdata($user_id) : null;
-    if (!$user || in_array('administrator', (array) $user->roles, true)) {
+    $user = get_userdata($user_id);
+    if (!$user || memberwire_is_staff($user_id)) {
         return;
     }
+    $grantable = memberwire_grantable_roles();
     $want = array();
-    foreach ($map as $level => $role) {
-        if (in_array((string) $level, (array) $levels, true)) {
+    foreach (memberwire_level_roles() as $level => $role) {
+        if (isset($grantable[$role]) && in_array((string) $level, (array) $levels, true)) {
             $want[$role] = true;
         }
     }
-    foreach (array_unique(array_values($map)) as $role) {
-        $has = in_array($role, (array) $user->roles, true);
-        if (isset($want[$role]) && !$has) {
+    $granted = get_user_meta($user_id, 'memberwire_roles', true);
+    $granted = is_array($granted) ? $granted : array();
+    $now = array();
+    foreach (array_keys($want) as $role) {
+        if (!in_array($role, (array) $user->roles, true)) {
             $user->add_role($role);
-        } elseif (!isset($want[$role]) && $has) {
+            $now[] = $role;
+        } elseif (in_array($role, $granted, true)) {
+            $now[] = $role;
+        }
+    }
+    foreach ($granted as $role) {
+        if (!isset($want[$role]) && in_array($role, (array) $user->roles, true)) {
             $user->remove_role($role);
         }
+    }
+    if ($now) {
+        update_user_meta($user_id, 'memberwire_roles', $now);
+    } else {
+        delete_user_meta($user_id, 'memberwire_roles');
     }
     if (empty($user->roles)) {
         $user->set_role(get_option('memberwire_role', 'subscriber'));
@@ -216,6 +241,7 @@ function memberwire_reapply_level_roles()
     global $wpdb;
     $members = memberwire_table('members');
     $ids = $wpdb->get_col("SELECT user_id FROM $members");
+    // A level whose role is no longer mapped gives it back too: apply reads memberwire_roles.
     foreach ($ids as $id) {
         memberwire_apply_level_roles((int) $id, memberwire_user_levels((int) $id));
     }

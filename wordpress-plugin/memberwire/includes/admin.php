@@ -98,7 +98,8 @@ add_action('admin_enqueue_scripts', 'memberwire_admin_styles');
 
 function memberwire_admin_proxy_route()
 {
-    register_rest_route(MEMBERWIRE_REST_NS, '/admin/(?P<path>[A-Za-z0-9_-]+(?:/[A-Za-z0-9_.-]+){0,5})', array(
+    // Segments of letters, digits, - and _ only: no dots, so no `..` can climb out of /api.
+    register_rest_route(MEMBERWIRE_REST_NS, '/admin/(?P<path>[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+){0,5})', array(
         'methods' => array('GET', 'POST', 'PUT', 'DELETE'),
         'callback' => 'memberwire_admin_proxy',
         'permission_callback' => function () {
@@ -254,11 +255,18 @@ function memberwire_setup_page()
             } elseif ($token !== '' && !preg_match('/^mwt_[A-Za-z0-9_-]{20,100}$/', $token)) {
                 $notices[] = array('error', __('That is not a memberwire API token (they start with mwt_). Create one in memberwire under Settings → API tokens.', 'memberwire'));
             } else {
+                $moved = untrailingslashit($url) !== memberwire_connection()['url'];
                 update_option('memberwire_url', untrailingslashit($url), false);
                 if ($token !== '') {
                     update_option('memberwire_api_token', $token, false);
+                    $notices[] = array('success', __('Saved.', 'memberwire'));
+                } elseif ($moved) {
+                    // The saved token is never sent to another address than the one it was given for.
+                    delete_option('memberwire_api_token');
+                    $notices[] = array('warning', __('Saved the new address. Enter the API token again: the saved one was for the old address and has been removed.', 'memberwire'));
+                } else {
+                    $notices[] = array('success', __('Saved.', 'memberwire'));
                 }
-                $notices[] = array('success', __('Saved.', 'memberwire'));
             }
         } elseif ($action === 'level_roles') {
             check_admin_referer('memberwire_level_roles');

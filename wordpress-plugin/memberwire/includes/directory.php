@@ -362,6 +362,9 @@ function memberwire_put_token($token_hash, $member_id, $expires_at)
     if ($user_id === 0) {
         return memberwire_result('no_such_member');
     }
+    if (memberwire_is_staff($user_id)) {
+        return memberwire_staff_refusal();
+    }
     $members = memberwire_table('members');
     $tokens = memberwire_table('tokens');
     $answer = memberwire_transaction(function () use ($wpdb, $user_id, $members, $tokens, $token_hash, $expires_at) {
@@ -414,6 +417,27 @@ function memberwire_password_changed($user)
 }
 add_action('after_password_reset', 'memberwire_password_changed');
 
+/**
+ * Whether the account can change the site (edit others' posts, manage options or users, install
+ * plugins, or act as memberwire's sync user). memberwire never issues credentials to such an
+ * account, even when a contact's email matched it: a set-password link or a password in a CRM
+ * field must never open a staff account to whoever can read the CRM.
+ */
+function memberwire_is_staff($user_id)
+{
+    foreach (array('edit_others_posts', 'manage_options', 'edit_users', 'promote_users', 'activate_plugins', MEMBERWIRE_SYNC_CAP) as $cap) {
+        if (user_can((int) $user_id, $cap)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+function memberwire_staff_refusal()
+{
+    return memberwire_result('rejected', array('reason' => 'this WordPress account can change the site, so memberwire never sets its password or sends it a link; it signs in with its own'));
+}
+
 /** Use up a token: succeeds once, before it expires. */
 function memberwire_consume_token($token_hash, $now)
 {
@@ -440,6 +464,9 @@ function memberwire_set_password($member_id, $password_hash, $now)
     $user_id = memberwire_seq($member_id);
     if ($user_id === 0) {
         return memberwire_result('no_such_member');
+    }
+    if (memberwire_is_staff($user_id)) {
+        return memberwire_staff_refusal();
     }
     $members = memberwire_table('members');
     $answer = memberwire_transaction(function () use ($wpdb, $user_id, $members, $password_hash, $now) {

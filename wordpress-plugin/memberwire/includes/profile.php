@@ -154,7 +154,9 @@ function memberwire_profile_errors($errors, $update, $user)
     }
     if ($update) {
         $m = memberwire_member_at((int) $user->ID);
-        if ($m && isset($user->user_email) && strtolower((string) $user->user_email) !== strtolower((string) $m['email'])) {
+        // (WordPress keeps only ASCII addresses: an international one is not compared here.)
+        $kept = $m ? (string) $m['email'] : '';
+        if ($m && isset($user->user_email) && preg_match('/^[\x21-\x7e]+$/', $kept) && strtolower((string) $user->user_email) !== strtolower($kept)) {
             $errors->add('memberwire_email', __('<strong>Error:</strong> This member\'s email comes from the CRM: change it there, then use Refresh from CRM.', 'memberwire'));
         }
         return;
@@ -177,8 +179,14 @@ function memberwire_profile_errors($errors, $update, $user)
         $r = memberwire_refresh_member((string) $made['id']);
         $note .= ' ' . (is_wp_error($r) ? __('Refresh from CRM failed:', 'memberwire') . ' ' . $r->get_error_message() : $r);
     }
+    // The member is this site's user only when memberwire keeps its members here.
+    $new_user = get_userdata((int) substr((string) $made['id'], 1));
+    if (!$new_user || strtolower((string) $new_user->user_email) !== strtolower((string) ($made['email'] ?? ''))) {
+        $errors->add('memberwire', '<strong>' . esc_html__('Error:', 'memberwire') . '</strong> ' . esc_html__('memberwire added the member to its own directory, not to this site\'s users: start memberwire with this site as its directory (memberwire → Setup).', 'memberwire'));
+        return;
+    }
     memberwire_flash('success', $note);
-    wp_safe_redirect(add_query_arg('user_id', (int) substr((string) $made['id'], 1), admin_url('user-edit.php')));
+    wp_safe_redirect(add_query_arg('user_id', $new_user->ID, admin_url('user-edit.php')));
     exit;
 }
 add_action('user_profile_update_errors', 'memberwire_profile_errors', 10, 3);
