@@ -165,6 +165,8 @@ test('WordPress: Setup connects memberwire, its screens work in wp-admin, member
     await page.locator('#user_login').fill(email);
     await page.locator('#email').fill(email);
     await page.locator('#memberwire_contact_id').fill(contactId);
+    // WordPress's own check wants a password, which its script fills in once the page is ready.
+    await page.waitForFunction(() => document.querySelector('#pass1')?.value.length > 0);
     await page.locator('#createusersub').click();
     await page.waitForLoadState();
   };

@@ -260,6 +260,11 @@ test('content gated by level (shortcode, block, a page\'s own setting, a role th
   // Nor through the REST API or the excerpt.
   const rest = await (await fetch(`${wp.url}/?rest_route=/wp/v2/pages/${wholeId}`)).json();
   assert.doesNotMatch(JSON.stringify(rest), /The gold page/);
+  // Nor through site search (a visitor could probe its words).
+  const search = async (headers = {}) => (await fetch(`${wp.url}/?s=gold+page&post_type=page`, { headers })).text();
+  // (A result carries its post class; the theme's page list links every page in any case.)
+  assert.doesNotMatch(await search(), new RegExp(`\\bpost-${wholeId}\\b`));
+  assert.match(await search({ cookie }), new RegExp(`\\bpost-${wholeId}\\b`));
 
   // The rule changes in memberwire's admin page: WordPress's levels follow at once.
   const changed = await admin('PUT', '/api/rules', { rules: [{ id: 'gold', level: 'gold', anyOf: ['999'], allOf: [], noneOf: [] }] }, session);

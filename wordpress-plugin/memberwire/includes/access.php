@@ -12,7 +12,9 @@
  *
  * And levels can grant WordPress roles (memberwire → Setup → Levels and roles), so anything that
  * already checks roles or their capabilities (menus, other plugins) follows memberwire too.
- * What is hidden is never sent: the check runs on the server, for feeds and the REST API too.
+ * What is hidden is never sent: the check runs on the server, for feeds, excerpts, search and the
+ * REST API too. (Not covered: core's Latest Posts block set to show each post's full content,
+ * which prints the stored content without the content filters.)
  */
 
 defined('ABSPATH') || exit;
@@ -162,6 +164,18 @@ function memberwire_filter_excerpt($excerpt, $post = null)
     return (!$post || memberwire_can_read($post->ID)) ? $excerpt : '';
 }
 add_filter('get_the_excerpt', 'memberwire_filter_excerpt', 999, 2);
+
+/** Site search never lists what the visitor may not read (its words would be probed otherwise). */
+function memberwire_filter_search($posts, $query)
+{
+    if (is_admin() || !($query instanceof WP_Query) || !$query->is_search()) {
+        return $posts;
+    }
+    return array_values(array_filter((array) $posts, function ($post) {
+        return memberwire_can_read($post->ID);
+    }));
+}
+add_filter('the_posts', 'memberwire_filter_search', 10, 2);
 
 // ---- levels grant roles ----------------------------------------------------------------------
 
