@@ -120,7 +120,7 @@ async function build(env) {
     log,
   });
   const handler = createHandler({ wasm, engine, keyDigest: () => digest, extra: admin.extra, health: () => store.health(), onFatal });
-  built = { store, engine, handler };
+  built = { store, engine, handler, rules };
   return built;
 }
 
@@ -162,6 +162,8 @@ export default {
         headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '30' },
       });
     }
+    // Levels follow a rule saved through another isolate within seconds.
+    await a.rules.fresh().catch(() => {});
     return a.handler.fetch(request, env, ctx);
   },
 
@@ -187,7 +189,8 @@ export default {
       let final;
       try {
         // Per message: after a trap the next one runs on the app built over the fresh instance.
-        const { engine } = await appFor(env);
+        const { engine, rules } = await appFor(env);
+        await rules.fresh().catch(() => {});
         final = await engine.runEvent(id);
       } catch (err) {
         console.error(`memberwire: ${id}: the consumer failed: ${err?.code ?? err?.name ?? 'error'}`);

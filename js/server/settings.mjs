@@ -15,11 +15,22 @@ function bad(message) {
 }
 
 /** The access rules, validated by the wasm (the same types `levelsFor` reads). */
-export async function openRules(settings, wasm) {
+export async function openRules(settings, wasm, { now = Date.now } = {}) {
   let rules = (await settings.get(RULES))?.rules ?? [];
+  let readAt = now();
   let write = Promise.resolve();
   return {
     get: () => rules,
+    /**
+     * Reads the rules again when the copy here is older than `maxAgeMs`: where several instances
+     * share one store (Workers' isolates), a rule saved through one reaches the others.
+     */
+    async fresh(maxAgeMs = 10_000) {
+      if (now() - readAt < maxAgeMs) return;
+      readAt = now();
+      await write.catch(() => {});
+      rules = (await settings.get(RULES))?.rules ?? [];
+    },
     levels: (tags) => (rules.length ? wasm.levelsFor(rules, tags ?? []) : []),
     /** Validates and saves `next`; resolves once it is durable. */
     async put(next) {
@@ -52,6 +63,7 @@ export async function openRules(settings, wasm) {
       ));
       await saved;
       rules = clean;
+      readAt = now();
       return clean;
     },
   };
