@@ -5,45 +5,16 @@
 
 mod support;
 
-use memberwire::core::contact::{Contact, ContactId, CrmKind, Tag};
-use memberwire::core::crm::{ApiToken, CrmConfig, HttpResponse};
+use memberwire::core::crm::HttpResponse;
 use memberwire::core::directory::{DirResult, MemoryDirectory};
-use memberwire::core::email::Email;
-use memberwire::core::inbound::{InboundEvent, Source};
 use memberwire::core::workflow::{
     Config, Effect, EffectResult, OutcomeKind, PasswordMode, Poll, Workflow,
 };
 
 fn site() -> Config {
     Config {
-        crm: Some(CrmConfig {
-            kind: CrmKind::Keap,
-            base_url: "https://keap.invalid/crm/rest".into(),
-            token: ApiToken::new("t"),
-            password_field: Some("11".into()),
-            password_field_max: None,
-            link_field: Some("13".into()),
-            welcome_tag: Some("95".into()),
-        }),
-        password_mode: PasswordMode::Link,
         link_url: "https://members.example.com/set-password".into(),
-        bcrypt_cost: 4,
-        ..Config::default()
-    }
-}
-
-fn purchase() -> InboundEvent {
-    let mut c = Contact::new(
-        CrmKind::Keap,
-        "default",
-        ContactId::parse("101", "Id", true).unwrap(),
-    );
-    c.email = Some(Email::parse("ada@example.com", "Email").unwrap());
-    c.tags = Some(vec![Tag::id("91")]);
-    InboundEvent {
-        source: Source::KeapPost,
-        event_type: "http_post".into(),
-        contact: c,
+        ..support::keap_site(PasswordMode::Link)
     }
 }
 
@@ -52,7 +23,7 @@ fn purchase() -> InboundEvent {
 fn register(link: Option<&str>) -> (OutcomeKind, String, Vec<String>) {
     let cfg = site();
     let mut dir = MemoryDirectory::new();
-    let mut wf = Workflow::new("ev_1", purchase(), &cfg, 1_000).unwrap();
+    let mut wf = Workflow::new("ev_1", support::keap_purchase(), &cfg, 1_000).unwrap();
     let mut written = None;
     let mut logs = Vec::new();
     for _ in 0..200 {

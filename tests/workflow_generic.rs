@@ -4,7 +4,6 @@
 mod support;
 
 use memberwire::core::contact::{Contact, ContactId, CrmKind, Secret};
-use memberwire::core::crm::{ApiToken, CrmConfig};
 use memberwire::core::directory::MemoryDirectory;
 use memberwire::core::email::Email;
 use memberwire::core::inbound::{InboundEvent, Source};
@@ -13,23 +12,6 @@ use memberwire::core::secrets;
 use memberwire::core::workflow::{
     Config, CredentialsIssued, Effect, EffectResult, OutcomeKind, PasswordMode, Poll, Workflow,
 };
-
-fn keap_site(mode: PasswordMode) -> Config {
-    Config {
-        crm: Some(CrmConfig {
-            kind: CrmKind::Keap,
-            base_url: "https://keap.invalid/crm/rest".into(),
-            token: ApiToken::new("t"),
-            password_field: Some("11".into()),
-            password_field_max: None,
-            link_field: Some("13".into()),
-            welcome_tag: Some("95".into()),
-        }),
-        password_mode: mode,
-        bcrypt_cost: 4,
-        ..Config::default()
-    }
-}
 
 fn generic(id: &str, email: Option<&str>, password: Option<&str>) -> InboundEvent {
     let mut c = Contact::new(
@@ -74,7 +56,7 @@ fn run(wf: &mut Workflow, cfg: &Config, dir: &mut MemoryDirectory) -> OutcomeKin
 
 both_targets! {
     fn generic_posts_work_on_a_keap_site_without_calling_it() {
-        let cfg = keap_site(PasswordMode::Link);
+        let cfg = support::keap_site(PasswordMode::Link);
         let mut dir = MemoryDirectory::new();
         let mut wf = Workflow::new("e1", generic("zap-1", Some("Zed@Example.com"), None), &cfg, 0).unwrap();
         assert_eq!(run(&mut wf, &cfg, &mut dir), OutcomeKind::Created);
@@ -85,7 +67,7 @@ both_targets! {
     }
 
     fn a_generic_posts_password_is_used_in_crm_mode() {
-        let cfg = keap_site(PasswordMode::Crm);
+        let cfg = support::keap_site(PasswordMode::Crm);
         let mut dir = MemoryDirectory::new();
         let mut wf = Workflow::new("e1", generic("zap-2", Some("pw@example.com"), Some("a-Good-passw0rd")), &cfg, 0).unwrap();
         assert_eq!(run(&mut wf, &cfg, &mut dir), OutcomeKind::Created);
@@ -95,7 +77,7 @@ both_targets! {
     }
 
     fn a_generic_post_without_email_is_refused() {
-        let cfg = keap_site(PasswordMode::Link);
+        let cfg = support::keap_site(PasswordMode::Link);
         let err = Workflow::new("e1", generic("zap-3", None, None), &cfg, 0).unwrap_err();
         assert_eq!(err.code.as_str(), "invalid_email");
     }

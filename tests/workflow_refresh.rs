@@ -6,7 +6,7 @@
 mod support;
 
 use memberwire::core::contact::{Contact, ContactId, CrmKind, Tag};
-use memberwire::core::crm::{ApiToken, CrmConfig, HttpResponse};
+use memberwire::core::crm::HttpResponse;
 use memberwire::core::directory::MemoryDirectory;
 use memberwire::core::email::Email;
 use memberwire::core::inbound::{InboundEvent, Source};
@@ -17,20 +17,7 @@ use memberwire::core::workflow::{
 };
 
 fn site(mode: PasswordMode) -> Config {
-    Config {
-        crm: Some(CrmConfig {
-            kind: CrmKind::Keap,
-            base_url: "https://keap.invalid/crm/rest".into(),
-            token: ApiToken::new("t"),
-            password_field: Some("11".into()),
-            password_field_max: None,
-            link_field: Some("13".into()),
-            welcome_tag: Some("95".into()),
-        }),
-        password_mode: mode,
-        bcrypt_cost: 4,
-        ..Config::default()
-    }
+    support::keap_site(mode)
 }
 
 fn contact(id: &str) -> Contact {

@@ -6,11 +6,10 @@
 
 mod support;
 
-use memberwire::core::contact::{Contact, ContactId, CrmKind, Tag};
+use memberwire::core::contact::{CrmKind, Tag};
 use memberwire::core::crm::{ApiToken, CrmConfig, HttpResponse};
 use memberwire::core::directory::MemoryDirectory;
-use memberwire::core::email::Email;
-use memberwire::core::inbound::{InboundEvent, Source};
+use memberwire::core::inbound::InboundEvent;
 use memberwire::core::workflow::{
     Config, Effect, EffectResult, PasswordMode, Poll, Workflow, CANNOT_CONTINUE,
 };
@@ -69,18 +68,7 @@ fn changed() -> Vec<(&'static str, Config)> {
 }
 
 fn event() -> InboundEvent {
-    let mut c = Contact::new(
-        CrmKind::Keap,
-        "default",
-        ContactId::parse("101", "Id", true).unwrap(),
-    );
-    c.email = Some(Email::parse("ada@example.com", "Email").unwrap());
-    c.tags = Some(vec![Tag::id("91")]);
-    InboundEvent {
-        source: Source::KeapPost,
-        event_type: "http_post".into(),
-        contact: c,
-    }
+    support::keap_purchase()
 }
 
 /// Answers an effect: the directory for real, the CRM with a plain 200 (a contact with the

@@ -313,40 +313,27 @@ test('the edge function (workerd with D1 and Queues) keeps its members in WordPr
   // with its own password, and then no link is sent).
   wp.query("DELETE m FROM wp_usermeta m JOIN wp_users u ON u.ID = m.user_id WHERE u.user_email = 'alan@turing.example'; DELETE FROM wp_users WHERE user_email = 'alan@turing.example';");
   const { Miniflare } = await import('miniflare');
-  const { ROOT, keapCrm, createKeapSandbox, keapField, KEAP, waitFor } = await import('./support/registration.mjs');
+  const { keapCrm, createKeapSandbox, keapField, KEAP, waitFor } = await import('./support/registration.mjs');
   const persist = await mkdtemp(join(tmpdir(), 'mw-wp-workerd-'));
   t.after(() => rm(persist, { recursive: true, force: true }));
   const sandbox = createKeapSandbox({ rateLimit: false });
   const key = `mwk_${'w'.repeat(43)}`;
-  const mf = new Miniflare({
-    compatibilityDate: '2026-04-26',
-    compatibilityFlags: ['nodejs_compat'],
-    modulesRoot: ROOT,
-    modules: true,
-    scriptPath: `${ROOT}js/hosts/worker.mjs`,
-    modulesRules: [
-      { type: 'ESModule', include: ['**/*.mjs', '**/*.js'] },
-      { type: 'CompiledWasm', include: ['**/*.wasm'] },
-      { type: 'Text', include: ['**/*.sql'] },
-    ],
-    bindings: {
-      MEMBERWIRE_KEY: key,
-      MEMBERWIRE_CONFIG: JSON.stringify({ bcryptCost: 4, crm: keapCrm() }),
-      MEMBERWIRE_RATE_LIMIT: '0',
-      MEMBERWIRE_WP_URL: wp.url,
-      MEMBERWIRE_WP_USER: wp.user,
-      MEMBERWIRE_WP_APP_PASSWORD: wp.appPassword,
-    },
-    d1Databases: { DB: 'memberwire' },
-    queueProducers: { EVENTS: { queueName: 'memberwire-events' } },
-    queueConsumers: { 'memberwire-events': { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 3 } },
-    defaultPersistRoot: persist,
-    // The WordPress site is reached for real; everything else is the Keap sandbox.
-    outboundService: async (req) => {
-      const init = { method: req.method, headers: Object.fromEntries(req.headers), body: req.method === 'GET' || req.method === 'HEAD' ? undefined : await req.text() };
-      return req.url.startsWith(wp.url) ? fetch(req.url, init) : sandbox.fetch(req.url, init);
-    },
-  });
+  const { miniflareOptions, forwardInit } = await import('./support/workerd.mjs');
+  const mf = new Miniflare(
+    miniflareOptions({
+      persist,
+      bindings: {
+        MEMBERWIRE_KEY: key,
+        MEMBERWIRE_CONFIG: JSON.stringify({ bcryptCost: 4, crm: keapCrm() }),
+        MEMBERWIRE_RATE_LIMIT: '0',
+        MEMBERWIRE_WP_URL: wp.url,
+        MEMBERWIRE_WP_USER: wp.user,
+        MEMBERWIRE_WP_APP_PASSWORD: wp.appPassword,
+      },
+      // The WordPress site is reached for real; everything else is the Keap sandbox.
+      outboundService: async (req) => (req.url.startsWith(wp.url) ? fetch(req.url, await forwardInit(req)) : sandbox.fetch(req.url, await forwardInit(req))),
+    }),
+  );
   t.after(() => mf.dispose());
   // The same purchase delivered five times at once.
   const posts = await Promise.all(Array.from({ length: 5 }, () => mf.dispatchFetch(`http://localhost/hooks/keap?key=${key}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'contactId=105' })));

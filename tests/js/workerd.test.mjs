@@ -15,49 +15,31 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Miniflare } from 'miniflare';
 
+import { miniflareOptions, forwardInit } from './support/workerd.mjs';
 import { ROOT, KEAP, makeKey, loadWasm, createSecrets, createKeapSandbox, keapCrm, keapField, waitFor } from './support/registration.mjs';
 
 const secrets = createSecrets();
-const QUEUE = 'memberwire-events';
-const DLQ = 'memberwire-events-dlq';
 
 function worker({ persist, key, sandbox, extra = {} }) {
   // The admin page's files, laid out as `npm run deploy` lays them out for the ASSETS binding.
   const assets = join(persist, 'assets');
   execFileSync('bash', [join(ROOT, 'scripts/worker-assets.sh'), assets]);
-  return new Miniflare({
-    assets: { directory: assets, binding: 'ASSETS', routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } },
-    compatibilityDate: '2026-04-26',
-    compatibilityFlags: ['nodejs_compat'],
-    modulesRoot: ROOT,
-    modules: true,
-    scriptPath: `${ROOT}js/hosts/worker.mjs`,
-    // Custom rules come before miniflare's defaults, so .js (pkg/memberwire.js) needs its own.
-    modulesRules: [
-      { type: 'ESModule', include: ['**/*.mjs', '**/*.js'] },
-      { type: 'CompiledWasm', include: ['**/*.wasm'] },
-      { type: 'Text', include: ['**/*.sql'] },
-    ],
-    bindings: {
-      MEMBERWIRE_KEY: key,
-      MEMBERWIRE_CONFIG: JSON.stringify({ bcryptCost: 4, linkUrl: 'https://members.example/set-password', crm: keapCrm() }),
-      MEMBERWIRE_RETRY_DELAY_S: '0',
-      MEMBERWIRE_REDRIVE_AFTER_S: '0',
-      MEMBERWIRE_RATE_LIMIT: '0',
-      ...extra,
-    },
-    d1Databases: { DB: 'memberwire' },
-    queueProducers: { EVENTS: { queueName: QUEUE } },
-    queueConsumers: {
-      [QUEUE]: { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 3, deadLetterQueue: DLQ },
-      [DLQ]: { maxBatchSize: 10, maxBatchTimeout: 1 },
-    },
-    defaultPersistRoot: persist,
-    unsafeTriggerHandlers: true,
-    // Every fetch the worker makes goes to the Keap sandbox (as a Request of this Node's own).
-    outboundService: async (req) =>
-      sandbox.fetch(req.url, { method: req.method, headers: Object.fromEntries(req.headers), body: req.method === 'GET' || req.method === 'HEAD' ? undefined : await req.text() }),
-  });
+  return new Miniflare(
+    miniflareOptions({
+      persist,
+      assets,
+      bindings: {
+        MEMBERWIRE_KEY: key,
+        MEMBERWIRE_CONFIG: JSON.stringify({ bcryptCost: 4, linkUrl: 'https://members.example/set-password', crm: keapCrm() }),
+        MEMBERWIRE_RETRY_DELAY_S: '0',
+        MEMBERWIRE_REDRIVE_AFTER_S: '0',
+        MEMBERWIRE_RATE_LIMIT: '0',
+        ...extra,
+      },
+      // Every fetch the worker makes goes to the Keap sandbox.
+      outboundService: async (req) => sandbox.fetch(req.url, await forwardInit(req)),
+    }),
+  );
 }
 
 function client(mf, key) {

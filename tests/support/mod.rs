@@ -50,3 +50,44 @@ impl<'a> Fixture<'a> {
         f
     }
 }
+
+/// A site on Keap with the sandbox's fields (password 11, link 13, welcome tag 95), bcrypt cost 4.
+pub fn keap_site(
+    mode: memberwire::core::workflow::PasswordMode,
+) -> memberwire::core::workflow::Config {
+    use memberwire::core::contact::CrmKind;
+    use memberwire::core::crm::{ApiToken, CrmConfig};
+    memberwire::core::workflow::Config {
+        crm: Some(CrmConfig {
+            kind: CrmKind::Keap,
+            base_url: "https://keap.invalid/crm/rest".into(),
+            token: ApiToken::new("t"),
+            password_field: Some("11".into()),
+            password_field_max: None,
+            link_field: Some("13".into()),
+            welcome_tag: Some("95".into()),
+        }),
+        password_mode: mode,
+        bcrypt_cost: 4,
+        ..memberwire::core::workflow::Config::default()
+    }
+}
+
+/// A Keap "HTTP post" purchase for contact 101 (ada@example.com, tag 91).
+pub fn keap_purchase() -> memberwire::core::inbound::InboundEvent {
+    use memberwire::core::contact::{Contact, ContactId, CrmKind, Tag};
+    use memberwire::core::email::Email;
+    use memberwire::core::inbound::{InboundEvent, Source};
+    let mut c = Contact::new(
+        CrmKind::Keap,
+        "default",
+        ContactId::parse("101", "Id", true).unwrap(),
+    );
+    c.email = Some(Email::parse("ada@example.com", "Email").unwrap());
+    c.tags = Some(vec![Tag::id("91")]);
+    InboundEvent {
+        source: Source::KeapPost,
+        event_type: "http_post".into(),
+        contact: c,
+    }
+}
