@@ -195,35 +195,30 @@ export async function createAdminApi(o) {
         ? ['keap_post', `contactId=${enc(cid)}&Email=${enc(email.trim())}`]
         : ['activecampaign', `type=subscribe&${enc('contact[id]')}=${enc(cid)}&${enc('contact[email]')}=${enc(email.trim())}`];
     const accepted = await engine.accept(source, new Headers({ 'content-type': 'application/x-www-form-urlencoded' }), new TextEncoder().encode(form));
-    if (accepted.queued?.length) return { status: 202, body: { outcome: 'queued', event: accepted.queued[0] } };
-    if (accepted.kind !== 'events' || !accepted.runs?.length) fail(400, 'ignored', 'the registration was not started');
-    const run = accepted.runs[0];
-    const final = await Promise.race([run.done, new Promise((resolve) => setTimeout(() => resolve(null), 10_000))]);
-    if (!final || final.state !== 'done') {
-      return { status: 202, body: { outcome: 'queued', event: run.eventId, ...(final?.code ? { pending: { code: final.code, reason: final.reason } } : {}) } };
+    if (accepted.kind !== 'events' || !(accepted.runs?.length || accepted.queued?.length)) fail(400, 'ignored', 'the registration was not started');
+    const r = await settle(accepted);
+    if (r.queued) return { status: 202, body: r.queued };
+    if (r.outcome.outcome === 'conflict') {
+      const c = r.outcome.conflict;
+      fail(409, c?.reason?.includes('contact') ? 'contact_taken' : 'email_taken', `conflict: ${c?.reason ?? 'taken'} (member ${c?.otherMember ?? '?'})`);
     }
-    const out = final.outcome;
-    if (out.outcome === 'conflict') {
-      fail(409, out.conflict?.reason?.includes('contact') ? 'contact_taken' : 'email_taken', `conflict: ${out.conflict?.reason ?? 'taken'} (member ${out.conflict?.otherMember ?? '?'})`);
-    }
-    const m = out.member && (await directory.get(out.member.id));
-    log(`admin: member ${m?.id ?? '?'} registered with a welcome (${run.eventId})`);
-    return { status: 201, body: { ...memberOut(m, rules), event: run.eventId, outcome: out.outcome } };
+    log(`admin: member ${r.member?.id ?? '?'} registered with a welcome (${r.event})`);
+    return { status: 201, body: { ...memberOut(r.member, rules), event: r.event, outcome: r.outcome.outcome } };
   }
 
-  /** The answer for a started workflow: its outcome within 10 s, else 202 queued. */
+  /**
+   * A started workflow's end, waited for up to 10 s: {event, outcome, member} once done, else
+   * {queued: the 202 body, with the pending code when it parked}.
+   */
   async function settle(accepted) {
-    if (accepted.queued?.length) return json(202, { outcome: 'queued', event: accepted.queued[0] });
+    if (accepted.queued?.length) return { queued: { outcome: 'queued', event: accepted.queued[0] } };
     const run = accepted.runs[0];
     const final = await Promise.race([run.done, new Promise((resolve) => setTimeout(() => resolve(null), 10_000))]);
     if (!final || final.state !== 'done') {
-      const pending = final?.code ? { code: final.code, reason: final.reason } : undefined;
-      if (final?.code === 'not_a_member') fail(409, 'not_a_member', final.reason);
-      return json(202, { outcome: 'queued', event: run.eventId, ...(pending ? { pending } : {}) });
+      return { queued: { outcome: 'queued', event: run.eventId, ...(final?.code ? { pending: { code: final.code, reason: final.reason } } : {}) } };
     }
     const out = final.outcome;
-    const m = out.member && (await directory.get(out.member.id));
-    return json(200, { outcome: out.outcome, credentials: out.credentials, welcome: out.welcome, event: run.eventId, member: memberOut(m, rules) });
+    return { event: run.eventId, outcome: out, member: out.member ? await directory.get(out.member.id) : null };
   }
 
   async function applyTags(id, input) {
@@ -303,7 +298,10 @@ export async function createAdminApi(o) {
       if (m.contact.crm !== crm.kind) fail(409, 'other_crm', `this member is linked to ${m.contact.crm}, not to the configured ${crm.kind}`);
       const accepted = await engine.refresh(m.contact.contactId, { credentials, welcome });
       log(`admin: member ${id} refreshed from the CRM${credentials ? ' with new credentials' : ''}${welcome ? ' and the welcome' : ''}`);
-      return settle(accepted);
+      const r = await settle(accepted);
+      if (r.queued?.pending?.code === 'not_a_member') fail(409, 'not_a_member', r.queued.pending.reason);
+      if (r.queued) return json(202, r.queued);
+      return json(200, { outcome: r.outcome.outcome, credentials: r.outcome.credentials, welcome: r.outcome.welcome, event: r.event, member: memberOut(r.member, rules) });
     }],
     // Links a member to another contact of the configured CRM (or unlinks it: contactId null).
     ['PUT', /^\/api\/members\/([^/]+)\/contact$/, async ({ request }, id) => {

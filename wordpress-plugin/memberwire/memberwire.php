@@ -21,6 +21,9 @@ define('MEMBERWIRE_PLUGIN_VERSION', '0.1.0');
 define('MEMBERWIRE_PLUGIN_FILE', __FILE__);
 define('MEMBERWIRE_SCHEMA_VERSION', '1');
 define('MEMBERWIRE_SYNC_CAP', 'memberwire_sync');
+// What makes an account staff: it can change the site. memberwire issues such an account no
+// credentials, and no level grants a role that has any of these.
+define('MEMBERWIRE_STAFF_CAPS', array('edit_others_posts', 'manage_options', 'edit_users', 'promote_users', 'activate_plugins', 'unfiltered_html', MEMBERWIRE_SYNC_CAP));
 
 require_once __DIR__ . '/includes/schema.php';
 require_once __DIR__ . '/includes/directory.php';

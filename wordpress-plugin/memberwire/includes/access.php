@@ -195,7 +195,7 @@ function memberwire_grantable_roles()
     $out = array();
     foreach (wp_roles()->role_objects as $slug => $role) {
         $staff = false;
-        foreach (array('edit_others_posts', 'manage_options', 'edit_users', 'promote_users', 'activate_plugins', 'unfiltered_html', MEMBERWIRE_SYNC_CAP) as $cap) {
+        foreach (MEMBERWIRE_STAFF_CAPS as $cap) {
             $staff = $staff || $role->has_cap($cap);
         }
         if (!$staff) {

@@ -119,42 +119,26 @@ function memberwire_admin_proxy(WP_REST_Request $request)
     if (preg_match('#^(session|setup)(/|$)|^settings/api-tokens(/|$)#', $path)) {
         return memberwire_error(404, 'not_found', 'this route is not reachable from wp-admin');
     }
-    $conn = memberwire_connection();
-    if ($conn['url'] === '' || $conn['token'] === '') {
-        return memberwire_error(409, 'not_connected', 'memberwire is not connected: set its URL and API token under memberwire → Setup');
-    }
     $query = $request->get_query_params();
     unset($query['rest_route'], $query['_wpnonce']);
-    $url = $conn['url'] . '/api/' . $path . ($query ? '?' . http_build_query($query, '', '&', PHP_QUERY_RFC3986) : '');
     $method = $request->get_method();
-    $args = array(
-        'method' => $method,
-        'timeout' => 60,
-        'redirection' => 0,
-        'headers' => array('Authorization' => 'Bearer ' . $conn['token'], 'Accept' => 'application/json'),
-    );
-    if ($method !== 'GET') {
-        $args['headers']['Content-Type'] = 'application/json';
-        $args['body'] = $request->get_body();
+    $answer = memberwire_request($method, '/' . $path . ($query ? '?' . http_build_query($query, '', '&', PHP_QUERY_RFC3986) : ''), $method === 'GET' ? null : $request->get_body(), 60);
+    if (is_wp_error($answer)) {
+        $why = $answer->get_error_code();
+        // A refused token is a 502 here: the browser's WordPress session itself is fine.
+        $status = $why === 'not_connected' ? 409 : 502;
+        return memberwire_error($status, $why, $answer->get_error_message());
     }
-    $res = wp_remote_request($url, $args);
-    if (is_wp_error($res)) {
-        return memberwire_error(502, 'memberwire_unreachable', 'memberwire could not be reached at its URL (memberwire → Setup)');
-    }
-    $status = (int) wp_remote_retrieve_response_code($res);
-    $data = json_decode((string) wp_remote_retrieve_body($res), true);
-    if ($status === 401) {
-        // The browser's WordPress session is fine; memberwire refused this site's token.
-        return memberwire_error(502, 'memberwire_token_refused', 'memberwire refused this site\'s API token: create a new one and save it under memberwire → Setup');
-    }
-    if (!is_array($data)) {
-        return memberwire_error(502, 'memberwire_bad_answer', 'memberwire answered ' . $status . ' without JSON');
-    }
-    return new WP_REST_Response($data, $status);
+    return new WP_REST_Response($answer['data'], $answer['status']);
 }
 
-/** memberwire's admin API, from PHP (the setup page and the profile section). */
-function memberwire_call($method, $path, $body = null)
+/**
+ * One call to memberwire's admin API with the plugin's token: `$path` under /api (with its query),
+ * `$raw_body` JSON text or null. Returns array('status', 'data') for any JSON answer but a refused
+ * token, else a WP_Error (not_connected, memberwire_unreachable, memberwire_token_refused,
+ * memberwire_bad_answer).
+ */
+function memberwire_request($method, $path, $raw_body, $timeout)
 {
     $conn = memberwire_connection();
     if ($conn['url'] === '' || $conn['token'] === '') {
@@ -162,29 +146,41 @@ function memberwire_call($method, $path, $body = null)
     }
     $args = array(
         'method' => $method,
-        'timeout' => 30,
+        'timeout' => $timeout,
         'redirection' => 0,
         'headers' => array('Authorization' => 'Bearer ' . $conn['token'], 'Accept' => 'application/json'),
     );
-    if ($body !== null) {
+    if ($raw_body !== null) {
         $args['headers']['Content-Type'] = 'application/json';
-        $args['body'] = wp_json_encode($body);
+        $args['body'] = $raw_body;
     }
     $res = wp_remote_request($conn['url'] . '/api' . $path, $args);
     if (is_wp_error($res)) {
-        return new WP_Error('memberwire_unreachable', __('memberwire could not be reached at its URL.', 'memberwire'));
+        return new WP_Error('memberwire_unreachable', __('memberwire could not be reached at its URL (memberwire → Setup).', 'memberwire'));
     }
     $status = (int) wp_remote_retrieve_response_code($res);
-    $data = json_decode((string) wp_remote_retrieve_body($res), true);
-    if ($status >= 400 || !is_array($data)) {
-        $code = is_array($data) && isset($data['error']['code']) ? (string) $data['error']['code'] : 'http_' . $status;
-        $message = is_array($data) && isset($data['error']['message']) ? (string) $data['error']['message'] : sprintf(__('memberwire answered %d.', 'memberwire'), $status);
-        if ($status === 401) {
-            $message = __('memberwire refused the API token: create a new one in memberwire (Settings → API tokens) and save it here.', 'memberwire');
-        }
-        return new WP_Error($code, $message, array('status' => $status));
+    if ($status === 401) {
+        return new WP_Error('memberwire_token_refused', __('memberwire refused this site\'s API token: create a new one in memberwire (Settings → API tokens) and save it under memberwire → Setup.', 'memberwire'));
     }
-    return $data;
+    $data = json_decode((string) wp_remote_retrieve_body($res), true);
+    if (!is_array($data)) {
+        return new WP_Error('memberwire_bad_answer', sprintf(__('memberwire answered %d without JSON.', 'memberwire'), $status));
+    }
+    return array('status' => $status, 'data' => $data);
+}
+
+/** memberwire's admin API, from PHP (the setup page and the profile section): the answer, or a WP_Error for any error. */
+function memberwire_call($method, $path, $body = null)
+{
+    $answer = memberwire_request($method, $path, $body === null ? null : wp_json_encode($body), 30);
+    if (is_wp_error($answer)) {
+        return $answer;
+    }
+    if ($answer['status'] >= 400) {
+        $e = isset($answer['data']['error']) && is_array($answer['data']['error']) ? $answer['data']['error'] : array();
+        return new WP_Error((string) ($e['code'] ?? 'http_' . $answer['status']), (string) ($e['message'] ?? sprintf(__('memberwire answered %d.', 'memberwire'), $answer['status'])), array('status' => $answer['status']));
+    }
+    return $answer['data'];
 }
 
 // ---- setup ----------------------------------------------------------------------------------

@@ -359,11 +359,9 @@ function memberwire_put_token($token_hash, $member_id, $expires_at)
 {
     global $wpdb;
     $user_id = memberwire_seq($member_id);
-    if ($user_id === 0) {
-        return memberwire_result('no_such_member');
-    }
-    if (memberwire_is_staff($user_id)) {
-        return memberwire_staff_refusal();
+    $refused = memberwire_credentials_refused($user_id);
+    if ($refused) {
+        return $refused;
     }
     $members = memberwire_table('members');
     $tokens = memberwire_table('tokens');
@@ -394,6 +392,14 @@ function memberwire_put_token($token_hash, $member_id, $expires_at)
     return $answer;
 }
 
+/** In a transaction holding the member's row: the member has a password now (a new version). */
+function memberwire_mark_password_set($user_id, $now)
+{
+    global $wpdb;
+    $members = memberwire_table('members');
+    memberwire_write($wpdb->prepare("UPDATE $members SET password_set = 1, credentials = 'password', version = version + 1, updated_at = %d WHERE user_id = %d", $now, $user_id));
+}
+
 /**
  * A member who set a password through WordPress (the reset link, the lost-password form, a
  * profile edit) has credentials now: the member row says so, and memberwire's own set-password
@@ -403,14 +409,12 @@ function memberwire_password_changed($user)
 {
     global $wpdb;
     $user_id = is_object($user) ? (int) $user->ID : (int) $user;
-    $members = memberwire_table('members');
     $tokens = memberwire_table('tokens');
-    memberwire_transaction(function () use ($wpdb, $user_id, $members, $tokens) {
+    memberwire_transaction(function () use ($wpdb, $user_id, $tokens) {
         if (!memberwire_member_at($user_id, true)) {
             return array('rollback' => true, 'answer' => null);
         }
-        $now = (int) round(microtime(true) * 1000);
-        memberwire_write($wpdb->prepare("UPDATE $members SET password_set = 1, credentials = 'password', version = version + 1, updated_at = %d WHERE user_id = %d", $now, $user_id));
+        memberwire_mark_password_set($user_id, (int) round(microtime(true) * 1000));
         memberwire_write($wpdb->prepare("DELETE FROM $tokens WHERE user_id = %d", $user_id));
         return array('answer' => null);
     });
@@ -425,7 +429,7 @@ add_action('after_password_reset', 'memberwire_password_changed');
  */
 function memberwire_is_staff($user_id)
 {
-    foreach (array('edit_others_posts', 'manage_options', 'edit_users', 'promote_users', 'activate_plugins', MEMBERWIRE_SYNC_CAP) as $cap) {
+    foreach (MEMBERWIRE_STAFF_CAPS as $cap) {
         if (user_can((int) $user_id, $cap)) {
             return true;
         }
@@ -433,9 +437,16 @@ function memberwire_is_staff($user_id)
     return false;
 }
 
-function memberwire_staff_refusal()
+/** Why credentials cannot be issued to user `$user_id` (no member there, or a staff account), or null. */
+function memberwire_credentials_refused($user_id)
 {
-    return memberwire_result('rejected', array('reason' => 'this WordPress account can change the site, so memberwire never sets its password or sends it a link; it signs in with its own'));
+    if ($user_id === 0) {
+        return memberwire_result('no_such_member');
+    }
+    if (memberwire_is_staff($user_id)) {
+        return memberwire_result('rejected', array('reason' => 'this WordPress account can change the site, so memberwire never sets its password or sends it a link; it signs in with its own'));
+    }
+    return null;
 }
 
 /** Use up a token: succeeds once, before it expires. */
@@ -462,18 +473,15 @@ function memberwire_set_password($member_id, $password_hash, $now)
 {
     global $wpdb;
     $user_id = memberwire_seq($member_id);
-    if ($user_id === 0) {
-        return memberwire_result('no_such_member');
+    $refused = memberwire_credentials_refused($user_id);
+    if ($refused) {
+        return $refused;
     }
-    if (memberwire_is_staff($user_id)) {
-        return memberwire_staff_refusal();
-    }
-    $members = memberwire_table('members');
-    $answer = memberwire_transaction(function () use ($wpdb, $user_id, $members, $password_hash, $now) {
+    $answer = memberwire_transaction(function () use ($wpdb, $user_id, $password_hash, $now) {
         if (!memberwire_member_at($user_id, true)) {
             return array('rollback' => true, 'answer' => memberwire_result('no_such_member'));
         }
-        memberwire_write($wpdb->prepare("UPDATE $members SET password_set = 1, credentials = 'password', version = version + 1, updated_at = %d WHERE user_id = %d", $now, $user_id));
+        memberwire_mark_password_set($user_id, $now);
         memberwire_write($wpdb->prepare("UPDATE {$wpdb->users} SET user_pass = %s WHERE ID = %d", $password_hash, $user_id));
         return array('answer' => memberwire_result('password_set', array('member' => memberwire_member_at($user_id))));
     });
