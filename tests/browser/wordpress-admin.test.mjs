@@ -16,6 +16,19 @@ import { startBrowser, setupAndLogin, screenshot, goto, keap, postHook } from '.
 const PASSWORD_FIELD = '11'; // the sandbox's Keap custom fields: "Password"
 const LINK_FIELD = '13'; // and the set-password link
 
+/**
+ * Waits for a notice (`selector`, default memberwire's own) with `text` on a wp-admin screen.
+ * When it does not come, the failure says where the page is and which notices it shows instead.
+ */
+async function expectNotice(page, text, selector = '.memberwire-notice') {
+  try {
+    await page.locator(selector).filter({ hasText: text }).first().waitFor();
+  } catch (err) {
+    const shown = await page.locator('.notice, .error, #message').allInnerTexts().catch(() => []);
+    throw new Error(`no notice "${text}" at ${new URL(page.url()).pathname}${new URL(page.url()).search}; shown: ${JSON.stringify(shown)} (${err.message.split('\n')[0]})`);
+  }
+}
+
 async function wpLogin(page, wp, login, password) {
   await page.context().clearCookies();
   await page.goto(`${wp.url}/wp-login.php`);
@@ -153,7 +166,7 @@ test('WordPress: Setup connects memberwire, its screens work in wp-admin, member
   assert.equal(await page.locator('#memberwire-tags').innerText(), '#91, #93');
   await page.locator('#memberwire_refresh').check();
   await page.locator('#submit').click();
-  await page.locator('.memberwire-notice', { hasText: 'Refreshed from CRM' }).waitFor();
+  await expectNotice(page, 'Refreshed from CRM');
   assert.match(await page.locator('.memberwire-notice').innerText(), /the password from the CRM is set/);
   // 95 is the welcome tag the registration applied; 97 is new.
   assert.equal(await page.locator('#memberwire-tags').innerText(), '#91, #93, #95, #97');
@@ -165,18 +178,19 @@ test('WordPress: Setup connects memberwire, its screens work in wp-admin, member
     await page.locator('#user_login').fill(email);
     await page.locator('#email').fill(email);
     await page.locator('#memberwire_contact_id').fill(contactId);
-    // WordPress's own check wants a password, which its script fills in once the page is ready.
-    await page.waitForFunction(() => document.querySelector('#pass1')?.value.length > 0);
-    await page.locator('#createusersub').click();
-    await page.waitForLoadState();
+    // WordPress's own check wants a password, which its script fills in and rates once the page
+    // and its strength meter (zxcvbn, loaded last) are ready; until then the form does not post.
+    await page.locator('#pass-strength-result.strong').waitFor();
+    // The form posts and the next page loads (WordPress's answer, or the new user's profile).
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.locator('#createusersub').click()]);
   };
   // Ada's contact is a member already: refused, naming the member, and no second account.
   await addNew('someone.else@example.com', '101');
-  await page.locator('#message.error, .notice-error, #login_error, .error').filter({ hasText: /contact 101 already belongs to member/ }).first().waitFor();
+  await expectNotice(page, /contact 101 already belongs to member/, '#message.error, .notice-error, .error');
   assert.equal(wp.query("SELECT COUNT(*) FROM wp_users WHERE user_email = 'someone.else@example.com'").trim().split('\n').at(-1), '0');
   // Katherine (contact 107) is new: memberwire makes the account, the email as username.
   await addNew('K.Johnson@Example.NET', '107');
-  await page.locator('.memberwire-notice', { hasText: 'Member added by memberwire' }).waitFor();
+  await expectNotice(page, 'Member added by memberwire');
   assert.equal(await page.locator('#memberwire_contact_id').inputValue(), '107');
   assert.equal(await page.locator('#user_login').inputValue(), 'k.johnson@example.net');
 
@@ -218,7 +232,12 @@ test('WordPress, link mode: the CRM field holds WordPress\'s own reset link; the
   // The member follows it from the welcome email and chooses a password on the site's own page.
   const password = 'Difference-Engine-1822';
   await page.goto(link);
+  // WordPress's script puts a generated password in the field once the page is ready: only then
+  // is ours typed over it (typed earlier, the script would replace it).
+  await page.waitForFunction(() => document.querySelector('#pass1')?.value.length > 0);
   await page.locator('#pass1').fill(password);
+  assert.equal(await page.locator('#pass1').inputValue(), password);
+  await page.locator('#pass-strength-result.strong').waitFor();
   await page.locator('#wp-submit').click();
   await page.getByText('Your password has been reset.').waitFor();
   // memberwire's record follows: the member has a password now.
