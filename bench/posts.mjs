@@ -11,9 +11,10 @@
 // sent over C keep-alive connections (default 32; --quick 8) by autocannon, which cycles
 // through the bodies with setupRequest.
 //
-// memberwire runs as `memberwire serve --port 0 --data <fresh tmp> --no-sandbox-limit`, a child
-// process with a generated MEMBERWIRE_KEY (never printed). Its built-in sandbox CRM only knows
-// four contacts, and a new member's workflow writes the set-password link into the contact and
+// memberwire runs as `memberwire serve --port 0 --data <fresh tmp> --crm keap --crm-url SANDBOX
+// --crm-rate 0`, a child process with a generated MEMBERWIRE_KEY (never printed); the CRM is
+// `memberwire sandbox --no-limit`, another child process, so its CPU is not counted as the
+// server's. The sandbox only knows four contacts, and a new member's workflow writes the set-password link into the contact and
 // applies the welcome tag, so every contact is first created through the sandbox's REST API
 // (POST /crm/rest/v2/contacts) and the posts carry the ids it assigned. The posts are full
 // (Id, Email, FirstName, LastName, Groups), so nothing is loaded from the CRM.
@@ -268,16 +269,27 @@ async function stopChild(child, { group = false } = {}) {
  * Starts `memberwire serve` on a free port. Resolves to { child, url, sandboxUrl, members,
  * events, logLines(), stderrTail() }.
  */
-function startMemberwire({ dataDir, budgetMs, key, profileName }) {
+function startMemberwire({ dataDir, budgetMs, key, profileName, sandboxUrl }) {
   const nodeArgs = args['cpu-prof'] && profileName ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`, `--cpu-prof-name=${profileName}.cpuprofile`] : [];
-  const cli = [BIN, 'serve', '--port', '0', '--data', dataDir, '--no-sandbox-limit'];
+  // The CRM is the sandbox in its own process (`memberwire sandbox`), spoken to as Keap: its CPU
+  // is not the server's. No limit on either side: the benchmark measures memberwire, not Keap's 10/s.
+  const cli = [BIN, 'serve', '--port', '0', '--data', dataDir, '--crm', 'keap', '--crm-url', sandboxUrl, '--crm-rate', '0'];
   if (budgetMs !== undefined) cli.push('--budget-ms', String(budgetMs));
   const child = spawn(process.execPath, [...nodeArgs, ...cli], {
-    env: { ...process.env, MEMBERWIRE_KEY: key },
+    env: {
+      ...process.env,
+      MEMBERWIRE_KEY: key,
+      MEMBERWIRE_KEAP_TOKEN: KEAP_DEFAULT_API_KEY,
+      // The sandbox's seeded custom fields and welcome tag (js/sandbox/keap.mjs).
+      MEMBERWIRE_PASSWORD_FIELD: '11',
+      MEMBERWIRE_PASSWORD_FIELD_MAX: '20',
+      MEMBERWIRE_LINK_FIELD: '13',
+      MEMBERWIRE_WELCOME_TAG: WELCOME_TAG,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   started.add(child);
-  const info = { child, url: null, sandboxUrl: null, members: null, events: null };
+  const info = { child, url: null, sandboxUrl, members: null, events: null };
   let logLines = 0;
   const warnings = [];
   const stderr = [];
@@ -300,18 +312,33 @@ function startMemberwire({ dataDir, budgetMs, key, profileName }) {
       else if (info.members === null && (m = /^\s+data: .*members: (\d+)\s+events: (\d+)/.exec(line))) {
         info.members = Number(m[1]);
         info.events = Number(m[2]);
-      } else if (!info.sandboxUrl && (m = /crm: sandbox \(Keap REST shapes\) at (http:\/\/127\.0\.0\.1:\d+\/\S+)/.exec(line))) {
-        info.sandboxUrl = m[1];
-      } else if (info.sandboxUrl) {
+      } else if (ready) {
         logLines++;
         if (/^(warn|error): /.test(line) && warnings.length < 5) warnings.push(line.slice(0, 200));
       }
-      if (!ready && info.url && info.sandboxUrl && info.members !== null) {
+      if (!ready && info.url && info.members !== null && /^\s+crm: /.test(line)) {
         ready = true;
         clearTimeout(timer);
         child.removeAllListeners('exit');
         resolve({ ...info, logLines: () => logLines, warnings, stderrTail: () => stderr.slice() });
       }
+    });
+  });
+}
+
+/** Starts `memberwire sandbox` (no rate limit) on a free port: { child, url } (its /crm/rest base). */
+function startSandbox() {
+  const child = spawn(process.execPath, [BIN, 'sandbox', '--port', '0', '--no-limit'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  started.add(child);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the sandbox did not start within 30 s')), 30_000);
+    child.once('exit', (code) => reject(new Error(`the sandbox exited with ${code} while starting`)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const m = /Keap REST shapes at (http:\/\/127\.0\.0\.1:\d+\/\S+)/.exec(line);
+      if (!m) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      resolve({ child, url: m[1] });
     });
   });
 }
@@ -530,7 +557,8 @@ async function memberwirePhase(name, { budgetMs, load }) {
   const key = randomBytes(32).toString('base64url'); // 43 characters; never printed
   const dataDir = tmp(`mw-bench-posts-${name}-`);
   process.stdout.write(`${name}: starting memberwire (budget ${budgetMs === undefined ? 'default' : `${budgetMs} ms`}), `);
-  const server = await startMemberwire({ dataDir, budgetMs, key, profileName: name });
+  const crm = await startSandbox();
+  const server = await startMemberwire({ dataDir, budgetMs, key, profileName: name, sandboxUrl: crm.url });
   try {
     const t = performance.now();
     const ids = await createContacts(server.sandboxUrl, load.distinct);
@@ -566,7 +594,7 @@ async function memberwirePhase(name, { budgetMs, load }) {
     if (server.child.exitCode !== 0) failures.push(`${name}: the server exited with ${server.child.exitCode ?? server.child.signalCode}`);
 
     // Start again on the same data: what was recorded survives, one member per contact.
-    const again = await startMemberwire({ dataDir, budgetMs: 0, key });
+    const again = await startMemberwire({ dataDir, budgetMs: 0, key, sandboxUrl: crm.url });
     result.afterRestart = { members: again.members, events: again.events };
     await stopChild(again.child);
 
@@ -584,6 +612,7 @@ async function memberwirePhase(name, { budgetMs, load }) {
     return result;
   } finally {
     if (started.has(server.child)) await stopChild(server.child);
+    await stopChild(crm.child);
   }
 }
 

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { supervise } from '../js/server/serve.mjs';
 
 const HELP = `usage: memberwire serve [options]
+       memberwire sandbox [--port N] [--no-limit]
 
 Serves the hook endpoints, the set-password page and the admin page, with SQLite in DIR.
 
@@ -21,6 +22,8 @@ Serves the hook endpoints, the set-password page and the admin page, with SQLite
   --password-mode M    link (default: a one-time set-password link in a CRM field) or
                        crm (the CRM's password field, or a generated one written back)
   --no-sandbox-limit   lift the sandbox CRM's 10 requests/s limit (benchmarks)
+  --crm-rate N         requests per second memberwire sends the CRM (default: the CRM's
+                       documented limit, Keap 10, ActiveCampaign 5; 0: no limit, for a sandbox)
   --budget-ms N        how long a post may run before it is answered 202 "queued"
                        (default 3000; 0 answers as soon as the post is durably recorded)
 
@@ -29,10 +32,17 @@ MEMBERWIRE_PASSWORD_FIELD, MEMBERWIRE_LINK_FIELD, MEMBERWIRE_WELCOME_TAG (CRM fi
 MEMBERWIRE_PUBLIC_URL (the public address members reach, for set-password links),
 MEMBERWIRE_TRUSTED_PROXIES (reverse proxies' addresses, comma-separated: clients are then told
 apart by X-Forwarded-For), MEMBERWIRE_KEEP_FIELDS (other post fields kept with an event, by
-name; none by default).`;
+name; none by default).
+
+memberwire sandbox serves the Keap-shaped sandbox CRM alone, in its own process (default port
+8788; its seeded fields: password 11 (20 characters), link 13; welcome tag 95), for
+\`memberwire serve --crm keap --crm-url URL\` with MEMBERWIRE_KEAP_TOKEN set to the sandbox's key
+(KEAP_DEFAULT_API_KEY in js/sandbox/keap.mjs).`;
 
 const [command, ...rest] = process.argv.slice(2);
-if (command !== 'serve') {
+if (command === 'sandbox') {
+  await sandbox(rest);
+} else if (command !== 'serve') {
   console.log(HELP);
   process.exit(command === undefined || command === 'help' || command === '--help' ? 0 : 2);
 }
@@ -51,6 +61,7 @@ try {
       'password-mode': { type: 'string', default: 'link' },
       'no-sandbox-limit': { type: 'boolean', default: false },
       'budget-ms': { type: 'string', default: '3000' },
+      'crm-rate': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   }).values;
@@ -61,6 +72,10 @@ try {
 if (args.help) {
   console.log(HELP);
   process.exit(0);
+}
+if (args['crm-rate'] !== undefined && !(Number(args['crm-rate']) >= 0)) {
+  console.error('memberwire: --crm-rate must be a number of requests per second (0: no limit)');
+  process.exit(2);
 }
 
 // Signals are handled from the start: one that arrives while the server is still starting stops
@@ -87,9 +102,33 @@ try {
     passwordMode: args['password-mode'],
     sandboxRateLimit: args['no-sandbox-limit'] ? 0 : 10,
     budgetMs: Number(args['budget-ms']),
+    ...(args['crm-rate'] !== undefined ? { crmRate: Number(args['crm-rate']) } : {}),
   });
   if (stopping) await stop();
 } catch (err) {
   console.error(`memberwire: ${err.message}`);
   process.exit(err.code === 'usage' ? 2 : 1);
+}
+
+/** `memberwire sandbox`: the Keap-shaped sandbox CRM alone, until SIGINT or SIGTERM. */
+async function sandbox(argv) {
+  let opts;
+  try {
+    opts = parseArgs({ args: argv, options: { port: { type: 'string', default: '8788' }, host: { type: 'string', default: '127.0.0.1' }, 'no-limit': { type: 'boolean', default: false } } }).values;
+  } catch (err) {
+    console.error(`memberwire sandbox: ${err.message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  const { createKeapSandbox } = await import('../js/sandbox/keap.mjs');
+  const { listen } = await import('../js/server/http-bridge.mjs');
+  const sb = createKeapSandbox({ rateLimit: opts['no-limit'] ? false : { perSecond: 10 } });
+  const served = await listen(sb.handle, { port: Number(opts.port), host: opts.host });
+  console.log(`sandbox: Keap REST shapes at ${served.url}/crm/rest${opts['no-limit'] ? ' (no rate limit)' : ' (10 requests/s, as Keap)'}`);
+  const stopSandbox = async () => {
+    await served.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stopSandbox);
+  process.once('SIGTERM', stopSandbox);
+  await new Promise(() => {});
 }

@@ -146,6 +146,31 @@ export type Poll =
 | { state: "done"; outcome: Outcome }
 | { state: "pending"; code: string; reason: string };
 
+export interface LogRecord {
+    level: "info" | "warn";
+    event: string;
+    message: string;
+}
+
+/**
+ * What `Workflow.step` returns: the next effect for the host to perform (never `random` or
+ * `log`: those are answered inside wasm), or the end. `logs` are the records to write now;
+ * `save`, when present, is the state the host must persist before it performs `effect` (the
+ * last effect changed something outside; at the end it is always present).
+ */
+export type Step =
+| { state: "effect"; effect: Exclude<Effect, { type: "random" } | { type: "log" }>; logs?: LogRecord[]; save?: string }
+| { state: "done"; outcome: Outcome; logs?: LogRecord[]; save: string }
+| { state: "pending"; code: string; reason: string; logs?: LogRecord[]; save: string };
+
+/** A new workflow's record for the event store, read in one call. */
+export interface WorkflowRecord {
+    eventId: string;
+    contactKey: string;
+    contact: Contact;
+    state: string;
+}
+
 export interface CrmConfig {
     kind: "keap" | "activecampaign";
     baseUrl: string;
@@ -171,7 +196,7 @@ export interface RegistrarConfig {
 }
 
 export type Accepted =
-| { kind: "events"; workflows: Workflow[] }
+| { kind: "events"; workflows: Workflow[]; records: WorkflowRecord[] }
 | { kind: "hook_verification" }
 | { kind: "ignored"; reason: string };
 
@@ -362,6 +387,10 @@ export class Workflow {
      */
     provideRandom(bytes: number, now: number): void;
     /**
+     * What the event store records of a new workflow, in one call.
+     */
+    record(): WorkflowRecord;
+    /**
      * Un-parks a pending workflow.
      */
     retry(): void;
@@ -369,6 +398,15 @@ export class Workflow {
      * The state to persist (it holds no secret).
      */
     save(): string;
+    /**
+     * One step of the driver loop in one call: takes the result of the effect the last step
+     * returned (`undefined` on the first call), then runs on inside wasm through every `random`
+     * (drawn here) and `log` (collected) until the next effect the host must perform, or the
+     * end. The answer carries the state to persist when the last effect changed something
+     * outside (and always at the end), and the directory writes carry their stored form
+     * (`row`, as `memberRow` gives it) so a SQL store needs no second call.
+     */
+    step(result: EffectResult | undefined, now: number): Step;
     /**
      * `crm:account:contactId`: hosts may use it to run one contact's workflows in order.
      */
@@ -519,8 +557,10 @@ export interface InitOutput {
     readonly workflow_handle: (a: number, b: any, c: number) => [number, number];
     readonly workflow_poll: (a: number) => [number, number, number];
     readonly workflow_provideRandom: (a: number, b: number, c: number) => [number, number];
+    readonly workflow_record: (a: number) => [number, number, number];
     readonly workflow_retry: (a: number) => void;
     readonly workflow_save: (a: number) => [number, number];
+    readonly workflow_step: (a: number, b: any, c: number) => [number, number, number];
     readonly __wbindgen_malloc: (a: number, b: number) => number;
     readonly __wbindgen_realloc: (a: number, b: number, c: number, d: number) => number;
     readonly __wbindgen_free: (a: number, b: number, c: number) => void;

@@ -680,6 +680,22 @@ export class Workflow {
         }
     }
     /**
+     * What the event store records of a new workflow, in one call.
+     * @returns {WorkflowRecord}
+     */
+    record() {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.workflow_record(this.__wbg_ptr);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
+    }
+    /**
      * Un-parks a pending workflow.
      */
     retry() {
@@ -710,6 +726,29 @@ export class Workflow {
             __wbg_call_guard();
             wasm.__wbindgen_free(deferred1_0, deferred1_1, 1);
         }
+    }
+    /**
+     * One step of the driver loop in one call: takes the result of the effect the last step
+     * returned (`undefined` on the first call), then runs on inside wasm through every `random`
+     * (drawn here) and `log` (collected) until the next effect the host must perform, or the
+     * end. The answer carries the state to persist when the last effect changed something
+     * outside (and always at the end), and the directory writes carry their stored form
+     * (`row`, as `memberRow` gives it) so a SQL store needs no second call.
+     * @param {EffectResult | undefined} result
+     * @param {number} now
+     * @returns {Step}
+     */
+    step(result, now) {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.workflow_step(this.__wbg_ptr, result, now);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return takeFromExternrefTable0(ret[0]);
     }
 }
 if (Symbol.dispose) Workflow.prototype[Symbol.dispose] = Workflow.prototype.free;

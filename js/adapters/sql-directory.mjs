@@ -79,8 +79,8 @@ export function sqlDirectory(wasm, db) {
       value,
     );
 
-  async function insert(member) {
-    const row = wasm.memberRow(member);
+  async function insert(member, stored) {
+    const row = stored ?? wasm.memberRow(member);
     if (row.rejected) return { result: 'rejected', reason: row.rejected };
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
@@ -112,8 +112,8 @@ export function sqlDirectory(wasm, db) {
     throw new Error('the directory kept losing an insert race without finding the holder');
   }
 
-  async function update(member) {
-    const row = wasm.memberRow(member);
+  async function update(member, stored) {
+    const row = stored ?? wasm.memberRow(member);
     if (row.rejected) return { result: 'rejected', reason: row.rejected };
     const seq = seqOf(member.id);
     if (seq === null) return { result: 'stale', member: null };
@@ -219,6 +219,9 @@ export function sqlDirectory(wasm, db) {
 
   /** Normalizes an email the one way the core does (a raw one from the admin page, say). */
   function normalEmail(email) {
+    // Printable ASCII already lower-cased is its own normal form (the workflow's lookups are):
+    // no call into wasm for it. An address the core would refuse finds no member either way.
+    if (typeof email === 'string' && /^[\x21-\x7e]{1,254}$/.test(email) && email === email.toLowerCase()) return email;
     const row = wasm.memberRow({ email, tags: [] });
     return row.email;
   }
@@ -226,17 +229,21 @@ export function sqlDirectory(wasm, db) {
   return {
     kind: 'sql',
 
-    /** Performs one directory operation (DirOp) and resolves, once durable, to its DirResult. */
-    async apply(op) {
+    /**
+     * Performs one directory operation (DirOp) and resolves, once durable, to its DirResult.
+     * `stored`: the member's stored form when the caller has it already (a workflow's step
+     * carries it for its writes), else it is computed here.
+     */
+    async apply(op, stored) {
       switch (op?.op) {
         case 'get_by_contact':
           return { result: 'found', member: await holderOf('contact', String(op.key)) };
         case 'get_by_email':
           return { result: 'found', member: await holderOf('email', normalEmail(op.email)) };
         case 'insert':
-          return insert(op.member);
+          return insert(op.member, stored);
         case 'update':
-          return update(op.member);
+          return update(op.member, stored);
         case 'put_token':
           return putToken(op);
         case 'consume_token':

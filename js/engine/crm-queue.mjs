@@ -4,6 +4,9 @@
 // a thousand retries never hold a new member's welcome behind them. Within a line, first come,
 // first served. The limiter (the core's token bucket) sets the pace.
 
+/** Each CRM's documented limit in requests per second: Keap 10 (personal token or service key), ActiveCampaign 5 per account. */
+export const CRM_RATE = { keap: 10, activecampaign: 5 };
+
 export const FRESH = 0;
 export const BACKGROUND = 1;
 

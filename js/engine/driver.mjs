@@ -15,34 +15,31 @@
  * @property {number} [httpTimeoutMs]
  */
 
-/** Runs `wf` until it is done or parked. Resolves to the final poll: `done` or `pending`. */
+/**
+ * Runs `wf` until it is done or parked. Resolves to the final step: `done` or `pending`, with
+ * the state to keep (`save`). One call into wasm per effect: `step` answers randomness and
+ * collects log records inside wasm, and says when the state must be persisted (after an effect
+ * that changed something outside: a directory write, a CRM write), so a read is never followed
+ * by a write to the event store.
+ */
 export async function runWorkflow(wf, ports) {
+  let s = wf.step(undefined, ports.now());
   for (;;) {
-    const p = wf.poll();
-    if (p.state !== 'effect') return p;
-    const effect = p.effect;
-    if (effect.type === 'random') {
-      // Drawn inside wasm: the secret made from it never passes through JS.
-      wf.provideRandom(effect.bytes, ports.now());
-    } else {
-      wf.handle(await perform(effect, ports), ports.now());
-    }
-    // Logs and pauses change nothing worth a write; everything else is persisted before the
-    // next effect, so a restart resumes from here.
-    if (effect.type !== 'log' && effect.type !== 'sleep') await ports.persist(wf.save());
+    if (s.logs) for (const record of s.logs) ports.log(record);
+    if (s.state !== 'effect') return s;
+    // Durable before the next effect, so a restart resumes after the last outside change.
+    if (s.save !== undefined) await ports.persist(s.save);
+    s = wf.step(await perform(s, ports), ports.now());
   }
 }
 
-async function perform(effect, ports) {
+async function perform({ effect, row }, ports) {
   switch (effect.type) {
-    case 'log':
-      ports.log(effect.record);
-      return { type: 'logged' };
     case 'sleep':
       await ports.sleep(effect.ms);
       return { type: 'slept' };
     case 'directory':
-      return { type: 'directory', result: await ports.directory.apply(effect.op) };
+      return { type: 'directory', result: await ports.directory.apply(effect.op, row) };
     case 'http':
       return http(effect.request, ports);
     default:

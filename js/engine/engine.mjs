@@ -3,7 +3,7 @@
 // the host passes the wasm module and its ports (event store, directory, fetch, clock).
 
 import { runWorkflow } from './driver.mjs';
-import { crmQueue, FRESH, BACKGROUND } from './crm-queue.mjs';
+import { crmQueue, CRM_RATE, FRESH, BACKGROUND } from './crm-queue.mjs';
 
 /** A delivery with more events than this runs them in the background line (see crm-queue.mjs). */
 const FRESH_PER_POST = 10;
@@ -30,9 +30,10 @@ const FRESH_PER_POST = 10;
 export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000, hashPassword, onFatal = () => {} }) {
   const registrar = new wasm.Registrar(config);
   const hash = hashPassword ?? (async (password) => registrar.hashNewPassword(password));
-  const perSecond = rateLimit ?? defaultRate(config);
+  const perSecond = rateLimit ?? CRM_RATE[config?.crm?.kind] ?? 0;
   // 10% under the CRM's limit: its window and our clock do not start at the same instant.
-  const limiter = new wasm.RateLimiter(perSecond * 0.9, 1);
+  // No limit (a sandbox): every request's turn is now, with no call into the limiter.
+  const limiter = perSecond > 0 ? new wasm.RateLimiter(perSecond * 0.9, 1) : { reserve: () => 0 };
   const running = new Map(); // eventId -> Promise of the final poll
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const queue = crmQueue(limiter, { now, sleep });
@@ -79,13 +80,12 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     }
   }
 
-  function start(wf, priority = BACKGROUND) {
-    const id = wf.eventId;
+  function start(wf, priority = BACKGROUND, id = wf.eventId) {
     const run = (async () => {
       try {
         const final = await runWorkflow(wf, portsFor(id, priority));
-        if (final.state === 'done') await events.finish(id, final.outcome, wf.save());
-        else await events.park(id, { code: final.code, reason: final.reason }, wf.save());
+        if (final.state === 'done') await events.finish(id, final.outcome, final.save);
+        else await events.park(id, { code: final.code, reason: final.reason }, final.save);
         return final;
       } catch (err) {
         // A broken port (disk full, store closed): the event stays recorded as running and is
@@ -108,16 +108,18 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
   }
 
   /** Records accepted workflows durably, then queues or starts them. */
-  async function record(source, wfs, t) {
+  async function record(source, wfs, t, given) {
+    let records;
     try {
+      records = given ?? wfs.map((wf) => wf.record());
       await events.accept(
-        wfs.map((wf) => ({
-          id: wf.eventId,
+        records.map((r) => ({
+          id: r.eventId,
           source,
           receivedAt: t,
-          contactKey: wf.contactKey,
-          contact: summary(wf.contact),
-          state: wf.save(),
+          contactKey: r.contactKey,
+          contact: summary(r.contact),
+          state: r.state,
         })),
       );
     } catch (err) {
@@ -126,18 +128,24 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     }
     if (dispatch) {
       // Recorded: the queue carries them from here (a failed send is re-driven by the cron).
-      const ids = wfs.map((wf) => wf.eventId);
+      const ids = records.map((r) => r.eventId);
       for (const wf of wfs) free(wf);
       await dispatch(ids).catch((err) => log({ level: 'warn', event: ids[0], message: `not queued yet (${err?.name ?? 'error'}); the re-drive picks it up` }));
       return { kind: 'events', queued: ids };
     }
     // A post's first few events go in the fresh line; the bulk of a large delivery waits behind
     // other posts' fresh events.
-    return { kind: 'events', runs: wfs.map((wf, i) => ({ eventId: wf.eventId, done: start(wf, i < FRESH_PER_POST ? FRESH : BACKGROUND) })) };
+    return { kind: 'events', runs: wfs.map((wf, i) => ({ eventId: records[i].eventId, done: start(wf, i < FRESH_PER_POST ? FRESH : BACKGROUND, records[i].eventId) })) };
   }
 
   return {
     registrar,
+
+    /**
+     * Resolves when a request to the CRM may be sent: the one line every CRM call of this
+     * process waits in (registrations, bulk runs, the admin page's calls), kept under the CRM's limit.
+     */
+    crmTurn: (priority = FRESH) => queue.turn(priority),
 
     /** The host found the instance trapped: this engine frees nothing more (its objects are stale). */
     abandon() {
@@ -153,7 +161,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       const t = now();
       const accepted = registrar.accept(source, headers, body, t);
       if (accepted.kind !== 'events') return { kind: accepted.kind, reason: accepted.reason };
-      return record(source, accepted.workflows, t);
+      return record(source, accepted.workflows, t, accepted.records);
     },
 
     /**
@@ -271,17 +279,6 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       return events.counts();
     },
   };
-}
-
-function defaultRate(config) {
-  switch (config?.crm?.kind) {
-    case 'keap':
-      return 10;
-    case 'activecampaign':
-      return 5;
-    default:
-      return 0;
-  }
 }
 
 /** What the activity list shows of a contact: never a password. */

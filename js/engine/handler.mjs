@@ -141,6 +141,8 @@ function authorized(request, url, wasm, digest) {
 
 /** The body as bytes, or null when it is over `max` (read no further than that). */
 export async function readBody(request, max) {
+  // Node's bridge reads the bytes straight from its stream (js/server/http-bridge.mjs).
+  if (typeof request.readBodyUpTo === 'function') return request.readBodyUpTo(max);
   const declared = Number(request.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > max) return null;
   if (!request.body) return new Uint8Array(0);

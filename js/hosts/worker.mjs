@@ -27,7 +27,6 @@ import { sqlStore } from '../adapters/sql-store.mjs';
 import { d1Driver } from '../store/d1.mjs';
 import { applyMigrations } from '../store/sql.mjs';
 import { createAdminApi } from '../server/admin-api.mjs';
-import { rateLimitedFetch, CRM_RATE } from '../server/crm-client.mjs';
 import { openRules } from '../server/settings.mjs';
 import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
 
@@ -83,16 +82,13 @@ async function build(env) {
   if (config.crm && env.MEMBERWIRE_CRM_TOKEN) config.crm.token = env.MEMBERWIRE_CRM_TOKEN;
   // MEMBERWIRE_RATE_LIMIT overrides the CRM's requests per second (0: none; tests, benchmarks).
   const rate = env.MEMBERWIRE_RATE_LIMIT !== undefined ? Number(env.MEMBERWIRE_RATE_LIMIT) : undefined;
-  const crmFetch = config.crm?.baseUrl
-    ? rateLimitedFetch({ wasm, baseUrl: config.crm.baseUrl, perSecond: rate ?? CRM_RATE[config.crm.kind] ?? 0, fetch: (u, i) => fetch(u, i) })
-    : (u, i) => fetch(u, i);
   const log = (r) => console.log(typeof r === 'string' ? r : `${r.level}: ${r.event}: ${r.message}`);
   const engine = createEngine({
     wasm,
     config,
     events: store.events,
     directory,
-    fetch: crmFetch,
+    fetch: (u, i) => fetch(u, i),
     log,
     ...(rate !== undefined ? { rateLimit: rate } : {}),
     dispatch: (ids) => env.EVENTS.sendBatch(ids.map((eventId) => ({ body: { eventId } }))),
@@ -114,7 +110,6 @@ async function build(env) {
     // The key is a Worker secret: rotate it with `wrangler secret put MEMBERWIRE_KEY`.
     setKeyDigest: () => {},
     keyFromEnv: true,
-    crmFetch,
     staticFiles: env.ASSETS ? (request) => env.ASSETS.fetch(request) : undefined,
     testPost: () => new Response(JSON.stringify({ error: { code: 'not_supported', message: 'send a test post to /hooks/json instead' } }), { status: 400 }),
     log,

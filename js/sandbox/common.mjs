@@ -270,7 +270,8 @@ export function dispatch(routes, request, url) {
  */
 export function createPipeline({ audit, limiter, faults, sleep, hooks }) {
   return async function handle(request) {
-    if (!(request instanceof Request)) {
+    // A Request, or what Node's bridge hands over (js/server/http-bridge.mjs: the same members).
+    if (typeof request?.url !== 'string' || typeof request?.method !== 'string' || typeof request?.text !== 'function') {
       throw new TypeError('handle() takes a Request; use sandbox.fetch(input, init) for fetch-style calls');
     }
     const url = new URL(request.url);

@@ -86,7 +86,6 @@ const tagFromRef = (ref) => (/^[0-9]+$/.test(ref) ? { id: ref } : { name: ref })
  * @param {(digest: string) => void} o.setKeyDigest
  * @param {boolean} [o.keyFromEnv]  MEMBERWIRE_KEY is set: rotation must happen there
  * @param {(body: string) => Promise<Response>} o.testPost  posts to /hooks/json through the handler
- * @param {typeof fetch} [o.crmFetch]  a fetch shared with the engine that keeps to the CRM's limit
  * @param {() => number} [o.now]
  * @param {(line: string) => void} [o.log]
  */
@@ -94,9 +93,8 @@ export async function createAdminApi(o) {
   const { wasm, store, engine, directory, events, crm, now = Date.now, log = () => {} } = o;
   const account = 'default';
   const rules = o.rules ?? (await openRules(store.settings, wasm));
-  // o.crmFetch is shared with the engine and already rate limited; without it the client keeps
-  // its own bucket (the engine's is not reachable from here).
-  const crmClient = createCrmClient({ wasm, crm, fetch: o.crmFetch, limiter: o.crmFetch ? null : undefined, now });
+  // The admin page's CRM calls wait in the engine's one line to the CRM.
+  const crmClient = createCrmClient({ wasm, crm, turn: engine.crmTurn, now });
   const bulk = await openBulk({ wasm, store, directory, engine, events, crm, crmClient, account, now, log });
   // The origins the admin page is served from: the configured ones (o.origins: the public URL,
   // the listening address), else the public URL alone; none on a Worker without a public URL.

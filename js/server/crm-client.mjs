@@ -1,11 +1,11 @@
 // The admin API's CRM calls: the requests are built and the answers read by the same Rust
 // clients the registration workflow uses (wasm crmFindByEmail / crmLoadContact / crmParse*);
-// this file only performs them with `fetch`, spaced by a token bucket kept under the CRM's
-// limit, with a short wait-and-retry on 429 (Keap sends no Retry-After).
+// this file only performs them with `fetch`, each at its turn in the engine's one line to the
+// CRM (js/engine/crm-queue.mjs), with a short wait-and-retry on 429 (Keap sends no Retry-After).
 //
 // Nothing here logs or returns a request: its headers carry the CRM's API token.
 
-const DEFAULT_RATE = { keap: 10, activecampaign: 5 };
+import { CRM_RATE } from '../engine/crm-queue.mjs';
 
 export class CrmCallError extends Error {
   constructor(message, status) {
@@ -18,44 +18,29 @@ export class CrmCallError extends Error {
 }
 
 /**
- * A fetch that spaces requests to the CRM (URLs under `baseUrl`) through one token bucket, 10%
- * under `perSecond` (0: no limit). The server hands the same one to the engine and to the admin
- * API, so registrations, bulk runs and the admin page together keep to the CRM's limit.
- */
-export function rateLimitedFetch({ wasm, baseUrl, perSecond, fetch = globalThis.fetch, now = Date.now }) {
-  const bucket = new wasm.RateLimiter(perSecond * 0.9, 1);
-  const prefix = baseUrl.replace(/\/$/, '') + '/';
-  return async (url, init) => {
-    if (String(url).startsWith(prefix)) {
-      const wait = bucket.reserve(now());
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-    return fetch(url, init);
-  };
-}
-
-export const CRM_RATE = DEFAULT_RATE;
-
-/**
  * @param {object} o
  * @param {object} o.wasm
  * @param {object} o.crm            the CrmConfig (holds the token: never echo it)
  * @param {typeof fetch} [o.fetch]
- * @param {{reserve(now: number): number}} [o.limiter]  shared with the engine when it exposes one
+ * @param {(priority?: number) => Promise<void>} [o.turn]  the engine's turn at the CRM's rate limit
+ *   (`engine.crmTurn`), so the admin page's calls and the registrations share one limit; without
+ *   it the client keeps to the CRM's documented limit on its own
  * @param {() => number} [o.now]
  * @param {number} [o.timeoutMs]
+ * @param {number} [o.rateLimit]  requests per second when the client keeps its own limit
  */
-export function createCrmClient({ wasm, crm, fetch = globalThis.fetch, limiter, now = Date.now, timeoutMs = 15_000, rateLimit }) {
-  // `limiter: null`: `fetch` already keeps to the CRM's limit (rateLimitedFetch).
-  const perSecond = rateLimit ?? DEFAULT_RATE[crm?.kind] ?? 0;
-  const bucket = limiter === null ? { reserve: () => 0 } : limiter ?? new wasm.RateLimiter(perSecond * 0.9, 1);
+export function createCrmClient({ wasm, crm, fetch = globalThis.fetch, turn, now = Date.now, timeoutMs = 15_000, rateLimit }) {
+  const own = turn ? null : new wasm.RateLimiter((rateLimit ?? CRM_RATE[crm?.kind] ?? 0) * 0.9, 1);
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
   /** Performs one HttpRequest (from the wasm clients): {status, body}. */
   async function perform(request, { retries = 3 } = {}) {
     for (let attempt = 0; ; attempt++) {
-      const wait = bucket.reserve(now());
-      if (wait > 0) await sleep(wait);
+      if (turn) await turn();
+      else {
+        const wait = own.reserve(now());
+        if (wait > 0) await sleep(wait);
+      }
       let response;
       try {
         response = await fetch(request.url, {

@@ -15,7 +15,6 @@ import { createHandler } from '../engine/handler.mjs';
 import { listen } from './http-bridge.mjs';
 import { createKeapSandbox, KEAP_DEFAULT_API_KEY } from '../sandbox/keap.mjs';
 import { createAdminApi } from './admin-api.mjs';
-import { rateLimitedFetch, CRM_RATE } from './crm-client.mjs';
 
 /**
  * Starts the server. Resolves to { url, sandboxUrl, accessKey (only when generated now),
@@ -31,6 +30,8 @@ import { rateLimitedFetch, CRM_RATE } from './crm-client.mjs';
  * @param {'sandbox'|'keap'|'activecampaign'} [o.crm]
  * @param {string} [o.crmUrl]  base URL of the CRM's API (overrides the default)
  * @param {'link'|'crm'} [o.passwordMode]
+ * @param {number} [o.crmRate]  requests per second to the CRM (default: its documented limit;
+ *   the sandbox's own limit with the sandbox; 0: none, for a sandbox in another process)
  * @param {object} [o.env]  MEMBERWIRE_KEY, MEMBERWIRE_KEAP_TOKEN, MEMBERWIRE_AC_TOKEN,
  *   MEMBERWIRE_PASSWORD_FIELD, MEMBERWIRE_LINK_FIELD, MEMBERWIRE_WELCOME_TAG,
  *   MEMBERWIRE_PUBLIC_URL (where members reach the set-password page)
@@ -45,6 +46,7 @@ export async function serve({
   crmUrl,
   passwordMode = 'link',
   sandboxRateLimit = 10,
+  crmRate,
   budgetMs,
   retryEveryMs = 60_000,
   bcryptCost,
@@ -111,19 +113,11 @@ export async function serve({
     let closeOptions = {};
     cleanup.unshift(() => served.close(closeOptions));
     const publicUrl = (env.MEMBERWIRE_PUBLIC_URL ?? '').replace(/\/$/, '') || served.url;
-    // One bucket for every request to the CRM: the engine's workflows (which also space their
-    // own), bulk runs and the admin API's calls together stay under the CRM's limit.
-    const crmFetch = rateLimitedFetch({
-      wasm,
-      baseUrl: crmConfig.baseUrl,
-      perSecond: crm === 'sandbox' ? sandboxRateLimit || 0 : CRM_RATE[crmConfig.kind] ?? 0,
-    });
     // The set-password form's bcrypt runs in a worker thread, not on this event loop.
     const hasher = workerHasher({ bcryptCost });
     cleanup.push(() => hasher.close());
     const engine = createEngine({
       wasm,
-      fetch: crmFetch,
       config: {
         crm: crmConfig,
         passwordMode,
@@ -136,7 +130,8 @@ export async function serve({
       directory,
       hashPassword: (password) => hasher.hash(password),
       onFatal,
-      rateLimit: crm === 'sandbox' && !sandboxRateLimit ? 0 : undefined,
+      // One line to the CRM for the whole process (the engine's: the admin API waits in it too).
+      rateLimit: crmRate ?? (crm === 'sandbox' ? sandboxRateLimit : undefined),
       log: (r) => log(`${r.level === 'info' ? '' : `${r.level}: `}${r.event}: ${r.message}`),
     });
     // The admin page's "test post" goes through a second instance of the same handler, keyed
@@ -161,7 +156,6 @@ export async function serve({
         digest = d;
       },
       keyFromEnv: Boolean(env.MEMBERWIRE_KEY),
-      crmFetch,
       staticFiles: createStatic(),
       rules,
       testPost: (body) =>

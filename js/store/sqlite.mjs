@@ -111,25 +111,48 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
     return { rows: [], changes: Number(s.run(...params).changes) };
   };
   // One transaction for the group, a savepoint per batch: a batch a constraint refuses rolls
-  // back alone; any other error rolls back the whole group.
+  // back alone; any other error rolls back the whole group. A group of one batch needs no
+  // savepoint (its transaction is the batch). The control statements are prepared once.
+  const control = (sql) => {
+    const s = raw.prepare(sql);
+    return () => s.run();
+  };
+  const begin = control('BEGIN IMMEDIATE');
+  const commit = control('COMMIT');
+  const savepoint = control('SAVEPOINT mw_batch');
+  const release = control('RELEASE mw_batch');
+  const rollbackTo = control('ROLLBACK TO mw_batch');
   const runGroup = (group) => {
-    raw.exec('BEGIN IMMEDIATE');
+    begin();
     try {
+      if (group.length === 1) {
+        let out;
+        try {
+          out = [{ ok: group[0].statements.map(runOne) }];
+        } catch (err) {
+          const c = constraintOf(err);
+          if (!c) throw err;
+          raw.exec('ROLLBACK');
+          return [{ err: c }];
+        }
+        commit();
+        return out;
+      }
       const out = group.map((item) => {
-        raw.exec('SAVEPOINT mw_batch');
+        savepoint();
         try {
           const ok = item.statements.map(runOne);
-          raw.exec('RELEASE mw_batch');
+          release();
           return { ok };
         } catch (err) {
           const c = constraintOf(err);
           if (!c) throw err;
-          raw.exec('ROLLBACK TO mw_batch');
-          raw.exec('RELEASE mw_batch');
+          rollbackTo();
+          release();
           return { err: c };
         }
       });
-      raw.exec('COMMIT');
+      commit();
       return out;
     } catch (err) {
       try {

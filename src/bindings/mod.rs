@@ -165,6 +165,31 @@ export type Poll =
   | { state: "done"; outcome: Outcome }
   | { state: "pending"; code: string; reason: string };
 
+export interface LogRecord {
+  level: "info" | "warn";
+  event: string;
+  message: string;
+}
+
+/**
+ * What `Workflow.step` returns: the next effect for the host to perform (never `random` or
+ * `log`: those are answered inside wasm), or the end. `logs` are the records to write now;
+ * `save`, when present, is the state the host must persist before it performs `effect` (the
+ * last effect changed something outside; at the end it is always present).
+ */
+export type Step =
+  | { state: "effect"; effect: Exclude<Effect, { type: "random" } | { type: "log" }>; logs?: LogRecord[]; save?: string }
+  | { state: "done"; outcome: Outcome; logs?: LogRecord[]; save: string }
+  | { state: "pending"; code: string; reason: string; logs?: LogRecord[]; save: string };
+
+/** A new workflow's record for the event store, read in one call. */
+export interface WorkflowRecord {
+  eventId: string;
+  contactKey: string;
+  contact: Contact;
+  state: string;
+}
+
 export interface CrmConfig {
   kind: "keap" | "activecampaign";
   baseUrl: string;
@@ -190,7 +215,7 @@ export interface RegistrarConfig {
 }
 
 export type Accepted =
-  | { kind: "events"; workflows: Workflow[] }
+  | { kind: "events"; workflows: Workflow[]; records: WorkflowRecord[] }
   | { kind: "hook_verification" }
   | { kind: "ignored"; reason: string };
 

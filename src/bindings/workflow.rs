@@ -9,10 +9,34 @@ use wasm_bindgen::prelude::*;
 
 use super::{from_js, js_error, to_js};
 use crate::core::contact::{Contact, ContactId, Secret};
+use crate::core::directory::{stored_form, DirOp};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::inbound::{parse_post, Inbound, ParseOptions, PostMeta, Source};
 use crate::core::secrets;
-use crate::core::workflow::{self, Config, EffectResult, Workflow};
+use crate::core::workflow::{self, Config, Effect, EffectResult, LogRecord, Poll, Workflow};
+
+/// `Workflow.step`'s answer: the poll, the directory write's stored form beside its effect and
+/// the log records met on the way. The state to persist is set on the object apart (`save`):
+/// inside the JSON it would be escaped and unescaped whole for nothing.
+#[derive(serde::Serialize)]
+struct StepOut {
+    #[serde(flatten)]
+    poll: Poll,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    row: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    logs: Vec<LogRecord>,
+}
+
+impl StepOut {
+    fn to_js(&self, save: Option<String>) -> Result<JsValue, JsValue> {
+        let out = to_js(self)?;
+        if let Some(state) = save {
+            js_sys::Reflect::set(&out, &"save".into(), &state.into())?;
+        }
+        Ok(out)
+    }
+}
 
 /// The registrar's settings: the workflow's plus the parser's.
 #[derive(Deserialize, Default)]
@@ -74,18 +98,25 @@ impl Registrar {
                 set("reason", &reason.into())?;
             }
             Inbound::Events { events } => {
+                // Each workflow with its record for the event store (`Workflow.record()`), so
+                // the host records a post without another call per event.
                 let list = js_sys::Array::new();
+                let records = js_sys::Array::new();
                 for ev in events {
                     let id = new_event_id(now)?;
                     let wf =
                         Workflow::new(&id, ev, &self.cfg, now as u64).map_err(|e| js_error(&e))?;
-                    list.push(&JsValue::from(RunningWorkflow {
+                    let running = RunningWorkflow {
                         wf,
                         cfg: self.cfg.clone(),
-                    }));
+                        wrote: false,
+                    };
+                    records.push(&running.record()?);
+                    list.push(&JsValue::from(running));
                 }
                 set("kind", &"events".into())?;
                 set("workflows", &list)?;
+                set("records", &records)?;
             }
         }
         Ok(out.into())
@@ -123,6 +154,7 @@ impl Registrar {
         Ok(RunningWorkflow {
             wf,
             cfg: self.cfg.clone(),
+            wrote: false,
         })
     }
 
@@ -132,6 +164,7 @@ impl Registrar {
         Ok(RunningWorkflow {
             wf,
             cfg: self.cfg.clone(),
+            wrote: false,
         })
     }
 
@@ -173,6 +206,8 @@ impl Registrar {
 pub struct RunningWorkflow {
     wf: Workflow,
     cfg: Rc<Config>,
+    /// The last effect `step` returned changes something outside: persist after its result.
+    wrote: bool,
 }
 
 #[wasm_bindgen(js_class = Workflow)]
@@ -226,6 +261,90 @@ impl RunningWorkflow {
         self.wf
             .handle(&self.cfg, EffectResult::Random { bytes: buf }, now as u64);
         Ok(())
+    }
+
+    /// One step of the driver loop in one call: takes the result of the effect the last step
+    /// returned (`undefined` on the first call), then runs on inside wasm through every `random`
+    /// (drawn here) and `log` (collected) until the next effect the host must perform, or the
+    /// end. The answer carries the state to persist when the last effect changed something
+    /// outside (and always at the end), and the directory writes carry their stored form
+    /// (`row`, as `memberRow` gives it) so a SQL store needs no second call.
+    #[wasm_bindgen(unchecked_return_type = "Step")]
+    pub fn step(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "EffectResult | undefined")] result: JsValue,
+        now: f64,
+    ) -> Result<JsValue, JsValue> {
+        let mut save = false;
+        if !result.is_undefined() {
+            let text: String = js_sys::JSON::stringify(&result)?.into();
+            let result: EffectResult = serde_json::from_str(&text).map_err(|e| {
+                js_error(&Error::new(
+                    ErrorCode::InvalidField,
+                    format!("not an effect result: {e}"),
+                ))
+            })?;
+            save = self.wrote;
+            self.wrote = false;
+            self.wf.handle(&self.cfg, result, now as u64);
+        }
+        let mut logs = Vec::new();
+        loop {
+            match self.wf.poll(&self.cfg) {
+                Poll::Effect {
+                    effect: Effect::Log { record },
+                } => {
+                    logs.push(record);
+                    self.wf.handle(&self.cfg, EffectResult::Logged, now as u64);
+                }
+                Poll::Effect {
+                    effect: Effect::Random { bytes },
+                } => {
+                    let mut buf = vec![0u8; bytes];
+                    fill_random(&mut buf)?;
+                    self.wf
+                        .handle(&self.cfg, EffectResult::Random { bytes: buf }, now as u64);
+                }
+                Poll::Effect { effect } => {
+                    self.wrote = effect.changes_outside();
+                    let row = match &effect {
+                        Effect::Directory {
+                            op: DirOp::Insert { member } | DirOp::Update { member },
+                        } => Some(match stored_form(member) {
+                            Ok(row) => serde_json::to_value(row).unwrap_or_default(),
+                            Err(reason) => serde_json::json!({ "rejected": reason }),
+                        }),
+                        _ => None,
+                    };
+                    return StepOut {
+                        poll: Poll::Effect { effect },
+                        row,
+                        logs,
+                    }
+                    .to_js(save.then(|| self.wf.save()));
+                }
+                end => {
+                    return StepOut {
+                        poll: end,
+                        row: None,
+                        logs,
+                    }
+                    .to_js(Some(self.wf.save()))
+                }
+            }
+        }
+    }
+
+    /// What the event store records of a new workflow, in one call.
+    #[wasm_bindgen(unchecked_return_type = "WorkflowRecord")]
+    pub fn record(&self) -> Result<JsValue, JsValue> {
+        let out = to_js(&serde_json::json!({
+            "eventId": self.wf.event_id(),
+            "contactKey": self.wf.contact().key(),
+            "contact": self.wf.contact(),
+        }))?;
+        js_sys::Reflect::set(&out, &"state".into(), &self.wf.save().into())?;
+        Ok(out)
     }
 
     /// The state to persist (it holds no secret).

@@ -201,6 +201,19 @@ pub enum Effect {
     Log { record: LogRecord },
 }
 
+impl Effect {
+    /// Whether performing it changes something outside the workflow (a directory write, a CRM
+    /// request other than a read). Only after those must the host persist the state before the
+    /// next effect: a restart that repeats a read or a pause repeats nothing anyone can see.
+    pub fn changes_outside(&self) -> bool {
+        match self {
+            Effect::Http { request, .. } => !request.method.eq_ignore_ascii_case("GET"),
+            Effect::Directory { op } => op.mutates(),
+            Effect::Random { .. } | Effect::Sleep { .. } | Effect::Log { .. } => false,
+        }
+    }
+}
+
 /// The result of an [`Effect`].
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -1,0 +1,129 @@
+// Calls between JS and wasm for one registration, as the Node server makes them: the engine with
+// the SQLite store (directory and events), a Keap post carrying the whole contact, the Keap
+// sandbox answering in this process (its `fetch`, no sockets: the sandbox does not use the wasm).
+//
+//   node bench/crossings.mjs
+//
+// Counted on a fresh instance of the package whose exports and imports are wrapped:
+//   into wasm   calls of exported functions made by the glue for memberwire's API (the glue's
+//               own helpers for passing strings and bytes, __wbindgen_*, are part of those calls)
+//   out of wasm calls of imported functions (JSON.parse and the like, the host's normalize,
+//               getRandomValues): each is a crossing too
+// For a new member (created, set-password link written, welcome tag applied) and for a repeat
+// post of the same contact (existing).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { freshWasm } from '../js/hosts/node.mjs';
+import { createEngine } from '../js/engine/engine.mjs';
+import { openSqlite } from '../js/store/sqlite.mjs';
+import { sqlStore } from '../js/adapters/sql-store.mjs';
+import { createKeapSandbox, KEAP_DEFAULT_API_KEY } from '../js/sandbox/keap.mjs';
+
+/** Loads a fresh wasm instance whose exports and imports count their calls. */
+async function countedWasm() {
+  const counts = { into: 0, out: 0, intoByName: new Map(), outByName: new Map() };
+  let on = false;
+  const bump = (map, name) => map.set(name, (map.get(name) ?? 0) + 1);
+  const Real = WebAssembly.Instance;
+  function Counted(module, imports) {
+    const wrappedImports = {};
+    for (const [ns, fns] of Object.entries(imports)) {
+      wrappedImports[ns] = {};
+      for (const [name, f] of Object.entries(fns)) {
+        wrappedImports[ns][name] =
+          typeof f === 'function'
+            ? function (...a) {
+                if (on && !name.startsWith('__wbindgen_init')) {
+                  counts.out++;
+                  bump(counts.outByName, name.replace(/^__wbg_/, '').replace(/_[0-9a-f]{16}$/, ''));
+                }
+                return f.apply(this, a);
+              }
+            : f;
+      }
+    }
+    const instance = new Real(module, wrappedImports);
+    const exports = {};
+    for (const [name, v] of Object.entries(instance.exports)) {
+      exports[name] =
+        typeof v === 'function'
+          ? (...a) => {
+              if (on && !name.startsWith('__wbindgen_') && !name.startsWith('__externref')) {
+                counts.into++;
+                bump(counts.intoByName, name);
+              }
+              return v(...a);
+            }
+          : v;
+    }
+    return { exports };
+  }
+  WebAssembly.Instance = Counted;
+  try {
+    const wasm = await freshWasm();
+    return { wasm, counts, start: () => (on = true), stop: () => (on = false) };
+  } finally {
+    WebAssembly.Instance = Real;
+  }
+}
+
+export async function runCrossings() {
+  const { wasm, counts, start, stop } = await countedWasm();
+  const dir = mkdtempSync(join(tmpdir(), 'mw-bench-crossings-'));
+  const db = await openSqlite(dir);
+  try {
+    const store = sqlStore(wasm, db);
+    const sandbox = createKeapSandbox({ rateLimit: false });
+    const baseUrl = 'http://sandbox.test/crm/rest';
+    const engine = createEngine({
+      wasm,
+      config: {
+        crm: { kind: 'keap', baseUrl, token: KEAP_DEFAULT_API_KEY, passwordField: '11', passwordFieldMax: 20, linkField: '13', welcomeTag: '95' },
+        passwordMode: 'link',
+        linkUrl: 'https://members.example.com/set-password',
+      },
+      events: store.events,
+      directory: store.directory,
+      fetch: sandbox.fetch,
+      // Keap's limit, as in production: each CRM request asks the core's token bucket for its turn.
+      rateLimit: 10,
+    });
+    const contact = await sandbox.fetch(`${baseUrl}/v2/contacts`, {
+      method: 'POST',
+      headers: { 'x-keap-api-key': KEAP_DEFAULT_API_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ given_name: 'Ada', family_name: 'Lovelace', email_addresses: [{ email: 'ada@example.com', field: 'EMAIL1' }] }),
+    }).then((r) => r.json());
+    const post = new TextEncoder().encode(`Id=${contact.id}&Email=ada%40example.com&FirstName=Ada&LastName=Lovelace&Groups=91`);
+    const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded' });
+
+    const one = async () => {
+      counts.into = counts.out = 0;
+      counts.intoByName.clear();
+      counts.outByName.clear();
+      start();
+      const accepted = await engine.accept('keap_post', headers, post);
+      const final = await accepted.runs[0].done;
+      stop();
+      return { outcome: final.outcome?.outcome ?? final.state, into: counts.into, out: counts.out, intoByName: Object.fromEntries(counts.intoByName), outByName: Object.fromEntries(counts.outByName) };
+    };
+    // A first registration warms the store (prepared statements) and the glue; then the counted ones.
+    const created = await one();
+    const existing = await one();
+    return { created, existing };
+  } finally {
+    await db.close?.();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const r = await runCrossings();
+  for (const [name, x] of Object.entries(r)) {
+    console.log(`${name} (${x.outcome}): ${x.into} calls into wasm, ${x.out} out of it`);
+    console.log(`  into: ${Object.entries(x.intoByName).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    console.log(`  out:  ${Object.entries(x.outByName).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+}
