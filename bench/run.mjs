@@ -18,6 +18,7 @@ import { runMatching } from './matching.mjs';
 import { runPreview } from './preview.mjs';
 import { runStore } from './store.mjs';
 import { runWorkerd } from './workerd.mjs';
+import { runCrossings } from './crossings.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'string' }, 'skip-posts': { type: 'boolean', default: false } } });
@@ -29,6 +30,11 @@ results.size = { rawBytes: wasm.length, gzipBytes: gzipSync(wasm, { level: 9 }).
 console.log(`size: ${results.size.rawBytes} bytes raw, ${results.size.gzipBytes} bytes gzip -9`);
 
 results.startup = await runStartup({ runs: quick ? 3 : 9 });
+results.crossings = await runCrossings();
+{
+  const c = results.crossings;
+  console.log(`crossings: one new member ${c.created.into} calls into wasm (${c.created.out} out of it); a repeat post ${c.existing.into} (${c.existing.out}); baseline, the per-effect protocol: ${c.perEffect.into} (${c.perEffect.out})`);
+}
 results.matching = await runMatching({ sizes: quick ? [10_000] : [100_000, 1_000_000], runs: quick ? 1 : 3 });
 results.preview = await runPreview({ members: quick ? 10_000 : 100_000 });
 results.store = await runStore({ members: quick ? 10_000 : 100_000, runs: quick ? 1 : 3 });
