@@ -6,7 +6,8 @@ import { sqlDirectory } from './sql-directory.mjs';
 import { sqlEvents } from './sql-events.mjs';
 import { settingsOn } from '../store/sql.mjs';
 
-const EMAIL_FORM = 'email-form';
+/** The setting that records which email normal form the stored members are in. */
+export const EMAIL_FORM = 'email-form';
 const EMAIL_FORM_VERSION = 2;
 
 /**

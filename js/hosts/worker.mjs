@@ -23,11 +23,11 @@ import init from '../../migrations/0001_init.sql';
 import retrySchedule from '../../migrations/0002_event_retry_schedule.sql';
 import { createEngine } from '../engine/engine.mjs';
 import { createHandler } from '../engine/handler.mjs';
-import { sqlStore } from '../adapters/sql-store.mjs';
+import { sqlStore, EMAIL_FORM } from '../adapters/sql-store.mjs';
 import { d1Driver } from '../store/d1.mjs';
 import { applyMigrations } from '../store/sql.mjs';
 import { createAdminApi } from '../server/admin-api.mjs';
-import { openRules } from '../server/settings.mjs';
+import { openRules, RULES } from '../server/settings.mjs';
 import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
 
 wasm.initSync({ module: wasmModule });
@@ -70,6 +70,9 @@ async function build(env) {
     if (done.length < MIGRATIONS.length) throw err;
   });
   const store = sqlStore(wasm, db);
+  // An isolate's start reads its two settings in one query (each D1 round trip is felt by the
+  // post that starts the isolate).
+  await store.settings.preload([EMAIL_FORM, RULES]);
   await store.upgrade();
   const rules = await openRules(store.settings, wasm);
   // Members in D1, or the users of a WordPress site with memberwire's plugin (MEMBERWIRE_WP_URL,
@@ -95,26 +98,33 @@ async function build(env) {
     onFatal,
   });
   const digest = env.MEMBERWIRE_KEY ? wasm.accessKeyDigest(env.MEMBERWIRE_KEY) : null;
-  const admin = await createAdminApi({
-    wasm,
-    store,
-    engine,
-    directory,
-    rules,
-    events: store.events,
-    crm: config.crm ?? { kind: 'generic' },
-    sandbox: false,
-    passwordMode: config.passwordMode ?? 'link',
-    publicUrl: () => env.MEMBERWIRE_PUBLIC_URL ?? '',
-    keyDigest: () => digest,
-    // The key is a Worker secret: rotate it with `wrangler secret put MEMBERWIRE_KEY`.
-    setKeyDigest: () => {},
-    keyFromEnv: true,
-    staticFiles: env.ASSETS ? (request) => env.ASSETS.fetch(request) : undefined,
-    testPost: () => new Response(JSON.stringify({ error: { code: 'not_supported', message: 'send a test post to /hooks/json instead' } }), { status: 400 }),
-    log,
-  });
-  const handler = createHandler({ wasm, engine, keyDigest: () => digest, extra: admin.extra, health: () => store.health(), onFatal });
+  // The admin API (its sessions, bulk runs) is built at the first request for it, not at the
+  // first post: a hook post starting an isolate waits for no more than the hook needs.
+  let admin = null;
+  const adminApi = () =>
+    (admin ??= createAdminApi({
+      wasm,
+      store,
+      engine,
+      directory,
+      rules,
+      events: store.events,
+      crm: config.crm ?? { kind: 'generic' },
+      sandbox: false,
+      passwordMode: config.passwordMode ?? 'link',
+      publicUrl: () => env.MEMBERWIRE_PUBLIC_URL ?? '',
+      keyDigest: () => digest,
+      // The key is a Worker secret: rotate it with `wrangler secret put MEMBERWIRE_KEY`.
+      setKeyDigest: () => {},
+      keyFromEnv: true,
+      staticFiles: env.ASSETS ? (request) => env.ASSETS.fetch(request) : undefined,
+      testPost: () => new Response(JSON.stringify({ error: { code: 'not_supported', message: 'send a test post to /hooks/json instead' } }), { status: 400 }),
+      log,
+    }).catch((err) => {
+      admin = null;
+      throw err;
+    }));
+  const handler = createHandler({ wasm, engine, keyDigest: () => digest, extra: async (request, url, ctx) => (await adminApi()).extra(request, url, ctx), health: () => store.health(), onFatal });
   built = { store, engine, handler, rules };
   return built;
 }

@@ -2,7 +2,8 @@
 // (never the CRM token or the access key) and access-key rotation. Kept as named settings in
 // the store (js/store/sql.mjs `settingsOn`).
 
-const RULES = 'rules';
+/** The setting that holds the access rules. */
+export const RULES = 'rules';
 export const ACCESS_KEY = 'access-key';
 const HOOK_ROUTES = ['keap', 'keap-rest', 'activecampaign', 'json'];
 const MAX_RULES = 1000;

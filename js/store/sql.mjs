@@ -66,8 +66,16 @@ const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations(
  * order. `migrations` is [{ name, sql }]. Returns the names applied now.
  */
 export async function applyMigrations(db, migrations) {
-  await db.batch([{ sql: MIGRATIONS_TABLE, params: [] }]);
-  const done = new Set((await db.all('SELECT name FROM d1_migrations', [])).map((r) => r.name));
+  // One read when everything is applied (every start after the first); the table is made only
+  // when that read finds none.
+  let names;
+  try {
+    names = await db.all('SELECT name FROM d1_migrations', []);
+  } catch {
+    await db.batch([{ sql: MIGRATIONS_TABLE, params: [] }]);
+    names = await db.all('SELECT name FROM d1_migrations', []);
+  }
+  const done = new Set(names.map((r) => r.name));
   const applied = [];
   for (const m of [...migrations].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (done.has(m.name)) continue;
@@ -82,12 +90,27 @@ export async function applyMigrations(db, migrations) {
 
 /** A named JSON document in the `settings` table: get(name) → value or null; put(name, value). */
 export function settingsOn(db, now = Date.now) {
+  // Values read ahead by preload(), each handed out once by the next get() of its name.
+  const ahead = new Map();
   return {
     async get(name) {
+      if (ahead.has(name)) {
+        const v = ahead.get(name);
+        ahead.delete(name);
+        return v;
+      }
       const row = await db.first('SELECT value FROM settings WHERE name = ?', [name]);
       return row ? JSON.parse(row.value) : null;
     },
+    /** Reads several settings in one query (a start-up reads each once): the next get() of each is answered from it. */
+    async preload(names) {
+      if (!names.length) return;
+      const rows = await db.all(`SELECT name, value FROM settings WHERE name IN (${names.map(() => '?').join(', ')})`, names);
+      for (const n of names) ahead.set(n, null);
+      for (const r of rows) ahead.set(r.name, JSON.parse(r.value));
+    },
     async put(name, value) {
+      ahead.delete(name);
       await db.batch([
         {
           sql: 'INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
@@ -97,6 +120,7 @@ export function settingsOn(db, now = Date.now) {
     },
     /** Stores `value` only if nothing is stored under `name` yet; resolves to whether it did. */
     async putIfAbsent(name, value) {
+      ahead.delete(name);
       const [r] = await db.batch([
         { sql: 'INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING', params: [name, JSON.stringify(value), now()] },
       ]);
