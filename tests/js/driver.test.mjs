@@ -1,0 +1,115 @@
+// The driver's protocol with the workflow (js/engine/driver.mjs, Workflow.step): one call into
+// wasm per effect, randomness and log records answered inside wasm, and the state persisted
+// exactly after the effects that changed something outside (a directory write, a CRM write),
+// never after a read.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { loadWasm } from '../../js/hosts/node.mjs';
+import { createEngine } from '../../js/engine/engine.mjs';
+import { memoryEvents } from '../../js/adapters/events.mjs';
+import { memoryDirectory } from '../../js/adapters/directory.mjs';
+import { createKeapSandbox } from '../../js/sandbox/keap.mjs';
+import { keapCrm, FORM } from './support/registration.mjs';
+
+const wasm = loadWasm();
+const DIRECTORY_READS = new Set(['get_by_contact', 'get_by_email']);
+
+/** An engine whose ports write down, in order, every directory call, CRM request and persist. */
+function traced({ passwordMode = 'link' } = {}) {
+  const trail = [];
+  const sandbox = createKeapSandbox({ rateLimit: false });
+  const directory = memoryDirectory(wasm);
+  const apply = directory.apply.bind(directory);
+  directory.apply = async (op, row) => {
+    trail.push({ kind: DIRECTORY_READS.has(op.op) ? 'read' : 'write', what: `directory ${op.op}`, row });
+    return apply(op, row);
+  };
+  const events = memoryEvents();
+  const progress = events.progress.bind(events);
+  events.progress = async (id, state, status) => {
+    trail.push({ kind: 'persist', what: JSON.parse(state).step?.step });
+    return progress(id, state, status);
+  };
+  const fetch = async (url, init) => {
+    const method = init?.method ?? 'GET';
+    trail.push({ kind: method === 'GET' ? 'read' : 'write', what: `crm ${method} ${new URL(url).pathname}` });
+    return sandbox.fetch(url, init);
+  };
+  const logs = [];
+  const engine = createEngine({ wasm, config: { crm: keapCrm(), passwordMode, linkUrl: 'https://members.example.com/set-password' }, events, directory, fetch, rateLimit: 0, log: (r) => logs.push(r) });
+  return { engine, events, trail, logs };
+}
+
+const post = (body) => [new Headers({ 'content-type': FORM }), new TextEncoder().encode(body)];
+
+test('a new member: every persist follows a write, every write is followed by a persist, no read is', async () => {
+  const { engine, events, trail } = traced();
+  // Contact 101 of the sandbox (Ada), with her tags in the post: nothing to load.
+  const accepted = await engine.accept('keap_post', ...post('Id=101&Email=ada.lovelace%40example.com&FirstName=Ada&LastName=Lovelace&Groups=91'));
+  const final = await accepted.runs[0].done;
+  assert.equal(final.state, 'done');
+  assert.equal(final.outcome.outcome, 'created');
+  assert.equal(typeof final.save, 'string', 'the end carries the state to keep');
+  assert.equal((await events.get(accepted.runs[0].eventId)).status, 'done');
+
+  const writes = trail.filter((t) => t.kind === 'write');
+  assert.ok(writes.length >= 5, `a new member in link mode writes the member, the token, the link, the welcome: ${JSON.stringify(trail.map((t) => t.what))}`);
+  trail.forEach((t, i) => {
+    const next = trail[i + 1];
+    if (t.kind === 'write') assert.equal(next?.kind ?? 'end', next ? 'persist' : 'end', `after ${t.what} comes a persist, not ${next?.what}`);
+    if (t.kind === 'persist') assert.equal(trail[i - 1]?.kind, 'write', `a persist (${t.what}) follows a write, not ${trail[i - 1]?.what}`);
+    if (t.kind === 'read') assert.notEqual(next?.kind, 'persist', `no persist after the read ${t.what}`);
+  });
+  // The directory's writes of a member carry its stored form, computed in the same call.
+  for (const t of trail.filter((x) => x.what === 'directory insert' || x.what === 'directory update')) {
+    assert.equal(typeof t.row?.data, 'string', `${t.what} carries the stored row`);
+    assert.equal(t.row.email, 'ada.lovelace@example.com');
+  }
+});
+
+test('a repeat of the contact: reads only, so nothing is persisted before the end', async () => {
+  const { engine, trail } = traced();
+  const body = 'Id=101&Email=ada.lovelace%40example.com&FirstName=Ada&LastName=Lovelace&Groups=91';
+  await (await engine.accept('keap_post', ...post(body))).runs[0].done;
+  trail.length = 0;
+  const final = await (await engine.accept('keap_post', ...post(body))).runs[0].done;
+  assert.equal(final.outcome.outcome, 'existing');
+  assert.deepEqual(
+    trail.map((t) => t.kind),
+    ['read'],
+    JSON.stringify(trail),
+  );
+});
+
+test('step never hands the host a random or log effect; log records come with the step', async () => {
+  const reg = new wasm.Registrar({ crm: keapCrm(), passwordMode: 'crm', linkUrl: 'https://members.example.com/set-password' });
+  // A password too short for the policy: the workflow logs why it generates one instead.
+  const accepted = reg.accept('keap_post', ...post('Id=101&Email=ada.lovelace%40example.com&Password=short&Groups=91'), Date.now());
+  assert.equal(accepted.records.length, 1);
+  assert.equal(accepted.records[0].eventId, accepted.workflows[0].eventId);
+  assert.equal(typeof accepted.records[0].state, 'string');
+  const wf = accepted.workflows[0];
+  const directory = memoryDirectory(wasm);
+  const sandbox = createKeapSandbox({ rateLimit: false });
+  const seen = [];
+  const logs = [];
+  let s = wf.step(undefined, Date.now());
+  for (let i = 0; i < 50 && s.state === 'effect'; i++) {
+    seen.push(s.effect.type);
+    if (s.logs) logs.push(...s.logs);
+    let result;
+    if (s.effect.type === 'directory') result = { type: 'directory', result: await directory.apply(s.effect.op, s.row) };
+    else if (s.effect.type === 'http') {
+      const r = await sandbox.fetch(s.effect.request.url, { method: s.effect.request.method, headers: s.effect.request.headers, body: s.effect.request.body });
+      result = { type: 'http', response: { status: r.status, body: await r.text(), retryAfter: null } };
+    } else result = { type: 'slept' };
+    s = wf.step(result, Date.now());
+  }
+  if (s.logs) logs.push(...s.logs);
+  wf.free();
+  assert.equal(s.state, 'done', JSON.stringify(s));
+  assert.ok(!seen.includes('random') && !seen.includes('log'), JSON.stringify(seen));
+  assert.ok(logs.length > 0 && logs.every((r) => r.event === accepted.records[0].eventId && typeof r.message === 'string'), JSON.stringify(logs));
+  for (const r of logs) assert.ok(!r.message.includes('short'), 'a log record never quotes the password');
+});
