@@ -138,7 +138,7 @@ export async function runWorkerd({ posts = 300, log = console.log } = {}) {
   log(
     `workerd CPU per post, the whole workerd process (its local D1, queue and outbound proxy included): ` +
       `the post (fetch: D1 + queue) ${result.acceptCpuMs.toFixed(2)} ms vs ${result.baselineAcceptCpuMs.toFixed(2)} ms baseline, margin under the free plan's 10 ms ${result.acceptMarginMs.toFixed(2)} ms; ` +
-      `the whole Keap registration (queue consumer, 3-4 CRM calls, ~15 D1 statements) ${result.registrationCpuMs.toFixed(2)} ms vs ${result.baselineRegistrationCpuMs.toFixed(2)} ms baseline`,
+      `the whole Keap registration (queue consumer, 3-4 CRM calls, about 15 D1 calls) ${result.registrationCpuMs.toFixed(2)} ms vs ${result.baselineRegistrationCpuMs.toFixed(2)} ms baseline`,
   );
   return result;
 }
