@@ -4,47 +4,65 @@
 
 use std::rc::Rc;
 
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
 use super::{from_js, js_error, to_js};
 use crate::core::contact::{Contact, ContactId, Secret};
-use crate::core::directory::{stored_form, DirOp};
+use crate::core::directory::{stored_form, DirOp, StoredMember};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::inbound::{parse_post, Inbound, ParseOptions, PostMeta, Source};
 use crate::core::secrets;
 use crate::core::workflow::{self, Config, Effect, EffectResult, LogRecord, Poll, Workflow};
 
-/// `Workflow.step`'s answer: the poll, the directory write's stored form beside its effect and
-/// the log records met on the way. The state to persist is set on the object apart (`save`):
-/// inside the JSON it would be escaped and unescaped whole for nothing.
-#[derive(serde::Serialize)]
+/// `Workflow.step`'s answer: the poll, the directory write's stored form beside its effect
+/// (`row`), the log records met on the way (`logs`) and the state to persist (`save`), each set
+/// on the poll's object only when present (the state apart from the JSON: inside it, it would
+/// be escaped and unescaped whole for nothing).
 struct StepOut {
-    #[serde(flatten)]
     poll: Poll,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    row: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    row: Option<Result<StoredMember, String>>,
     logs: Vec<LogRecord>,
 }
 
 impl StepOut {
     fn to_js(&self, save: Option<String>) -> Result<JsValue, JsValue> {
-        let out = to_js(self)?;
+        let out = to_js(&self.poll)?;
+        let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &k.into(), v);
+        match &self.row {
+            Some(Ok(row)) => set("row", &to_js(row)?)?,
+            Some(Err(reason)) => set("row", &to_js(&serde_json::json!({ "rejected": reason }))?)?,
+            None => true,
+        };
+        if !self.logs.is_empty() {
+            set("logs", &to_js(&self.logs)?)?;
+        }
         if let Some(state) = save {
-            js_sys::Reflect::set(&out, &"save".into(), &state.into())?;
+            set("save", &state.into())?;
         }
         Ok(out)
     }
 }
 
-/// The registrar's settings: the workflow's plus the parser's.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
+/// The registrar's settings: the workflow's (`Config`'s fields) plus the parser's (`parse`).
+/// Read as two plain structs from the one object rather than through `#[serde(flatten)]`,
+/// whose buffering costs code size for nothing here.
 struct RegistrarConfig {
-    #[serde(flatten)]
     workflow: Config,
     parse: ParseOptions,
+}
+
+impl RegistrarConfig {
+    fn from_js(config: &JsValue) -> Result<Self, JsValue> {
+        let parse = if config.is_object() {
+            js_sys::Reflect::get(config, &"parse".into())?
+        } else {
+            JsValue::UNDEFINED
+        };
+        Ok(RegistrarConfig {
+            workflow: from_js(config, "config")?,
+            parse: from_js(&parse, "config.parse")?,
+        })
+    }
 }
 
 #[wasm_bindgen]
@@ -60,7 +78,7 @@ impl Registrar {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "RegistrarConfig")] config: JsValue,
     ) -> Result<Registrar, JsValue> {
-        let c: RegistrarConfig = from_js(&config, "config")?;
+        let c = RegistrarConfig::from_js(&config)?;
         c.workflow.validate().map_err(|e| js_error(&e))?;
         Ok(Registrar {
             cfg: Rc::new(c.workflow),
@@ -310,10 +328,7 @@ impl RunningWorkflow {
                     let row = match &effect {
                         Effect::Directory {
                             op: DirOp::Insert { member } | DirOp::Update { member },
-                        } => Some(match stored_form(member) {
-                            Ok(row) => serde_json::to_value(row).unwrap_or_default(),
-                            Err(reason) => serde_json::json!({ "rejected": reason }),
-                        }),
+                        } => Some(stored_form(member)),
                         _ => None,
                     };
                     return StepOut {

@@ -16,7 +16,7 @@ use super::email::Email;
 use super::member::{Credentials, Member};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(tag = "op", rename_all = "snake_case", try_from = "RawDirOp")]
 pub enum DirOp {
     GetByContact {
         key: String,
@@ -68,7 +68,7 @@ impl DirOp {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "result", rename_all = "snake_case")]
+#[serde(tag = "result", rename_all = "snake_case", try_from = "RawDirResult")]
 pub enum DirResult {
     Found {
         member: Option<Member>,
@@ -116,6 +116,117 @@ pub enum DirResult {
     },
 }
 
+// The tagged enums above are read through flat structs: serde's internally tagged enums buffer
+// every field through its generic `Content` type first, which costs about 35 KB of wasm per
+// enum and a second pass over every member that crosses from JS. The shapes are the same.
+
+/// The wire form of a [`DirOp`]: the tag and every variant's fields, each optional.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawDirOp {
+    op: String,
+    key: Option<String>,
+    email: Option<Email>,
+    member: Option<Member>,
+    token_hash: Option<String>,
+    member_id: Option<String>,
+    expires_at: Option<u64>,
+    now: Option<u64>,
+    password_hash: Option<String>,
+}
+
+/// A field a variant needs, or the error serde's derive would give.
+pub(crate) fn needed<T>(v: Option<T>, field: &str) -> Result<T, String> {
+    v.ok_or_else(|| format!("missing field `{field}`"))
+}
+
+impl TryFrom<RawDirOp> for DirOp {
+    type Error = String;
+
+    fn try_from(r: RawDirOp) -> Result<Self, String> {
+        Ok(match r.op.as_str() {
+            "get_by_contact" => DirOp::GetByContact {
+                key: needed(r.key, "key")?,
+            },
+            "get_by_email" => DirOp::GetByEmail {
+                email: needed(r.email, "email")?,
+            },
+            "insert" => DirOp::Insert {
+                member: needed(r.member, "member")?,
+            },
+            "update" => DirOp::Update {
+                member: needed(r.member, "member")?,
+            },
+            "put_token" => DirOp::PutToken {
+                token_hash: needed(r.token_hash, "tokenHash")?,
+                member_id: needed(r.member_id, "memberId")?,
+                expires_at: needed(r.expires_at, "expiresAt")?,
+            },
+            "consume_token" => DirOp::ConsumeToken {
+                token_hash: needed(r.token_hash, "tokenHash")?,
+                now: needed(r.now, "now")?,
+            },
+            "set_password" => DirOp::SetPassword {
+                member_id: needed(r.member_id, "memberId")?,
+                password_hash: needed(r.password_hash, "passwordHash")?,
+                now: needed(r.now, "now")?,
+            },
+            other => return Err(format!("unknown variant `{other}` of op")),
+        })
+    }
+}
+
+/// The wire form of a [`DirResult`].
+#[derive(Deserialize)]
+struct RawDirResult {
+    result: String,
+    member: Option<Member>,
+    on: Option<Index>,
+    link: Option<String>,
+    reason: Option<String>,
+}
+
+impl TryFrom<RawDirResult> for DirResult {
+    type Error = String;
+
+    fn try_from(r: RawDirResult) -> Result<Self, String> {
+        let RawDirResult {
+            result,
+            member,
+            on,
+            link,
+            reason,
+        } = r;
+        let m = |member: Option<Member>| needed(member, "member");
+        Ok(match result.as_str() {
+            "found" => DirResult::Found { member },
+            "inserted" => DirResult::Inserted { member: m(member)? },
+            "exists" => DirResult::Exists {
+                on: needed(on, "on")?,
+                member: m(member)?,
+            },
+            "updated" => DirResult::Updated { member: m(member)? },
+            "stale" => DirResult::Stale { member },
+            "taken" => DirResult::Taken {
+                on: needed(on, "on")?,
+                member: m(member)?,
+            },
+            "token_stored" => DirResult::TokenStored {
+                member: m(member)?,
+                link,
+            },
+            "token_consumed" => DirResult::TokenConsumed { member: m(member)? },
+            "token_invalid" => DirResult::TokenInvalid,
+            "password_set" => DirResult::PasswordSet { member: m(member)? },
+            "no_such_member" => DirResult::NoSuchMember,
+            "rejected" => DirResult::Rejected {
+                reason: needed(reason, "reason")?,
+            },
+            other => return Err(format!("unknown variant `{other}` of result")),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Index {
@@ -134,7 +245,7 @@ pub struct TokenRecord {
 /// What one operation changed, for a host's journal: replaying these with
 /// [`MemoryDirectory::restore`] and [`MemoryDirectory::restore_token`] rebuilds the directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "RawChange")]
 pub enum Change {
     Member {
         member: Member,
@@ -143,6 +254,30 @@ pub enum Change {
     Token {
         token: TokenRecord,
     },
+}
+
+/// The wire form of a [`Change`] (see the note above [`RawDirOp`]).
+#[derive(Deserialize)]
+struct RawChange {
+    kind: String,
+    member: Option<Member>,
+    token: Option<TokenRecord>,
+}
+
+impl TryFrom<RawChange> for Change {
+    type Error = String;
+
+    fn try_from(r: RawChange) -> Result<Self, String> {
+        Ok(match r.kind.as_str() {
+            "member" => Change::Member {
+                member: needed(r.member, "member")?,
+            },
+            "token" => Change::Token {
+                token: needed(r.token, "token")?,
+            },
+            other => return Err(format!("unknown variant `{other}` of kind")),
+        })
+    }
 }
 
 /// The limits every stored member keeps, whoever writes it (a workflow, the admin API, a

@@ -216,7 +216,7 @@ impl Effect {
 
 /// The result of an [`Effect`].
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(try_from = "RawEffectResult")]
 pub enum EffectResult {
     Http {
         response: HttpResponse,
@@ -233,6 +233,44 @@ pub enum EffectResult {
     },
     Slept,
     Logged,
+}
+
+/// The wire form of an [`EffectResult`] (`{"type": "http", "response": …}` and so on), read
+/// through a flat struct rather than serde's internally tagged enums, which buffer every field
+/// first (see the note in `directory.rs`).
+#[derive(Deserialize)]
+struct RawEffectResult {
+    #[serde(rename = "type")]
+    kind: String,
+    response: Option<HttpResponse>,
+    message: Option<String>,
+    result: Option<Box<DirResult>>,
+    bytes: Option<Vec<u8>>,
+}
+
+impl TryFrom<RawEffectResult> for EffectResult {
+    type Error = String;
+
+    fn try_from(r: RawEffectResult) -> Result<Self, String> {
+        use super::directory::needed;
+        Ok(match r.kind.as_str() {
+            "http" => EffectResult::Http {
+                response: needed(r.response, "response")?,
+            },
+            "http_failed" => EffectResult::HttpFailed {
+                message: needed(r.message, "message")?,
+            },
+            "directory" => EffectResult::Directory {
+                result: needed(r.result, "result")?,
+            },
+            "random" => EffectResult::Random {
+                bytes: needed(r.bytes, "bytes")?,
+            },
+            "slept" => EffectResult::Slept,
+            "logged" => EffectResult::Logged,
+            other => return Err(format!("unknown variant `{other}` of type")),
+        })
+    }
 }
 
 /// What [`Workflow::poll`] returns.
@@ -254,7 +292,7 @@ pub enum Poll {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
+#[serde(tag = "step", rename_all = "snake_case", try_from = "RawStep")]
 enum Step {
     Load {
         part: usize,
@@ -282,6 +320,47 @@ enum Step {
     CheckWelcome,
     ApplyWelcome,
     Done,
+}
+
+/// The saved form of a [`Step`], read through a flat struct (see `RawEffectResult`).
+#[derive(Deserialize)]
+struct RawStep {
+    step: String,
+    part: Option<usize>,
+    purpose: Option<OutcomeKind>,
+    draft: Option<Box<Member>>,
+    state: Option<Welcome>,
+}
+
+impl TryFrom<RawStep> for Step {
+    type Error = String;
+
+    fn try_from(r: RawStep) -> Result<Self, String> {
+        use super::directory::needed;
+        Ok(match r.step.as_str() {
+            "load" => Step::Load {
+                part: needed(r.part, "part")?,
+            },
+            "find_by_contact" => Step::FindByContact,
+            "find_by_email" => Step::FindByEmail,
+            "insert" => Step::Insert,
+            "update" => Step::Update {
+                purpose: needed(r.purpose, "purpose")?,
+                draft: r.draft,
+            },
+            "draw" => Step::Draw,
+            "store_password" => Step::StorePassword,
+            "store_token" => Step::StoreToken,
+            "write_crm_field" => Step::WriteCrmField,
+            "mark_welcome" => Step::MarkWelcome {
+                state: needed(r.state, "state")?,
+            },
+            "check_welcome" => Step::CheckWelcome,
+            "apply_welcome" => Step::ApplyWelcome,
+            "done" => Step::Done,
+            other => return Err(format!("unknown variant `{other}` of step")),
+        })
+    }
 }
 
 /// Whether a set-password link a directory issued can go into a CRM field: an absolute http(s)
