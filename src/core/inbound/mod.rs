@@ -360,7 +360,18 @@ fn printable(s: &str, max: usize) -> String {
 
 /// Parses a JSON body, mapping serde's errors to `malformed_body` with position.
 fn json_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Error> {
-    serde_json::from_slice(body).map_err(|e| {
+    // Read as text, as everything else memberwire parses from JSON is: one copy of serde's
+    // parser in the wasm instead of a second one for byte slices.
+    let text = std::str::from_utf8(body).map_err(|e| {
+        Error::new(
+            ErrorCode::MalformedBody,
+            format!(
+                "the body is not valid JSON: it is not UTF-8 at byte {}",
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    serde_json::from_str(text).map_err(|e| {
         let what = if e.is_data() {
             format!("the JSON does not have the expected shape: {e}")
         } else {
