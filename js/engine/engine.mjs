@@ -23,11 +23,13 @@ const FRESH_PER_POST = 10;
  * @param {number} [o.leaseMs]  how long one runner holds an event (stores with `claim`)
  * @param {(password: string) => Promise<string>} [o.hashPassword]  bcrypt for the set-password
  *   form; hosts pass one that runs off their event loop (Node: a worker thread)
+ * @param {number} [o.maxRunning]  workflows run at once (default 64); the others wait their turn,
+ *   recorded and counted as running
  * @param {(err: Error) => void} [o.onFatal]  called when the wasm instance trapped
  *   (WebAssembly.RuntimeError): nothing more can run on it, and the host replaces it; the
  *   events it was running stay recorded as running and resume on the new one
  */
-export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000, hashPassword, onFatal = () => {} }) {
+export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000, hashPassword, onFatal = () => {}, maxRunning = 64 }) {
   const registrar = new wasm.Registrar(config);
   const hash = hashPassword ?? (async (password) => registrar.hashNewPassword(password));
   const perSecond = rateLimit ?? CRM_RATE[config?.crm?.kind] ?? 0;
@@ -80,8 +82,29 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     }
   }
 
+  // At most `maxRunning` workflows run at once; the others wait for a slot, fresh posts first.
+  // A burst of ten thousand posts is recorded at once and answered, but registered a bounded
+  // number at a time: memory stays flat, and the posts still arriving are not starved of the
+  // event loop by the registrations of those already answered.
+  let active = 0;
+  const waiting = [[], []];
+  const slot = (priority) => {
+    if (active < maxRunning) {
+      active++;
+      return null;
+    }
+    return new Promise((resolve) => waiting[priority === BACKGROUND ? 1 : 0].push(resolve));
+  };
+  const release = () => {
+    const next = waiting[0].shift() ?? waiting[1].shift();
+    if (next) next();
+    else active--;
+  };
+
   function start(wf, priority = BACKGROUND, id = wf.eventId) {
     const run = (async () => {
+      const wait = slot(priority);
+      if (wait) await wait;
       try {
         const final = await runWorkflow(wf, portsFor(id, priority));
         if (final.state === 'done') await events.finish(id, final.outcome, final.save);
@@ -101,6 +124,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       } finally {
         running.delete(id);
         free(wf);
+        release();
       }
     })();
     running.set(id, run);

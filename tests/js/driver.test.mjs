@@ -113,3 +113,35 @@ test('step never hands the host a random or log effect; log records come with th
   assert.ok(logs.length > 0 && logs.every((r) => r.event === accepted.records[0].eventId && typeof r.message === 'string'), JSON.stringify(logs));
   for (const r of logs) assert.ok(!r.message.includes('short'), 'a log record never quotes the password');
 });
+
+test('at most maxRunning workflows run at once; the others wait their turn, recorded, and all end', async () => {
+  const sandbox = createKeapSandbox({ rateLimit: false });
+  let inFlight = 0;
+  let most = 0;
+  const gate = [];
+  // Every CRM request waits until the test lets it go, so the running workflows pile up here.
+  const fetch = async (url, init) => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    await new Promise((resolve) => gate.push(resolve));
+    inFlight--;
+    return sandbox.fetch(url, init);
+  };
+  const events = memoryEvents();
+  const engine = createEngine({ wasm, config: { crm: keapCrm(), passwordMode: 'link', linkUrl: 'https://members.example.com/set-password' }, events, directory: memoryDirectory(wasm), fetch, rateLimit: 0, maxRunning: 2 });
+  // Posts naming only a contact id (the sandbox's four): each workflow starts by loading it.
+  const runs = [];
+  for (const id of [101, 103, 105, 107]) runs.push(...(await engine.accept('keap_post', ...post(`contactId=${id}`))).runs);
+  assert.equal(runs.length, 4);
+  // Every event is recorded as running before any of them has its turn.
+  assert.equal((await events.counts()).running, 4);
+  const finals = Promise.all(runs.map((r) => r.done));
+  while (gate.length || engine.runningCount) {
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(inFlight <= 2, `${inFlight} workflows at the CRM at once`);
+    gate.shift()?.();
+  }
+  const ends = await finals;
+  assert.equal(most, 2);
+  assert.deepEqual(ends.map((f) => f.state), ['done', 'done', 'done', 'done'], JSON.stringify(ends.map((f) => f.code ?? f.outcome?.outcome)));
+});
