@@ -86,19 +86,29 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
   // A burst of ten thousand posts is recorded at once and answered, but registered a bounded
   // number at a time: memory stays flat, and the posts still arriving are not starved of the
   // event loop by the registrations of those already answered.
-  let active = 0;
+  // A few slots are kept for fresh posts: a backlog of retries or resumed events never holds
+  // them all.
+  const backgroundMax = Math.max(1, maxRunning - Math.max(1, Math.floor(maxRunning / 8)));
+  const active = [0, 0]; // fresh, background
   const waiting = [[], []];
+  const line = (priority) => (priority === BACKGROUND ? 1 : 0);
+  const room = (l) => active[0] + active[1] < maxRunning && (l === 0 || active[1] < backgroundMax);
   const slot = (priority) => {
-    if (active < maxRunning) {
-      active++;
+    const l = line(priority);
+    if (room(l) && !waiting[l].length) {
+      active[l]++;
       return null;
     }
-    return new Promise((resolve) => waiting[priority === BACKGROUND ? 1 : 0].push(resolve));
+    return new Promise((resolve) => waiting[l].push(resolve));
   };
-  const release = () => {
-    const next = waiting[0].shift() ?? waiting[1].shift();
-    if (next) next();
-    else active--;
+  const release = (priority) => {
+    active[line(priority)]--;
+    for (const l of [0, 1]) {
+      while (waiting[l].length && room(l)) {
+        active[l]++;
+        waiting[l].shift()();
+      }
+    }
   };
 
   function start(wf, priority = BACKGROUND, id = wf.eventId) {
@@ -106,6 +116,8 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       const wait = slot(priority);
       if (wait) await wait;
       try {
+        // The instance trapped while this one waited: it runs on the fresh one (recorded, it resumes).
+        if (abandoned) return { state: 'pending', code: 'host_error', reason: 'the engine was replaced before this event ran; it resumes on the new one' };
         const final = await runWorkflow(wf, portsFor(id, priority));
         if (final.state === 'done') await events.finish(id, final.outcome, final.save);
         else await events.park(id, { code: final.code, reason: final.reason }, final.save);
@@ -124,7 +136,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       } finally {
         running.delete(id);
         free(wf);
-        release();
+        release(priority);
       }
     })();
     running.set(id, run);

@@ -75,6 +75,7 @@ async function build(env) {
   await store.settings.preload([EMAIL_FORM, RULES]);
   await store.upgrade();
   const rules = await openRules(store.settings, wasm);
+  store.settings.forgetPreloaded();
   // Members in D1, or the users of a WordPress site with memberwire's plugin (MEMBERWIRE_WP_URL,
   // MEMBERWIRE_WP_USER and the secret MEMBERWIRE_WP_APP_PASSWORD, as the plugin's Setup shows).
   const directory = env.MEMBERWIRE_WP_URL

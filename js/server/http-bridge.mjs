@@ -34,6 +34,7 @@ function rawError(status, reason, code, message) {
 class NodeRequest {
   #req;
   #real = null;
+  #consumed = false;
   constructor(req, url, headers, signal) {
     this.#req = req;
     this.method = req.method;
@@ -43,6 +44,7 @@ class NodeRequest {
   }
 
   #request() {
+    if (this.#consumed && !this.#real) throw new TypeError('the body was read already');
     const hasBody = this.method !== 'GET' && this.method !== 'HEAD';
     this.#real ??= new Request(this.url, { method: this.method, headers: this.headers, body: hasBody ? Readable.toWeb(this.#req) : undefined, duplex: 'half', signal: this.signal });
     return this.#real;
@@ -52,19 +54,19 @@ class NodeRequest {
     return this.#request().body;
   }
 
-  text() {
+  async text() {
     return this.#request().text();
   }
 
-  json() {
+  async json() {
     return this.#request().json();
   }
 
-  arrayBuffer() {
+  async arrayBuffer() {
     return this.#request().arrayBuffer();
   }
 
-  formData() {
+  async formData() {
     return this.#request().formData();
   }
 
@@ -73,8 +75,12 @@ class NodeRequest {
    * is read, and the connection closes after the answer.
    */
   readBodyUpTo(max) {
-    if (this.#real) return Promise.reject(new Error('the body was read already, as a stream'));
     const req = this.#req;
+    // Once only, and never from a stream that has ended or broken: its events would not come
+    // again, and the promise would never settle.
+    if (this.#real || this.#consumed) return Promise.reject(new TypeError('the body was read already'));
+    this.#consumed = true;
+    if (req.destroyed || req.readableEnded) return Promise.reject(req.errored ?? new Error('the request was cut off before its body was read'));
     if (this.method === 'GET' || this.method === 'HEAD') return Promise.resolve(new Uint8Array(0));
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > max) return Promise.resolve(null);

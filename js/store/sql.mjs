@@ -102,6 +102,10 @@ export function settingsOn(db, now = Date.now) {
       const row = await db.first('SELECT value FROM settings WHERE name = ?', [name]);
       return row ? JSON.parse(row.value) : null;
     },
+    /** Forgets what preload() read and no get() took: later reads go to the store. */
+    forgetPreloaded() {
+      ahead.clear();
+    },
     /** Reads several settings in one query (a start-up reads each once): the next get() of each is answered from it. */
     async preload(names) {
       if (!names.length) return;

@@ -306,6 +306,9 @@ impl RunningWorkflow {
             self.wrote = false;
             self.wf.handle(&self.cfg, result, now as u64);
         }
+        // The state right after a write's result, taken before anything below can fail: it is
+        // what the host must keep (a state saved at a draw restores to the draw).
+        let mut state = save.then(|| self.wf.save());
         let mut logs = Vec::new();
         loop {
             match self.wf.poll(&self.cfg) {
@@ -336,7 +339,7 @@ impl RunningWorkflow {
                         row,
                         logs,
                     }
-                    .to_js(save.then(|| self.wf.save()));
+                    .to_js(state.take());
                 }
                 end => {
                     return StepOut {

@@ -145,3 +145,38 @@ test('at most maxRunning workflows run at once; the others wait their turn, reco
   assert.equal(most, 2);
   assert.deepEqual(ends.map((f) => f.state), ['done', 'done', 'done', 'done'], JSON.stringify(ends.map((f) => f.code ?? f.outcome?.outcome)));
 });
+
+test('a backlog of resumed events never takes the slots kept for fresh posts', async () => {
+  const sandbox = createKeapSandbox({ rateLimit: false });
+  const events = memoryEvents();
+  const directory = memoryDirectory(wasm);
+  const config = { crm: keapCrm(), passwordMode: 'link', linkUrl: 'https://members.example.com/set-password' };
+  // A first engine records three posts and dies before any CRM answer (its fetch never settles).
+  const dead = createEngine({ wasm, config, events, directory, fetch: () => new Promise(() => {}), rateLimit: 0 });
+  for (const id of [101, 103, 105]) await dead.accept('keap_post', ...post(`contactId=${id}`));
+  assert.equal((await events.counts()).running, 3);
+
+  // The next engine resumes them in the background line, two slots in all.
+  const asked = [];
+  const gate = [];
+  const fetch = async (url, init) => {
+    asked.push(new URL(url).pathname);
+    await new Promise((resolve) => gate.push(resolve));
+    return sandbox.fetch(url, init);
+  };
+  const engine = createEngine({ wasm, config, events, directory, fetch, rateLimit: 0, maxRunning: 2 });
+  await engine.resumeUnfinished();
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(asked.length, 1, `one resumed event at the CRM, the others wait: ${JSON.stringify(asked)}`);
+  // A fresh post takes the slot kept for it at once.
+  const fresh = (await engine.accept('keap_post', ...post('contactId=107'))).runs[0];
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(asked.length, 2, JSON.stringify(asked));
+  assert.match(asked[1], /\/107$/);
+  while (gate.length || engine.runningCount) {
+    gate.shift()?.();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal((await fresh.done).state, 'done');
+  assert.equal((await events.counts()).done, 4);
+});
