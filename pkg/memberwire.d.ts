@@ -361,6 +361,13 @@ export class Registrar {
      */
     refresh(contactId: string, credentials: boolean, welcome: boolean, now: number): Workflow;
     /**
+     * Starts the registration of contact `contactId` of the connected CRM, as a post naming
+     * only that contact (and its email, when given) would: for the admin page's "add with a
+     * welcome" and the bulk runs, which have the contact in hand and no post to parse. Throws
+     * `invalid_contact_id`, `invalid_email`, or `invalid_config` without a CRM.
+     */
+    register(contactId: string, email: string | null | undefined, now: number): Workflow;
+    /**
      * Restores a workflow from `Workflow.save()` (after a restart, or for a retry).
      */
     restore(state: string): Workflow;
@@ -546,6 +553,7 @@ export interface InitOutput {
     readonly registrar_hashNewPassword: (a: number, b: number, c: number) => [number, number, number, number];
     readonly registrar_new: (a: any) => [number, number, number];
     readonly registrar_refresh: (a: number, b: number, c: number, d: number, e: number, f: number) => [number, number, number];
+    readonly registrar_register: (a: number, b: number, c: number, d: number, e: number, f: number) => [number, number, number];
     readonly registrar_restore: (a: number, b: number, c: number) => [number, number, number];
     readonly sourceForRoute: (a: number, b: number) => [number, number];
     readonly tokenDigest: (a: number, b: number) => [number, number];

@@ -526,6 +526,40 @@ export class Registrar {
         return Workflow.__wrap(ret[0]);
     }
     /**
+     * Starts the registration of contact `contactId` of the connected CRM, as a post naming
+     * only that contact (and its email, when given) would: for the admin page's "add with a
+     * welcome" and the bulk runs, which have the contact in hand and no post to parse. Throws
+     * `invalid_contact_id`, `invalid_email`, or `invalid_config` without a CRM.
+     * @param {string} contactId
+     * @param {string | null | undefined} email
+     * @param {number} now
+     * @returns {Workflow}
+     */
+    register(contactId, email, now) {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        const val3 = +now;
+        let ptr0, len0, ptr1, len1;
+        try {
+            ptr0 = passStringToWasm0(contactId, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len0 = WASM_VECTOR_LEN;
+            ptr1 = isLikeNone(email) ? 0 : passStringToWasm0(email, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+            len1 = WASM_VECTOR_LEN;
+        } catch (e) {
+            if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+            if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+            throw e;
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.registrar_register(this.__wbg_ptr, ptr0, len0, ptr1, len1, val3);
+        if (ret[2]) {
+            throw takeFromExternrefTable0(ret[1]);
+        }
+        return Workflow.__wrap(ret[0]);
+    }
+    /**
      * Restores a workflow from `Workflow.save()` (after a restart, or for a retry).
      * @param {string} state
      * @returns {Workflow}

@@ -40,6 +40,7 @@ export const registrar_checkNewPassword: (a: number, b: number, c: number) => [n
 export const registrar_hashNewPassword: (a: number, b: number, c: number) => [number, number, number, number];
 export const registrar_new: (a: any) => [number, number, number];
 export const registrar_refresh: (a: number, b: number, c: number, d: number, e: number, f: number) => [number, number, number];
+export const registrar_register: (a: number, b: number, c: number, d: number, e: number, f: number) => [number, number, number];
 export const registrar_restore: (a: number, b: number, c: number) => [number, number, number];
 export const sourceForRoute: (a: number, b: number) => [number, number];
 export const tokenDigest: (a: number, b: number) => [number, number];

@@ -144,7 +144,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
   }
 
   /** Records accepted workflows durably, then queues or starts them. */
-  async function record(source, wfs, t, given) {
+  async function record(source, wfs, t, given, priority) {
     let records;
     try {
       records = given ?? wfs.map((wf) => wf.record());
@@ -171,7 +171,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     }
     // A post's first few events go in the fresh line; the bulk of a large delivery waits behind
     // other posts' fresh events.
-    return { kind: 'events', runs: wfs.map((wf, i) => ({ eventId: records[i].eventId, done: start(wf, i < FRESH_PER_POST ? FRESH : BACKGROUND, records[i].eventId) })) };
+    return { kind: 'events', runs: wfs.map((wf, i) => ({ eventId: records[i].eventId, done: start(wf, priority ?? (i < FRESH_PER_POST ? FRESH : BACKGROUND), records[i].eventId) })) };
   }
 
   return {
@@ -207,6 +207,17 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     async refresh(contactId, { credentials = false, welcome = false } = {}) {
       const t = now();
       return record('refresh', [registrar.refresh(String(contactId), credentials, welcome, t)], t);
+    },
+
+    /**
+     * Registers contact `contactId` of the connected CRM (with its email, when known), recorded
+     * and run like a post's event, without a post to build and parse: the admin page's "add with
+     * a welcome" (`source` 'admin') and bulk runs ('bulk', in the background line, so webhook
+     * posts go first). Throws the wasm MemberwireError for a bad contact id or email.
+     */
+    async register(contactId, { email, source = 'admin', background = false } = {}) {
+      const t = now();
+      return record(source, [registrar.register(String(contactId), email ?? undefined, t)], t, undefined, background ? BACKGROUND : undefined);
     },
 
     /**

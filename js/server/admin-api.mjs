@@ -175,7 +175,7 @@ export async function createAdminApi(o) {
     }
 
     // sendWelcome: the registration workflow does it all (member, set-password link in the
-    // CRM, welcome tag), started by a minimal post as the CRM would send it.
+    // CRM, welcome tag), started for the contact as a post naming it would start it.
     if (crm.kind !== 'keap' && crm.kind !== 'activecampaign') fail(400, 'not_supported', 'sending a welcome needs a CRM');
     if (!cid) {
       const found = await crmClient.find(email);
@@ -187,13 +187,8 @@ export async function createAdminApi(o) {
     if (byContact.member) fail(409, 'contact_taken', `contact ${cid} already belongs to member ${byContact.member.id}`);
     const byEmail = await directory.apply({ op: 'get_by_email', email });
     if (byEmail.member) fail(409, 'email_taken', `the email belongs to member ${byEmail.member.id}`);
-    const enc = encodeURIComponent;
-    const [source, form] =
-      crm.kind === 'keap'
-        ? ['keap_post', `contactId=${enc(cid)}&Email=${enc(email.trim())}`]
-        : ['activecampaign', `type=subscribe&${enc('contact[id]')}=${enc(cid)}&${enc('contact[email]')}=${enc(email.trim())}`];
-    const accepted = await engine.accept(source, new Headers({ 'content-type': 'application/x-www-form-urlencoded' }), new TextEncoder().encode(form));
-    if (accepted.kind !== 'events' || !(accepted.runs?.length || accepted.queued?.length)) fail(400, 'ignored', 'the registration was not started');
+    const accepted = await engine.register(cid, { email: email.trim(), source: 'admin' });
+    if (!(accepted.runs?.length || accepted.queued?.length)) fail(400, 'ignored', 'the registration was not started');
     const r = await settle(accepted);
     if (r.queued) return { status: 202, body: r.queued };
     if (r.outcome.outcome === 'conflict') {

@@ -151,15 +151,8 @@ export async function openBulk({ wasm, store, directory, engine, events, crm, cr
 
   // ---- running -----------------------------------------------------------------------------
 
-  function postFor(row) {
-    const enc = encodeURIComponent;
-    if (crm.kind === 'keap') {
-      return { source: 'keap_post', body: `contactId=${enc(row.contactId)}&Email=${enc(row.email)}` };
-    }
-    if (crm.kind === 'activecampaign') {
-      return { source: 'activecampaign', body: `type=subscribe&${enc('contact[id]')}=${enc(row.contactId)}&${enc('contact[email]')}=${enc(row.email)}` };
-    }
-    throw httpError(400, 'not_supported', `bulk runs need a CRM (keap or activecampaign), not ${crm.kind}`);
+  function checkCrm() {
+    if (crm.kind !== 'keap' && crm.kind !== 'activecampaign') throw httpError(400, 'not_supported', `bulk runs need a CRM (keap or activecampaign), not ${crm.kind}`);
   }
 
   /** Follows an event accepted before a restart until it is done or parked. */
@@ -203,15 +196,16 @@ export async function openBulk({ wasm, store, directory, engine, events, crm, cr
     const row = plan.rows[i];
     let accepted;
     try {
-      const { source, body } = postFor(row);
-      accepted = await engine.accept(source, new Headers({ 'content-type': 'application/x-www-form-urlencoded' }), new TextEncoder().encode(body));
+      checkCrm();
+      // Each row is an ordinary registration of its contact, in the background line.
+      accepted = await engine.register(row.contactId, { email: row.email, source: 'bulk', background: true });
     } catch (err) {
       // A row the parser refuses (the plan read it, so this is rare): a failed row.
       await write({ t: 'started', runId: run.runId, i, eventId: null, at: now() });
       await write({ t: 'result', runId: run.runId, i, outcome: null, failed: true, code: err?.code ?? 'rejected', at: now() });
       return null;
     }
-    if (accepted.kind !== 'events' || !(accepted.runs?.length || accepted.queued?.length)) {
+    if (!(accepted.runs?.length || accepted.queued?.length)) {
       await write({ t: 'started', runId: run.runId, i, eventId: null, at: now() });
       await write({ t: 'result', runId: run.runId, i, outcome: null, failed: true, code: 'ignored', at: now() });
       return null;

@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 use super::{from_js, js_error, to_js};
 use crate::core::contact::{Contact, ContactId, Secret};
 use crate::core::directory::{stored_form, DirOp, StoredMember};
+use crate::core::email::Email;
 use crate::core::error::{Error, ErrorCode};
 use crate::core::inbound::{parse_post, Inbound, ParseOptions, PostMeta, Source};
 use crate::core::secrets;
@@ -169,6 +170,47 @@ impl Registrar {
             welcome,
         )
         .map_err(|e| js_error(&e))?;
+        Ok(RunningWorkflow {
+            wf,
+            cfg: self.cfg.clone(),
+            wrote: false,
+        })
+    }
+
+    /// Starts the registration of contact `contactId` of the connected CRM, as a post naming
+    /// only that contact (and its email, when given) would: for the admin page's "add with a
+    /// welcome" and the bulk runs, which have the contact in hand and no post to parse. Throws
+    /// `invalid_contact_id`, `invalid_email`, or `invalid_config` without a CRM.
+    pub fn register(
+        &self,
+        #[wasm_bindgen(js_name = contactId)] contact_id: &str,
+        email: Option<String>,
+        now: f64,
+    ) -> Result<RunningWorkflow, JsValue> {
+        let Some(crm) = self.cfg.crm.as_ref() else {
+            return Err(js_error(&Error::new(
+                ErrorCode::InvalidConfig,
+                "a registration by contact id needs a connected CRM",
+            )));
+        };
+        let numeric = crm.kind != crate::core::contact::CrmKind::Generic;
+        let id = ContactId::parse(contact_id, "contactId", numeric).map_err(|e| js_error(&e))?;
+        let mut contact = Contact::new(crm.kind, &self.parse.account, id);
+        if let Some(raw) = email.filter(|e| !e.trim().is_empty()) {
+            contact.email = Some(Email::parse(&raw, "email").map_err(|e| js_error(&e))?);
+        }
+        let source = match crm.kind {
+            crate::core::contact::CrmKind::Keap => Source::KeapPost,
+            crate::core::contact::CrmKind::ActiveCampaign => Source::ActiveCampaign,
+            crate::core::contact::CrmKind::Generic => Source::Json,
+        };
+        let event = crate::core::inbound::InboundEvent {
+            source,
+            event_type: "register".into(),
+            contact,
+        };
+        let wf = Workflow::new(&new_event_id(now)?, event, &self.cfg, now as u64)
+            .map_err(|e| js_error(&e))?;
         Ok(RunningWorkflow {
             wf,
             cfg: self.cfg.clone(),

@@ -180,3 +180,17 @@ test('a backlog of resumed events never takes the slots kept for fresh posts', a
   assert.equal((await fresh.done).state, 'done');
   assert.equal((await events.counts()).done, 4);
 });
+
+test('engine.register: a contact registered without a post to build and parse, recorded with its source', async () => {
+  const { engine, events } = traced();
+  const accepted = await engine.register('101', { email: 'Ada.Lovelace@Example.com', source: 'bulk', background: true });
+  const final = await accepted.runs[0].done;
+  assert.equal(final.outcome.outcome, 'created');
+  assert.equal(final.outcome.member.email, 'ada.lovelace@example.com');
+  const e = await events.get(accepted.runs[0].eventId);
+  assert.equal(e.source, 'bulk');
+  assert.equal(e.status, 'done');
+  // The same checks as a post's: a contact id that is not one, an email that is not one.
+  await assert.rejects(engine.register('12ab'), (err) => err.code === 'invalid_contact_id');
+  await assert.rejects(engine.register('103', { email: 'not an email' }), (err) => err.code === 'invalid_email');
+});
