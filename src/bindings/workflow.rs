@@ -125,11 +125,7 @@ impl Registrar {
                     let id = new_event_id(now)?;
                     let wf =
                         Workflow::new(&id, ev, &self.cfg, now as u64).map_err(|e| js_error(&e))?;
-                    let running = RunningWorkflow {
-                        wf,
-                        cfg: self.cfg.clone(),
-                        wrote: false,
-                    };
+                    let running = self.running(wf);
                     records.push(&running.record()?);
                     list.push(&JsValue::from(running));
                 }
@@ -151,15 +147,7 @@ impl Registrar {
         welcome: bool,
         now: f64,
     ) -> Result<RunningWorkflow, JsValue> {
-        let Some(crm) = self.cfg.crm.as_ref() else {
-            return Err(js_error(&Error::new(
-                ErrorCode::InvalidConfig,
-                "a refresh needs a connected CRM",
-            )));
-        };
-        let numeric = crm.kind != crate::core::contact::CrmKind::Generic;
-        let id = ContactId::parse(contact_id, "contactId", numeric).map_err(|e| js_error(&e))?;
-        let contact = Contact::new(crm.kind, &self.parse.account, id);
+        let contact = self.connected_contact(contact_id, "a refresh")?;
         let event_id = new_event_id(now)?;
         let wf = Workflow::refresh(
             &event_id,
@@ -170,11 +158,7 @@ impl Registrar {
             welcome,
         )
         .map_err(|e| js_error(&e))?;
-        Ok(RunningWorkflow {
-            wf,
-            cfg: self.cfg.clone(),
-            wrote: false,
-        })
+        Ok(self.running(wf))
     }
 
     /// Starts the registration of contact `contactId` of the connected CRM, as a post naming
@@ -187,19 +171,11 @@ impl Registrar {
         email: Option<String>,
         now: f64,
     ) -> Result<RunningWorkflow, JsValue> {
-        let Some(crm) = self.cfg.crm.as_ref() else {
-            return Err(js_error(&Error::new(
-                ErrorCode::InvalidConfig,
-                "a registration by contact id needs a connected CRM",
-            )));
-        };
-        let numeric = crm.kind != crate::core::contact::CrmKind::Generic;
-        let id = ContactId::parse(contact_id, "contactId", numeric).map_err(|e| js_error(&e))?;
-        let mut contact = Contact::new(crm.kind, &self.parse.account, id);
+        let mut contact = self.connected_contact(contact_id, "a registration by contact id")?;
         if let Some(raw) = email.filter(|e| !e.trim().is_empty()) {
             contact.email = Some(Email::parse(&raw, "email").map_err(|e| js_error(&e))?);
         }
-        let source = match crm.kind {
+        let source = match contact.crm {
             crate::core::contact::CrmKind::Keap => Source::KeapPost,
             crate::core::contact::CrmKind::ActiveCampaign => Source::ActiveCampaign,
             crate::core::contact::CrmKind::Generic => Source::Json,
@@ -211,21 +187,13 @@ impl Registrar {
         };
         let wf = Workflow::new(&new_event_id(now)?, event, &self.cfg, now as u64)
             .map_err(|e| js_error(&e))?;
-        Ok(RunningWorkflow {
-            wf,
-            cfg: self.cfg.clone(),
-            wrote: false,
-        })
+        Ok(self.running(wf))
     }
 
     /// Restores a workflow from `Workflow.save()` (after a restart, or for a retry).
     pub fn restore(&self, state: &str) -> Result<RunningWorkflow, JsValue> {
         let wf = Workflow::restore(state).map_err(|e| js_error(&e))?;
-        Ok(RunningWorkflow {
-            wf,
-            cfg: self.cfg.clone(),
-            wrote: false,
-        })
+        Ok(self.running(wf))
     }
 
     /// Checks a member's new password against the policy and returns its hash (salt drawn
@@ -249,6 +217,27 @@ impl Registrar {
 }
 
 impl Registrar {
+    /// Contact `contact_id` of the connected CRM (`what` needs one), its id checked as a post's is.
+    fn connected_contact(&self, contact_id: &str, what: &str) -> Result<Contact, JsValue> {
+        let Some(crm) = self.cfg.crm.as_ref() else {
+            return Err(js_error(&Error::new(
+                ErrorCode::InvalidConfig,
+                format!("{what} needs a connected CRM"),
+            )));
+        };
+        let numeric = crm.kind != crate::core::contact::CrmKind::Generic;
+        let id = ContactId::parse(contact_id, "contactId", numeric).map_err(|e| js_error(&e))?;
+        Ok(Contact::new(crm.kind, &self.parse.account, id))
+    }
+
+    fn running(&self, wf: Workflow) -> RunningWorkflow {
+        RunningWorkflow {
+            wf,
+            cfg: self.cfg.clone(),
+            wrote: false,
+        }
+    }
+
     fn rejected(&self, why: crate::core::secrets::Rejected) -> JsValue {
         js_error(&Error::new(
             ErrorCode::PasswordRejected,
