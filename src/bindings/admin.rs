@@ -4,7 +4,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::directory::Directory;
-use super::{from_js, js_error, to_js};
+use super::{from_js, js_error, parse_js, to_js};
 use crate::core::access::{self, AccessIndex as CoreIndex, Rule};
 use crate::core::contact::{CrmKind, Secret, Tag};
 use crate::core::crm::{self, CrmConfig, HttpResponse, Loaded};
@@ -173,7 +173,7 @@ pub fn crm_find_by_email(
 pub fn crm_parse_find(
     #[wasm_bindgen(unchecked_param_type = "{ status: number; body: string }")] response: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let res: HttpResponse = from_js_required(&response)?;
+    let res: HttpResponse = parse_js(&response, "response")?;
     let ids =
         crm::parse_find(&res).map_err(|e| js_error(&Error::new(ErrorCode::MalformedBody, e.0)))?;
     to_js(&ids)
@@ -195,7 +195,7 @@ pub fn crm_parse_contact(
     #[wasm_bindgen(unchecked_param_type = "{ status: number; body: string }[]")] responses: JsValue,
 ) -> Result<JsValue, JsValue> {
     let cfg = crm_config(&config)?;
-    let list: Vec<HttpResponse> = from_js_required(&responses)?;
+    let list: Vec<HttpResponse> = parse_js(&responses, "response")?;
     let mut loaded = Loaded::default();
     for (part, res) in list.iter().enumerate() {
         crm::parse_load(&cfg, part, res, &mut loaded)
@@ -211,14 +211,4 @@ pub fn crm_parse_contact(
         "tags": loaded.tags.unwrap_or_default(),
         "hasPassword": loaded.password.is_some(),
     }))
-}
-
-fn from_js_required<T: serde::de::DeserializeOwned>(v: &JsValue) -> Result<T, JsValue> {
-    let text: String = js_sys::JSON::stringify(v)?.into();
-    serde_json::from_str(&text).map_err(|e| {
-        js_error(&Error::new(
-            ErrorCode::InvalidField,
-            format!("not a valid response: {e}"),
-        ))
-    })
 }

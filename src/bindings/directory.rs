@@ -3,7 +3,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::{js_error, to_js};
+use super::{js_error, parse_js, to_js};
 use crate::core::directory::{stored_form, Change, DirOp, MemoryDirectory, TokenRecord};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::member::Member;
@@ -13,16 +13,6 @@ use crate::core::ratelimit;
 #[derive(Default)]
 pub struct Directory {
     inner: MemoryDirectory,
-}
-
-fn parse<T: serde::de::DeserializeOwned>(v: &JsValue, what: &str) -> Result<T, JsValue> {
-    let text: String = js_sys::JSON::stringify(v)?.into();
-    serde_json::from_str(&text).map_err(|e| {
-        js_error(&Error::new(
-            ErrorCode::InvalidField,
-            format!("not a valid {what}: {e}"),
-        ))
-    })
 }
 
 impl Directory {
@@ -49,7 +39,7 @@ impl Directory {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "DirOp")] op: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let op: DirOp = parse(&op, "directory operation")?;
+        let op: DirOp = parse_js(&op, "directory operation")?;
         let (result, changes) = self.inner.apply_journaled(op);
         #[derive(serde::Serialize)]
         struct Out {
@@ -64,7 +54,7 @@ impl Directory {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "DirChange")] change: JsValue,
     ) -> Result<(), JsValue> {
-        match parse::<Change>(&change, "directory change")? {
+        match parse_js::<Change>(&change, "directory change")? {
             Change::Member { member } => self.inner.restore(member),
             Change::Token { token } => self.inner.restore_token(token),
         }
@@ -188,7 +178,7 @@ impl Directory {
 pub fn member_row(
     #[wasm_bindgen(unchecked_param_type = "MemberRecord")] member: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let member: Member = parse(&member, "member record")?;
+    let member: Member = parse_js(&member, "member record")?;
     match stored_form(&member) {
         Ok(row) => to_js(&row),
         Err(reason) => to_js(&serde_json::json!({ "rejected": reason })),

@@ -283,6 +283,17 @@ pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     js_sys::JSON::parse(&text)
 }
 
+/// A plain JS value as a Rust value it must be (`what` names it in the `invalid_field` error).
+pub(crate) fn parse_js<T: DeserializeOwned>(v: &JsValue, what: &str) -> Result<T, JsValue> {
+    let text: String = js_sys::JSON::stringify(v)?.into();
+    serde_json::from_str(&text).map_err(|e| {
+        js_error(&Error::new(
+            crate::core::error::ErrorCode::InvalidField,
+            format!("not a valid {what}: {e}"),
+        ))
+    })
+}
+
 /// A plain JS object as a Rust value; `undefined`/`null` give the type's default.
 pub(crate) fn from_js<T: DeserializeOwned + Default>(
     value: &JsValue,

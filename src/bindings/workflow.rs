@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::{from_js, js_error, to_js};
+use super::{from_js, js_error, parse_js, to_js};
 use crate::core::contact::{Contact, ContactId, Secret};
 use crate::core::directory::{stored_form, DirOp, StoredMember};
 use crate::core::email::Email;
@@ -290,13 +290,7 @@ impl RunningWorkflow {
         #[wasm_bindgen(unchecked_param_type = "EffectResult")] result: JsValue,
         now: f64,
     ) -> Result<(), JsValue> {
-        let text: String = js_sys::JSON::stringify(&result)?.into();
-        let result: EffectResult = serde_json::from_str(&text).map_err(|e| {
-            js_error(&Error::new(
-                ErrorCode::InvalidField,
-                format!("not an effect result: {e}"),
-            ))
-        })?;
+        let result: EffectResult = parse_js(&result, "effect result")?;
         self.wf.handle(&self.cfg, result, now as u64);
         Ok(())
     }
@@ -326,13 +320,7 @@ impl RunningWorkflow {
     ) -> Result<JsValue, JsValue> {
         let mut save = false;
         if !result.is_undefined() {
-            let text: String = js_sys::JSON::stringify(&result)?.into();
-            let result: EffectResult = serde_json::from_str(&text).map_err(|e| {
-                js_error(&Error::new(
-                    ErrorCode::InvalidField,
-                    format!("not an effect result: {e}"),
-                ))
-            })?;
+            let result: EffectResult = parse_js(&result, "effect result")?;
             save = self.wrote;
             self.wrote = false;
             self.wf.handle(&self.cfg, result, now as u64);
@@ -351,12 +339,7 @@ impl RunningWorkflow {
                 }
                 Poll::Effect {
                     effect: Effect::Random { bytes },
-                } => {
-                    let mut buf = vec![0u8; bytes];
-                    fill_random(&mut buf)?;
-                    self.wf
-                        .handle(&self.cfg, EffectResult::Random { bytes: buf }, now as u64);
-                }
+                } => self.provide_random(bytes, now)?,
                 Poll::Effect { effect } => {
                     self.wrote = effect.changes_outside();
                     let row = match &effect {
