@@ -211,7 +211,7 @@ async function wpLogin(login, password) {
   return res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
 }
 
-test('content gated by level (shortcode, block, a page\'s own setting, a role the level grants): a member whose tags grant the level sees it, after logging in with WordPress; changing the rule takes it away', { timeout: 300_000 }, async (t) => {
+test('content gated by level (shortcode, block, a page\'s own setting, a role and a capability the level grants): a member whose tags grant the level sees it, after logging in with WordPress; changing the rule takes it away', { timeout: 300_000 }, async (t) => {
   const srv = await serveOnWordPress(t, { budgetMs: 60_000 });
   const admin = async (method, path, body, session) => {
     const res = await fetch(`${srv.url}${path}`, { method, headers: { 'content-type': 'application/json', origin: srv.url, ...(session ? { cookie: session.cookie, 'x-memberwire-csrf': session.csrf } : {}) }, body: body && JSON.stringify(body) });
@@ -246,6 +246,9 @@ test('content gated by level (shortcode, block, a page\'s own setting, a role th
   assert.doesNotMatch(asVisitor, /The gold lesson/);
   assert.match(asVisitor, /Gold members only/);
   assert.deepEqual(wp.roles(userId).sort(), ['author', 'subscriber']);
+  // The level is a capability too, for plugins and menus that gate by capability.
+  assert.equal(wp.can(userId, 'memberwire_level_gold'), true);
+  assert.equal(wp.can(userId, 'memberwire_level_silver'), false);
 
   // The block, and a page's own setting: the same decision, made on the server.
   const blockId = wp.page('Block', '<!-- wp:memberwire/gate {"level":"gold","else":"Gold block only."} --><p>The gold block.</p><!-- /wp:memberwire/gate -->');
@@ -272,6 +275,7 @@ test('content gated by level (shortcode, block, a page\'s own setting, a role th
   assert.doesNotMatch(await view({ cookie }), /The gold lesson/);
   assert.doesNotMatch(await viewPage(wholeId, { cookie }), /The gold page/);
   assert.deepEqual(wp.roles(userId), ['subscriber'], 'the level\'s role goes with the level');
+  assert.equal(wp.can(userId, 'memberwire_level_gold'), false, 'and so does its capability');
 });
 
 test('moving over from WP Fusion: a dry run says what would happen and changes nothing; the run links users to their contacts, never twice', { timeout: 300_000 }, async (t) => {

@@ -73,6 +73,8 @@ export async function startWordPress({ workers = 8 } = {}) {
     grantableRoles: () => JSON.parse(run('php', ['-r', 'require $argv[1] . "/wp-load.php"; echo json_encode(array_keys(memberwire_grantable_roles()));', site.dir]).trim()),
     /** The user's roles. */
     roles: (userId) => JSON.parse(run('php', ['-r', 'require $argv[1] . "/wp-load.php"; echo json_encode(array_values(get_userdata((int) $argv[2])->roles));', site.dir, String(userId)]).trim()),
+    /** Whether WordPress's user_can grants the user `cap`. */
+    can: (userId, cap) => run('php', ['-r', 'require $argv[1] . "/wp-load.php"; echo user_can((int) $argv[2], $argv[3]) ? "yes" : "no";', site.dir, String(userId), cap]).trim() === 'yes',
     /** Whether WordPress's own wp_check_password accepts `password` for the user. */
     checkPassword: (userId, password) =>
       run('php', ['-r', 'require $argv[1] . "/wp-load.php"; $u = get_userdata((int) $argv[2]); echo wp_check_password($argv[3], $u->user_pass, $u->ID) ? "yes" : "no";', site.dir, String(userId), password]).trim() === 'yes',

@@ -11,7 +11,9 @@
  *   memberwire_user_has_level('gold', $user_id)  // or any user
  *
  * And levels can grant WordPress roles (memberwire → Setup → Levels and roles), so anything that
- * already checks roles or their capabilities (menus, other plugins) follows memberwire too.
+ * already checks roles or their capabilities (menus, other plugins) follows memberwire too. Each
+ * level is also a capability of its own, `memberwire_level_{level}`, held while the level is:
+ *   current_user_can('memberwire_level_gold')
  * What is hidden is never sent: the check runs on the server, for feeds, excerpts, search and the
  * REST API too. (Not covered: core's Latest Posts block set to show each post's full content,
  * which prints the stored content without the content filters.)
@@ -176,6 +178,25 @@ function memberwire_filter_search($posts, $query)
     }));
 }
 add_filter('the_posts', 'memberwire_filter_search', 10, 2);
+
+// ---- levels are capabilities -----------------------------------------------------------------
+
+/**
+ * Each level a user holds is the capability `memberwire_level_{level}` (granted as it is checked,
+ * from memberwire_levels, so it comes and goes with the level and nothing is stored per user).
+ * Plugins and menus that gate by capability follow memberwire without a role of their own. These
+ * capabilities open no part of wp-admin: WordPress never asks for them.
+ */
+function memberwire_level_caps($allcaps, $caps, $args, $user)
+{
+    foreach ($caps as $cap) {
+        if (is_string($cap) && strncmp($cap, 'memberwire_level_', 17) === 0 && $user instanceof WP_User) {
+            $allcaps[$cap] = memberwire_user_has_level(substr($cap, 17), $user->ID);
+        }
+    }
+    return $allcaps;
+}
+add_filter('user_has_cap', 'memberwire_level_caps', 10, 4);
 
 // ---- levels grant roles ----------------------------------------------------------------------
 
