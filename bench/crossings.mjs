@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 import { freshWasm } from '../js/hosts/node.mjs';
 import { createEngine } from '../js/engine/engine.mjs';
+import { tokenBucket } from '../js/engine/crm-queue.mjs';
 import { openSqlite } from '../js/store/sqlite.mjs';
 import { sqlStore } from '../js/adapters/sql-store.mjs';
 import { createKeapSandbox, KEAP_DEFAULT_API_KEY } from '../js/sandbox/keap.mjs';
@@ -123,7 +124,7 @@ export async function runCrossings() {
       headers: { 'x-keap-api-key': KEAP_DEFAULT_API_KEY, 'content-type': 'application/json' },
       body: JSON.stringify({ given_name: 'Grace', family_name: 'Hopper', email_addresses: [{ email: 'grace@example.com', field: 'EMAIL1' }] }),
     }).then((r) => r.json());
-    const limiter = new wasm.RateLimiter(9, 1);
+    const limiter = tokenBucket(9, 1);
     counts.into = counts.out = 0;
     counts.intoByName.clear();
     counts.outByName.clear();

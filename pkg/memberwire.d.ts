@@ -316,22 +316,6 @@ export class Directory {
     readonly size: number;
 }
 
-/**
- * A token bucket for one CRM account's rate limit.
- */
-export class RateLimiter {
-    free(): void;
-    [Symbol.dispose](): void;
-    /**
-     * `perSecond` requests a second (0: unlimited), `burst` back to back.
-     */
-    constructor(per_second: number, burst: number);
-    /**
-     * Reserves the next slot; returns the ms to wait before sending.
-     */
-    reserve(now: number): number;
-}
-
 export class Registrar {
     free(): void;
     [Symbol.dispose](): void;
@@ -516,7 +500,6 @@ export interface InitOutput {
     readonly memory: WebAssembly.Memory;
     readonly __wbg_accessindex_free: (a: number, b: number) => void;
     readonly __wbg_directory_free: (a: number, b: number) => void;
-    readonly __wbg_ratelimiter_free: (a: number, b: number) => void;
     readonly __wbg_registrar_free: (a: number, b: number) => void;
     readonly __wbg_workflow_free: (a: number, b: number) => void;
     readonly accessKeyDigest: (a: number, b: number) => [number, number];
@@ -546,8 +529,6 @@ export interface InitOutput {
     readonly newEventId: (a: number) => [number, number, number, number];
     readonly parsePost: (a: number, b: number, c: any, d: number, e: number, f: number) => [number, number, number];
     readonly previewTagSync: (a: any, b: any, c: any) => [number, number, number];
-    readonly ratelimiter_new: (a: number, b: number) => number;
-    readonly ratelimiter_reserve: (a: number, b: number) => number;
     readonly registrar_accept: (a: number, b: number, c: number, d: any, e: number, f: number, g: number) => [number, number, number];
     readonly registrar_checkNewPassword: (a: number, b: number, c: number) => [number, number];
     readonly registrar_hashNewPassword: (a: number, b: number, c: number) => [number, number, number, number];

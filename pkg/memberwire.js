@@ -339,53 +339,6 @@ export class Directory {
 }
 if (Symbol.dispose) Directory.prototype[Symbol.dispose] = Directory.prototype.free;
 
-/**
- * A token bucket for one CRM account's rate limit.
- */
-export class RateLimiter {
-    __destroy_into_raw() {
-        const ptr = this.__wbg_ptr;
-        this.__wbg_ptr = 0;
-        RateLimiterFinalization.unregister(this);
-        return ptr;
-    }
-    free() {
-        const ptr = this.__destroy_into_raw();
-        __wbg_call_guard();
-        wasm.__wbg_ratelimiter_free(ptr, 0);
-
-    }
-    /**
-     * `perSecond` requests a second (0: unlimited), `burst` back to back.
-     * @param {number} per_second
-     * @param {number} burst
-     */
-    constructor(per_second, burst) {
-        let ret;
-        __wbg_call_guard();
-        ret = wasm.ratelimiter_new(per_second, burst);
-        this.__wbg_ptr = ret;
-        Object.defineProperty(this, '__wbg_inst', { value: __wbg_instance_id, writable: true });
-        RateLimiterFinalization.register(this, { ptr: ret, instance: __wbg_instance_id }, this);
-        return this;
-    }
-    /**
-     * Reserves the next slot; returns the ms to wait before sending.
-     * @param {number} now
-     * @returns {number}
-     */
-    reserve(now) {
-        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
-            throw new Error('Invalid stale object from previous Wasm instance');
-        }
-        let ret;
-        __wbg_call_guard();
-        ret = wasm.ratelimiter_reserve(this.__wbg_ptr, now);
-        return ret;
-    }
-}
-if (Symbol.dispose) RateLimiter.prototype[Symbol.dispose] = RateLimiter.prototype.free;
-
 export class Registrar {
     __destroy_into_raw() {
         const ptr = this.__wbg_ptr;
@@ -1253,11 +1206,6 @@ const DirectoryFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }
     : new FinalizationRegistry(({ ptr, instance }) => {
     if (instance === __wbg_instance_id) wasm.__wbg_directory_free(ptr, 1);
-});
-const RateLimiterFinalization = (typeof FinalizationRegistry === 'undefined')
-    ? { register: () => {}, unregister: () => {} }
-    : new FinalizationRegistry(({ ptr, instance }) => {
-    if (instance === __wbg_instance_id) wasm.__wbg_ratelimiter_free(ptr, 1);
 });
 const RegistrarFinalization = (typeof FinalizationRegistry === 'undefined')
     ? { register: () => {}, unregister: () => {} }

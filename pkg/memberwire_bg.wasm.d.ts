@@ -3,7 +3,6 @@
 export const memory: WebAssembly.Memory;
 export const __wbg_accessindex_free: (a: number, b: number) => void;
 export const __wbg_directory_free: (a: number, b: number) => void;
-export const __wbg_ratelimiter_free: (a: number, b: number) => void;
 export const __wbg_registrar_free: (a: number, b: number) => void;
 export const __wbg_workflow_free: (a: number, b: number) => void;
 export const accessKeyDigest: (a: number, b: number) => [number, number];
@@ -33,8 +32,6 @@ export const memberRow: (a: any) => [number, number, number];
 export const newEventId: (a: number) => [number, number, number, number];
 export const parsePost: (a: number, b: number, c: any, d: number, e: number, f: number) => [number, number, number];
 export const previewTagSync: (a: any, b: any, c: any) => [number, number, number];
-export const ratelimiter_new: (a: number, b: number) => number;
-export const ratelimiter_reserve: (a: number, b: number) => number;
 export const registrar_accept: (a: number, b: number, c: number, d: any, e: number, f: number, g: number) => [number, number, number];
 export const registrar_checkNewPassword: (a: number, b: number, c: number) => [number, number];
 export const registrar_hashNewPassword: (a: number, b: number, c: number) => [number, number, number, number];

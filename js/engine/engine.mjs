@@ -3,7 +3,7 @@
 // the host passes the wasm module and its ports (event store, directory, fetch, clock).
 
 import { runWorkflow } from './driver.mjs';
-import { crmQueue, CRM_RATE, FRESH, BACKGROUND } from './crm-queue.mjs';
+import { crmQueue, tokenBucket, CRM_RATE, FRESH, BACKGROUND } from './crm-queue.mjs';
 
 /** A delivery with more events than this runs them in the background line (see crm-queue.mjs). */
 const FRESH_PER_POST = 10;
@@ -35,7 +35,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
   const perSecond = rateLimit ?? CRM_RATE[config?.crm?.kind] ?? 0;
   // 10% under the CRM's limit: its window and our clock do not start at the same instant.
   // No limit (a sandbox): every request's turn is now, with no call into the limiter.
-  const limiter = perSecond > 0 ? new wasm.RateLimiter(perSecond * 0.9, 1) : { reserve: () => 0 };
+  const limiter = tokenBucket(perSecond * 0.9, 1);
   const running = new Map(); // eventId -> Promise of the final poll
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const queue = crmQueue(limiter, { now, sleep });

@@ -7,7 +7,6 @@ use super::{js_error, parse_js, to_js};
 use crate::core::directory::{stored_form, Change, DirOp, MemoryDirectory, TokenRecord};
 use crate::core::error::{Error, ErrorCode};
 use crate::core::member::Member;
-use crate::core::ratelimit;
 
 #[wasm_bindgen]
 #[derive(Default)]
@@ -197,26 +196,4 @@ fn public(m: &Member) -> serde_json::Value {
         o.insert("hasPassword".into(), m.password_hash.is_some().into());
     }
     v
-}
-
-/// A token bucket for one CRM account's rate limit.
-#[wasm_bindgen]
-pub struct RateLimiter {
-    inner: ratelimit::RateLimiter,
-}
-
-#[wasm_bindgen]
-impl RateLimiter {
-    /// `perSecond` requests a second (0: unlimited), `burst` back to back.
-    #[wasm_bindgen(constructor)]
-    pub fn new(per_second: f64, burst: u32) -> RateLimiter {
-        RateLimiter {
-            inner: ratelimit::RateLimiter::new(per_second, burst),
-        }
-    }
-
-    /// Reserves the next slot; returns the ms to wait before sending.
-    pub fn reserve(&mut self, now: f64) -> f64 {
-        self.inner.reserve(now)
-    }
 }

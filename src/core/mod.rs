@@ -10,7 +10,6 @@ pub mod form;
 pub mod inbound;
 pub mod member;
 pub mod plan;
-pub mod ratelimit;
 pub mod secrets;
 pub mod workflow;
 
