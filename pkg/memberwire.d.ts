@@ -14,8 +14,8 @@ export interface MemberwireError extends Error {
     status: number;
 }
 
-export type SourceName = "keap_post" | "keap_rest" | "activecampaign" | "json";
-export type CrmKind = "keap" | "activecampaign" | "generic";
+export type SourceName = "keap_post" | "keap_rest" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "json";
+export type CrmKind = "keap" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "generic";
 
 export interface ParseOptions {
     /** Which account of the CRM posts come from. Default "default". */
@@ -172,13 +172,14 @@ export interface WorkflowRecord {
 }
 
 export interface CrmConfig {
-    kind: "keap" | "activecampaign";
+    kind: Exclude<CrmKind, "generic">;
     baseUrl: string;
     token: string;
     passwordField?: string | null;
     passwordFieldMax?: number | null;
     linkField?: string | null;
     welcomeTag?: string | null;
+    accountId?: string | null;
 }
 
 export interface RegistrarConfig {
@@ -439,12 +440,23 @@ export function crmParseContact(config: CrmConfig, responses: { status: number; 
 /**
  * The contact ids in a find-by-email response.
  */
-export function crmParseFind(response: { status: number; body: string }): string[];
+export function crmParseFind(config: CrmConfig, response: { status: number; body: string }): string[];
+
+/**
+ * The CRM's documented request rate, per second (0 for a kind without a CRM).
+ */
+export function crmRateLimit(kind: string): number;
 
 /**
  * A new access key for the hook URLs. Returns the key (show it once) and the digest to store.
  */
 export function generateAccessKey(): { key: string; digest: string };
+
+/**
+ * The hook routes, by the name after `/hooks/` (`keap`, `keap-rest`, ...): those of CRM
+ * `crm` and the generic JSON route, or with no CRM named every route.
+ */
+export function hookRoutes(crm?: string | null): string[];
 
 /**
  * The levels `tags` grant under `rules`.
@@ -510,7 +522,8 @@ export interface InitOutput {
     readonly crmFindByEmail: (a: any, b: number, c: number) => [number, number, number];
     readonly crmLoadContact: (a: any, b: number, c: number) => [number, number, number];
     readonly crmParseContact: (a: any, b: any) => [number, number, number];
-    readonly crmParseFind: (a: any) => [number, number, number];
+    readonly crmParseFind: (a: any, b: any) => [number, number, number];
+    readonly crmRateLimit: (a: number, b: number) => [number, number, number];
     readonly directory_accessIndexJson: (a: number) => [number, number];
     readonly directory_apply: (a: number, b: any) => [number, number, number];
     readonly directory_bulkLoadUnjournaled: (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => [number, number, number];
@@ -524,6 +537,7 @@ export interface InitOutput {
     readonly directory_size: (a: number) => number;
     readonly directory_snapshot: (a: number) => [number, number, number];
     readonly generateAccessKey: () => [number, number, number];
+    readonly hookRoutes: (a: number, b: number) => [number, number];
     readonly levelsFor: (a: any, b: any) => [number, number, number];
     readonly memberRow: (a: any) => [number, number, number];
     readonly newEventId: (a: number) => [number, number, number, number];
@@ -557,6 +571,7 @@ export interface InitOutput {
     readonly __externref_table_alloc: () => number;
     readonly __wbindgen_externrefs: WebAssembly.Table;
     readonly __externref_table_dealloc: (a: number) => void;
+    readonly __externref_drop_slice: (a: number, b: number) => void;
     readonly __wbindgen_start: () => void;
 }
 

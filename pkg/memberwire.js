@@ -853,17 +853,35 @@ export function crmParseContact(config, responses) {
 
 /**
  * The contact ids in a find-by-email response.
+ * @param {CrmConfig} config
  * @param {{ status: number; body: string }} response
  * @returns {string[]}
  */
-export function crmParseFind(response) {
+export function crmParseFind(config, response) {
     let ret;
     __wbg_call_guard();
-    ret = wasm.crmParseFind(response);
+    ret = wasm.crmParseFind(config, response);
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }
     return takeFromExternrefTable0(ret[0]);
+}
+
+/**
+ * The CRM's documented request rate, per second (0 for a kind without a CRM).
+ * @param {string} kind
+ * @returns {number}
+ */
+export function crmRateLimit(kind) {
+    const ptr0 = passStringToWasm0(kind, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+    const len0 = WASM_VECTOR_LEN;
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.crmRateLimit(ptr0, len0);
+    if (ret[2]) {
+        throw takeFromExternrefTable0(ret[1]);
+    }
+    return ret[0];
 }
 
 /**
@@ -878,6 +896,23 @@ export function generateAccessKey() {
         throw takeFromExternrefTable0(ret[1]);
     }
     return takeFromExternrefTable0(ret[0]);
+}
+
+/**
+ * The hook routes, by the name after `/hooks/` (`keap`, `keap-rest`, ...): those of CRM
+ * `crm` and the generic JSON route, or with no CRM named every route.
+ * @param {string | null} [crm]
+ * @returns {string[]}
+ */
+export function hookRoutes(crm) {
+    var ptr0 = isLikeNone(crm) ? 0 : passStringToWasm0(crm, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+    var len0 = WASM_VECTOR_LEN;
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.hookRoutes(ptr0, len0);
+    var v2 = getArrayJsValueFromWasm0(ret[0], ret[1]);
+    wasm.__wbindgen_free(ret[0], ret[1] * 4, 4);
+    return v2;
 }
 
 /**
@@ -1222,6 +1257,17 @@ function addToExternrefTable0(obj) {
     const idx = wasm.__externref_table_alloc();
     wasm.__wbindgen_externrefs.set(idx, obj);
     return idx;
+}
+
+function getArrayJsValueFromWasm0(ptr, len) {
+    ptr = ptr >>> 0;
+    const mem = getDataViewMemory0();
+    const result = [];
+    for (let i = ptr; i < ptr + 4 * len; i += 4) {
+        result.push(wasm.__wbindgen_externrefs.get(mem.getUint32(i, true)));
+    }
+    wasm.__externref_drop_slice(ptr, len);
+    return result;
 }
 
 function getArrayU8FromWasm0(ptr, len) {

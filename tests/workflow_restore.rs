@@ -23,6 +23,7 @@ fn crm(kind: CrmKind, welcome: Option<&str>) -> CrmConfig {
         password_field_max: None,
         link_field: Some("13".into()),
         welcome_tag: welcome.map(Into::into),
+        account_id: None,
     }
 }
 

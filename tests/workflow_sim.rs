@@ -171,6 +171,7 @@ fn config(mode: PasswordMode) -> Config {
             password_field_max: Some(20),
             link_field: Some(LINK_FIELD.into()),
             welcome_tag: Some(WELCOME_TAG.into()),
+            account_id: None,
         }),
         password_mode: mode,
         bcrypt_cost: 4,

@@ -5,9 +5,6 @@
 // first served. A token bucket (below) sets the pace: it is the host's scheduling, next to the
 // timers it drives, so a request's turn costs no call into the wasm.
 
-/** Each CRM's documented limit in requests per second: Keap 10 (personal token or service key), ActiveCampaign 5 per account. */
-export const CRM_RATE = { keap: 10, activecampaign: 5 };
-
 /**
  * A token bucket driven by the caller's clock: `reserve(now)` takes the next slot and says how
  * many ms to wait before sending. `perSecond` requests a second (0: no limit), `burst` of them

@@ -3,7 +3,7 @@
 // the host passes the wasm module and its ports (event store, directory, fetch, clock).
 
 import { runWorkflow } from './driver.mjs';
-import { crmQueue, tokenBucket, CRM_RATE, FRESH, BACKGROUND } from './crm-queue.mjs';
+import { crmQueue, tokenBucket, FRESH, BACKGROUND } from './crm-queue.mjs';
 
 /** A delivery with more events than this runs them in the background line (see crm-queue.mjs). */
 const FRESH_PER_POST = 10;
@@ -32,7 +32,8 @@ const FRESH_PER_POST = 10;
 export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000, hashPassword, onFatal = () => {}, maxRunning = 64 }) {
   const registrar = new wasm.Registrar(config);
   const hash = hashPassword ?? (async (password) => registrar.hashNewPassword(password));
-  const perSecond = rateLimit ?? CRM_RATE[config?.crm?.kind] ?? 0;
+  // The CRM's documented limit comes from the core, with its client (CrmKind::requests_per_second).
+  const perSecond = rateLimit ?? (config?.crm?.kind ? wasm.crmRateLimit(config.crm.kind) : 0);
   // 10% under the CRM's limit: its window and our clock do not start at the same instant.
   // No limit (a sandbox): every request's turn is now, with no call into the limiter.
   const limiter = tokenBucket(perSecond * 0.9, 1);

@@ -176,7 +176,7 @@ export async function createAdminApi(o) {
 
     // sendWelcome: the registration workflow does it all (member, set-password link in the
     // CRM, welcome tag), started for the contact as a post naming it would start it.
-    if (crm.kind !== 'keap' && crm.kind !== 'activecampaign') fail(400, 'not_supported', 'sending a welcome needs a CRM');
+    if (!crm?.kind || crm.kind === 'generic') fail(400, 'not_supported', 'sending a welcome needs a connected CRM');
     if (!cid) {
       const found = await crmClient.find(email);
       if (found.length === 0) fail(400, 'contact_required', 'no CRM contact has this email: give contactId, or add the contact in the CRM first');
@@ -402,7 +402,7 @@ export async function createAdminApi(o) {
       if (!(await sessions.revokeToken(id))) fail(404, 'not_found', 'no such API token');
       return json(200, { revoked: id });
     }],
-    ['GET', /^\/api\/settings$/, async () => json(200, settingsView({ crm, sandbox: o.sandbox, passwordMode: o.passwordMode, publicUrl: o.publicUrl() }))],
+    ['GET', /^\/api\/settings$/, async () => json(200, settingsView({ wasm, crm, sandbox: o.sandbox, passwordMode: o.passwordMode, publicUrl: o.publicUrl() }))],
     ['POST', /^\/api\/settings\/rotate-key$/, async () => {
       if (o.keyFromEnv) fail(409, 'key_from_env', 'the access key comes from MEMBERWIRE_KEY: change it there and restart');
       const { key, digest } = await rotateAccessKey(store.settings, wasm);

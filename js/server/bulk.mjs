@@ -152,7 +152,7 @@ export async function openBulk({ wasm, store, directory, engine, events, crm, cr
   // ---- running -----------------------------------------------------------------------------
 
   function checkCrm() {
-    if (crm.kind !== 'keap' && crm.kind !== 'activecampaign') throw httpError(400, 'not_supported', `bulk runs need a CRM (keap or activecampaign), not ${crm.kind}`);
+    if (!crm?.kind || crm.kind === 'generic') throw httpError(400, 'not_supported', 'bulk runs need a connected CRM');
   }
 
   /** Follows an event accepted before a restart until it is done or parked. */

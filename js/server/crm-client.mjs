@@ -5,7 +5,7 @@
 //
 // Nothing here logs or returns a request: its headers carry the CRM's API token.
 
-import { CRM_RATE, tokenBucket } from '../engine/crm-queue.mjs';
+import { tokenBucket } from '../engine/crm-queue.mjs';
 
 export class CrmCallError extends Error {
   constructor(message, status) {
@@ -30,7 +30,7 @@ export class CrmCallError extends Error {
  * @param {number} [o.rateLimit]  requests per second when the client keeps its own limit
  */
 export function createCrmClient({ wasm, crm, fetch = globalThis.fetch, turn, now = Date.now, timeoutMs = 15_000, rateLimit }) {
-  const own = turn ? null : tokenBucket((rateLimit ?? CRM_RATE[crm?.kind] ?? 0) * 0.9, 1);
+  const own = turn ? null : tokenBucket((rateLimit ?? (crm?.kind ? wasm.crmRateLimit(crm.kind) : 0)) * 0.9, 1);
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
   /** Performs one HttpRequest (from the wasm clients): {status, body}. */
@@ -101,7 +101,7 @@ export function createCrmClient({ wasm, crm, fetch = globalThis.fetch, turn, now
     async find(email) {
       const request = wasm.crmFindByEmail(crm, email);
       const res = ok(await perform(request), 'finding contacts by email');
-      const ids = wasm.crmParseFind(res);
+      const ids = wasm.crmParseFind(crm, res);
       const out = [];
       for (const id of ids.slice(0, 20)) {
         const c = await load(id);

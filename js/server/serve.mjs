@@ -27,7 +27,7 @@ import { createAdminApi } from './admin-api.mjs';
  * @param {'sqlite'|'wordpress'} [o.directory]  where members live (wordpress: the users of the
  *   site in MEMBERWIRE_WP_URL, through the plugin, with MEMBERWIRE_WP_USER's application password
  *   MEMBERWIRE_WP_APP_PASSWORD); events, settings and sessions stay in SQLite
- * @param {'sandbox'|'keap'|'activecampaign'} [o.crm]
+ * @param {'sandbox'|'keap'|'activecampaign'|'kit'|'drip'|'mailerlite'|'highlevel'} [o.crm]
  * @param {string} [o.crmUrl]  base URL of the CRM's API (overrides the default)
  * @param {'link'|'crm'} [o.passwordMode]
  * @param {number} [o.crmRate]  requests per second to the CRM (default: its documented limit;
@@ -88,10 +88,10 @@ export async function serve({
         linkField: '13',
         welcomeTag: '95',
       };
-    } else if (crm === 'keap' || crm === 'activecampaign') {
+    } else if (Object.hasOwn(CRM_ENV, crm)) {
       crmConfig = realCrm(crm, crmUrl, env);
     } else {
-      throw usage(`--crm must be sandbox, keap or activecampaign, not ${crm}`);
+      throw usage(`--crm must be sandbox or one of ${Object.keys(CRM_ENV).join(', ')}, not ${crm}`);
     }
 
     const { events } = store;
@@ -206,7 +206,7 @@ export async function serve({
       log(`  access key (shown once; only its digest is kept in ${db.file}):`);
       log(`    ${generated}`);
       log(`  hook URLs:`);
-      for (const r of ['keap', 'keap-rest', 'activecampaign', 'json']) log(`    ${served.url}/hooks/${r}?key=${generated}`);
+      for (const r of wasm.hookRoutes(crmConfig.kind)) log(`    ${served.url}/hooks/${r}?key=${generated}`);
     }
 
     return {
@@ -319,11 +319,27 @@ function directoryFor(kind, wasm, store, env, rules) {
   return wordpressDirectory(wasm, { url: env.MEMBERWIRE_WP_URL, user: env.MEMBERWIRE_WP_USER, appPassword: env.MEMBERWIRE_WP_APP_PASSWORD, levelsOf: (tags) => rules.levels(tags) });
 }
 
+/**
+ * How each CRM is reached from the environment: its token, its API's base URL (a default, or
+ * one the owner must give: it names the account), and HighLevel's location.
+ */
+export const CRM_ENV = {
+  keap: { token: 'MEMBERWIRE_KEAP_TOKEN', url: 'https://api.infusionsoft.com/crm/rest' },
+  activecampaign: { token: 'MEMBERWIRE_AC_TOKEN', urlEnv: 'MEMBERWIRE_AC_URL', urlHint: 'https://ACCOUNT.api-us1.com/api/3' },
+  kit: { token: 'MEMBERWIRE_KIT_TOKEN', url: 'https://api.kit.com/v4' },
+  drip: { token: 'MEMBERWIRE_DRIP_TOKEN', urlEnv: 'MEMBERWIRE_DRIP_URL', urlHint: 'https://api.getdrip.com/v2/ACCOUNT_ID' },
+  mailerlite: { token: 'MEMBERWIRE_MAILERLITE_TOKEN', url: 'https://connect.mailerlite.com/api' },
+  highlevel: { token: 'MEMBERWIRE_HIGHLEVEL_TOKEN', url: 'https://services.leadconnectorhq.com', accountEnv: 'MEMBERWIRE_HIGHLEVEL_LOCATION' },
+};
+
 function realCrm(kind, crmUrl, env) {
-  const token = kind === 'keap' ? env.MEMBERWIRE_KEAP_TOKEN : env.MEMBERWIRE_AC_TOKEN;
-  if (!token) throw usage(`--crm ${kind} needs ${kind === 'keap' ? 'MEMBERWIRE_KEAP_TOKEN' : 'MEMBERWIRE_AC_TOKEN'} in the environment`);
-  const baseUrl = crmUrl ?? (kind === 'keap' ? 'https://api.infusionsoft.com/crm/rest' : env.MEMBERWIRE_AC_URL);
-  if (!baseUrl) throw usage('--crm activecampaign needs --crm-url https://ACCOUNT.api-us1.com/api/3 (or MEMBERWIRE_AC_URL)');
+  const spec = CRM_ENV[kind];
+  const token = env[spec.token];
+  if (!token) throw usage(`--crm ${kind} needs ${spec.token} in the environment`);
+  const baseUrl = crmUrl ?? (spec.urlEnv ? env[spec.urlEnv] : spec.url);
+  if (!baseUrl) throw usage(`--crm ${kind} needs --crm-url ${spec.urlHint} (or ${spec.urlEnv})`);
+  const accountId = spec.accountEnv ? env[spec.accountEnv] : null;
+  if (spec.accountEnv && !accountId) throw usage(`--crm ${kind} needs ${spec.accountEnv} in the environment`);
   return {
     kind,
     baseUrl,
@@ -332,6 +348,7 @@ function realCrm(kind, crmUrl, env) {
     passwordFieldMax: env.MEMBERWIRE_PASSWORD_FIELD_MAX ? Number(env.MEMBERWIRE_PASSWORD_FIELD_MAX) : null,
     linkField: env.MEMBERWIRE_LINK_FIELD || null,
     welcomeTag: env.MEMBERWIRE_WELCOME_TAG || null,
+    ...(accountId ? { accountId } : {}),
   };
 }
 

@@ -5,7 +5,6 @@
 /** The setting that holds the access rules. */
 export const RULES = 'rules';
 export const ACCESS_KEY = 'access-key';
-const HOOK_ROUTES = ['keap', 'keap-rest', 'activecampaign', 'json'];
 const MAX_RULES = 1000;
 
 function bad(message) {
@@ -71,9 +70,10 @@ export async function openRules(settings, wasm, { now = Date.now } = {}) {
 }
 
 /** What GET /api/settings shows: no token, no key, no password. */
-export function settingsView({ crm, sandbox, passwordMode, publicUrl }) {
+export function settingsView({ wasm, crm, sandbox, passwordMode, publicUrl }) {
+  // The connected CRM's routes and the generic JSON one.
   const hookUrls = {};
-  for (const r of HOOK_ROUTES) hookUrls[r] = `${publicUrl}/hooks/${r}`;
+  for (const r of wasm.hookRoutes(crm.kind)) hookUrls[r] = `${publicUrl}/hooks/${r}`;
   return {
     crm: { kind: crm.kind, baseUrl: crm.baseUrl, sandbox: Boolean(sandbox) },
     passwordMode,

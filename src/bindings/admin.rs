@@ -86,10 +86,10 @@ impl AccessIndex {
 }
 
 fn crm_kind(name: &str) -> Result<CrmKind, JsValue> {
-    serde_json::from_value(serde_json::Value::from(name)).map_err(|_| {
+    CrmKind::from_name(name).ok_or_else(|| {
         js_error(&Error::new(
             ErrorCode::InvalidField,
-            "crm must be keap, activecampaign or generic",
+            "crm must be keap, activecampaign, kit, drip, mailerlite, highlevel or generic",
         ))
     })
 }
@@ -158,6 +158,12 @@ fn crm_config(v: &JsValue) -> Result<CrmConfig, JsValue> {
     })
 }
 
+/// The CRM's documented request rate, per second (0 for a kind without a CRM).
+#[wasm_bindgen(js_name = crmRateLimit)]
+pub fn crm_rate_limit(kind: &str) -> Result<f64, JsValue> {
+    Ok(crm_kind(kind)?.requests_per_second())
+}
+
 /// The request that finds contacts by email.
 #[wasm_bindgen(js_name = crmFindByEmail, unchecked_return_type = "HttpRequest")]
 pub fn crm_find_by_email(
@@ -171,11 +177,13 @@ pub fn crm_find_by_email(
 /// The contact ids in a find-by-email response.
 #[wasm_bindgen(js_name = crmParseFind, unchecked_return_type = "string[]")]
 pub fn crm_parse_find(
+    #[wasm_bindgen(unchecked_param_type = "CrmConfig")] config: JsValue,
     #[wasm_bindgen(unchecked_param_type = "{ status: number; body: string }")] response: JsValue,
 ) -> Result<JsValue, JsValue> {
+    let cfg = crm_config(&config)?;
     let res: HttpResponse = parse_js(&response, "response")?;
-    let ids =
-        crm::parse_find(&res).map_err(|e| js_error(&Error::new(ErrorCode::MalformedBody, e.0)))?;
+    let ids = crm::parse_find(&cfg, &res)
+        .map_err(|e| js_error(&Error::new(ErrorCode::MalformedBody, e.0)))?;
     to_js(&ids)
 }
 

@@ -33,8 +33,8 @@ export interface MemberwireError extends Error {
   status: number;
 }
 
-export type SourceName = "keap_post" | "keap_rest" | "activecampaign" | "json";
-export type CrmKind = "keap" | "activecampaign" | "generic";
+export type SourceName = "keap_post" | "keap_rest" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "json";
+export type CrmKind = "keap" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "generic";
 
 export interface ParseOptions {
   /** Which account of the CRM posts come from. Default "default". */
@@ -191,13 +191,14 @@ export interface WorkflowRecord {
 }
 
 export interface CrmConfig {
-  kind: "keap" | "activecampaign";
+  kind: Exclude<CrmKind, "generic">;
   baseUrl: string;
   token: string;
   passwordField?: string | null;
   passwordFieldMax?: number | null;
   linkField?: string | null;
   welcomeTag?: string | null;
+  accountId?: string | null;
 }
 
 export interface RegistrarConfig {

@@ -12,6 +12,20 @@ pub fn source_for_route(path: &str) -> Option<String> {
     Source::from_route(path).map(|s| s.as_str().to_owned())
 }
 
+/// The hook routes, by the name after `/hooks/` (`keap`, `keap-rest`, ...): those of CRM
+/// `crm` and the generic JSON route, or with no CRM named every route.
+#[wasm_bindgen(js_name = hookRoutes, unchecked_return_type = "string[]")]
+pub fn hook_routes(crm: Option<String>) -> Vec<String> {
+    Source::ALL
+        .into_iter()
+        .filter(|s| match crm.as_deref() {
+            None => true,
+            Some(kind) => s.crm().as_str() == kind || *s == Source::Json,
+        })
+        .map(|s| s.route().trim_start_matches("/hooks/").to_owned())
+        .collect()
+}
+
 /// Parses one CRM post. `source` is a source name or a route path; `headers` are the request's
 /// headers (only `Content-Type` and `X-Hook-Secret` are read). Throws a `MemberwireError`.
 #[wasm_bindgen(js_name = parsePost, unchecked_return_type = "Inbound")]

@@ -175,11 +175,7 @@ impl Registrar {
         if let Some(raw) = email.filter(|e| !e.trim().is_empty()) {
             contact.email = Some(Email::parse(&raw, "email").map_err(|e| js_error(&e))?);
         }
-        let source = match contact.crm {
-            crate::core::contact::CrmKind::Keap => Source::KeapPost,
-            crate::core::contact::CrmKind::ActiveCampaign => Source::ActiveCampaign,
-            crate::core::contact::CrmKind::Generic => Source::Json,
-        };
+        let source = Source::of_crm(contact.crm);
         let event = crate::core::inbound::InboundEvent {
             source,
             event_type: "register".into(),
@@ -225,7 +221,7 @@ impl Registrar {
                 format!("{what} needs a connected CRM"),
             )));
         };
-        let numeric = crm.kind != crate::core::contact::CrmKind::Generic;
+        let numeric = crm.kind.numeric_ids();
         let id = ContactId::parse(contact_id, "contactId", numeric).map_err(|e| js_error(&e))?;
         Ok(Contact::new(crm.kind, &self.parse.account, id))
     }

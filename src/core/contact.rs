@@ -28,17 +28,69 @@ pub const MAX_FIELDS: usize = 500;
 pub enum CrmKind {
     Keap,
     ActiveCampaign,
+    /// Kit, formerly ConvertKit (API v4).
+    Kit,
+    /// Drip (API v2).
+    Drip,
+    /// MailerLite (the API at connect.mailerlite.com; groups are its tags).
+    MailerLite,
+    /// HighLevel (LeadConnector API v2).
+    HighLevel,
     /// Any other source posting memberwire's generic JSON (Zapier, Make, other CRMs).
     Generic,
 }
 
 impl CrmKind {
+    pub const ALL: [CrmKind; 7] = [
+        CrmKind::Keap,
+        CrmKind::ActiveCampaign,
+        CrmKind::Kit,
+        CrmKind::Drip,
+        CrmKind::MailerLite,
+        CrmKind::HighLevel,
+        CrmKind::Generic,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             CrmKind::Keap => "keap",
             CrmKind::ActiveCampaign => "activecampaign",
+            CrmKind::Kit => "kit",
+            CrmKind::Drip => "drip",
+            CrmKind::MailerLite => "mailerlite",
+            CrmKind::HighLevel => "highlevel",
             CrmKind::Generic => "generic",
         }
+    }
+
+    pub fn from_name(name: &str) -> Option<CrmKind> {
+        CrmKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The sustained request rate the CRM's documented limit allows, per second (0: none).
+    /// Keap: 10/s per token; ActiveCampaign: 5/s per account; Kit: 120 per rolling minute per
+    /// API key; Drip: 3,600 per hour per account; MailerLite: 120 per minute; HighLevel: 100
+    /// per 10 s per location (burst) and 200,000 a day. Hosts run 10% under it.
+    pub const fn requests_per_second(self) -> f64 {
+        match self {
+            CrmKind::Keap => 10.0,
+            CrmKind::ActiveCampaign => 5.0,
+            CrmKind::Kit => 2.0,
+            CrmKind::Drip => 1.0,
+            CrmKind::MailerLite => 2.0,
+            CrmKind::HighLevel => 10.0,
+            CrmKind::Generic => 0.0,
+        }
+    }
+
+    /// Whether the CRM's contact ids are digits only (Keap, ActiveCampaign, Kit and MailerLite
+    /// number them; Drip and HighLevel use letters and digits; a generic source may send
+    /// anything).
+    pub const fn numeric_ids(self) -> bool {
+        matches!(
+            self,
+            CrmKind::Keap | CrmKind::ActiveCampaign | CrmKind::Kit | CrmKind::MailerLite
+        )
     }
 }
 

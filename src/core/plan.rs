@@ -193,7 +193,7 @@ pub fn load_members(
         };
         let contact = match r.id {
             "" => None,
-            id => match ContactId::parse(id, r.id_header, crm != CrmKind::Generic) {
+            id => match ContactId::parse(id, r.id_header, crm.numeric_ids()) {
                 Ok(id) => Some(super::member::ContactLink {
                     crm,
                     account: account.to_owned(),
@@ -347,7 +347,7 @@ pub fn plan_csv(
     let mut key = String::new();
     let mut email = String::new();
     read_csv(csv, &mut |r| {
-        let checked = ContactId::check(r.id, r.id_header, crm != CrmKind::Generic)
+        let checked = ContactId::check(r.id, r.id_header, crm.numeric_ids())
             .and_then(|id| Email::normalize_into(r.email, r.email_header, &mut email).map(|()| id));
         let id = match checked {
             Ok(id) => id,

@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::contact::{Contact, CrmKind, Secret};
+use super::contact::{Contact, Secret};
 use super::crm::{self, CrmConfig, HttpRequest, HttpResponse, Loaded};
 use super::directory::{DirOp, DirResult, Index};
 use super::error::{Error, ErrorCode};
@@ -681,7 +681,7 @@ impl Workflow {
                 let c = need_crm("checking the welcome tag")?;
                 let request = crm::load_requests(c, &id)
                     .into_iter()
-                    .nth(tags_part(c))
+                    .nth(crm::tags_part(c))
                     .ok_or("this CRM cannot list a contact's tags")?;
                 Effect::Http {
                     purpose: "check_welcome_tag",
@@ -1347,15 +1347,16 @@ impl Workflow {
             }
             Step::CheckWelcome => {
                 let mut loaded = Loaded::default();
-                if let Err(e) = crm::parse_load(crm, tags_part(crm), &res, &mut loaded) {
+                if let Err(e) = crm::parse_load(crm, crm::tags_part(crm), &res, &mut loaded) {
                     return self.park("crm_bad_response", e.0);
                 }
-                let tag = crm.welcome_tag.as_deref();
-                let present = loaded
-                    .tags
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|t| t.id.as_deref() == tag);
+                let present = crm.welcome_tag.as_deref().is_some_and(|tag| {
+                    loaded
+                        .tags
+                        .unwrap_or_default()
+                        .iter()
+                        .any(|t| crm::tag_is(crm, t, tag))
+                });
                 self.verify_welcome = false;
                 if present {
                     self.welcome = WelcomeResult::AlreadyApplied;
@@ -1508,12 +1509,4 @@ pub fn password_for_token(
 ) -> Result<String, secrets::Rejected> {
     secrets::check_password(password, cfg.min_crm_password)?;
     Ok(secrets::hash_password(password, salt, cfg.bcrypt_cost))
-}
-
-/// Which request of a contact load returns its tags.
-fn tags_part(c: &CrmConfig) -> usize {
-    match c.kind {
-        CrmKind::ActiveCampaign => 1,
-        _ => 0,
-    }
 }

@@ -66,6 +66,7 @@ pub fn keap_site(
             password_field_max: None,
             link_field: Some("13".into()),
             welcome_tag: Some("95".into()),
+            account_id: None,
         }),
         password_mode: mode,
         bcrypt_cost: 4,

@@ -5,7 +5,7 @@ import { get, post, embedded } from '../api.js';
 import { frame, copyButton, errorText } from './common.js';
 import { apiTokensSection } from './api-tokens.js';
 
-const CRM_NAMES = { keap: 'Keap (Infusionsoft)', activecampaign: 'ActiveCampaign', generic: 'Generic JSON' };
+const CRM_NAMES = { keap: 'Keap (Infusionsoft)', activecampaign: 'ActiveCampaign', kit: 'Kit (ConvertKit)', drip: 'Drip', mailerlite: 'MailerLite', highlevel: 'HighLevel', generic: 'Generic JSON' };
 const HOOK_LABELS = {
   keap: 'Keap “Send an HTTP post” (action sets, campaign builder)',
   keap_post: 'Keap “Send an HTTP post” (action sets, campaign builder)',
@@ -13,6 +13,10 @@ const HOOK_LABELS = {
   keapRest: 'Keap REST hooks',
   keap_rest: 'Keap REST hooks',
   activecampaign: 'ActiveCampaign webhook',
+  kit: 'Kit webhook',
+  drip: 'Drip webhook',
+  mailerlite: 'MailerLite webhook',
+  highlevel: 'HighLevel workflow webhook',
   json: 'Any tool that posts JSON',
 };
 const PASSWORD_MODES = {
@@ -100,7 +104,7 @@ export async function renderSettings(ctx) {
       h(
         'tbody',
         {},
-        row('CRM', CRM_NAMES[crm.kind] ?? crm.kind ?? '—', crm.sandbox ? 'The built-in sandbox CRM (Keap’s REST shapes on loopback, demo contacts). Start memberwire with --crm keap or --crm activecampaign to use a real account.' : null),
+        row('CRM', CRM_NAMES[crm.kind] ?? crm.kind ?? '—', crm.sandbox ? 'The built-in sandbox CRM (Keap’s REST shapes on loopback, demo contacts). Start memberwire with --crm and the CRM’s name (keap, activecampaign, kit, drip, mailerlite, highlevel) to use a real account.' : null),
         row('API base URL', code(crm.baseUrl)),
         row('Connection', h('div', {}, testBtn, testOut), 'Makes one read-only request with the configured token. The token itself is never shown.'),
       ),

@@ -2,7 +2,11 @@
 //! own `fetch`, and a parser for the responses. No I/O happens here.
 
 mod activecampaign;
+mod drip;
+mod highlevel;
 mod keap;
+mod kit;
+mod mailerlite;
 
 use std::fmt;
 
@@ -72,9 +76,14 @@ pub struct CrmConfig {
     /// Custom field id that receives the set-password link (password mode `link`).
     #[serde(default)]
     pub link_field: Option<String>,
-    /// Tag id whose application starts the CRM's welcome email.
+    /// The tag whose application starts the CRM's welcome email: its id (Keap, ActiveCampaign,
+    /// Kit; a group id in MailerLite) or its name (Drip and HighLevel address tags by name).
     #[serde(default)]
     pub welcome_tag: Option<String>,
+    /// The account the API addresses besides the token: HighLevel's location id (Drip's
+    /// account id and MailerLite need none: the first is in the base URL).
+    #[serde(default)]
+    pub account_id: Option<String>,
 }
 
 /// What loading a contact through the API yields.
@@ -120,7 +129,32 @@ pub fn load_requests(cfg: &CrmConfig, contact_id: &str) -> Vec<HttpRequest> {
     match cfg.kind {
         CrmKind::Keap => vec![keap::load(cfg, contact_id)],
         CrmKind::ActiveCampaign => activecampaign::load(cfg, contact_id),
+        CrmKind::Kit => kit::load(cfg, contact_id),
+        CrmKind::Drip => vec![drip::load(cfg, contact_id)],
+        CrmKind::MailerLite => vec![mailerlite::load(cfg, contact_id)],
+        CrmKind::HighLevel => vec![highlevel::load(cfg, contact_id)],
         CrmKind::Generic => Vec::new(),
+    }
+}
+
+/// Which request of [`load_requests`] returns the contact's tags (the welcome tag is checked
+/// with it alone).
+pub fn tags_part(cfg: &CrmConfig) -> usize {
+    match cfg.kind {
+        CrmKind::ActiveCampaign | CrmKind::Kit => 1,
+        _ => 0,
+    }
+}
+
+/// Whether `tag` (as loaded from the CRM) is the configured tag `wanted`: by name where the CRM
+/// addresses tags by name (Drip, HighLevel), else by id.
+pub fn tag_is(cfg: &CrmConfig, tag: &Tag, wanted: &str) -> bool {
+    match cfg.kind {
+        CrmKind::Drip | CrmKind::HighLevel => tag
+            .name
+            .as_deref()
+            .is_some_and(|n| n.trim().eq_ignore_ascii_case(wanted.trim())),
+        _ => tag.id.as_deref() == Some(wanted),
     }
 }
 
@@ -138,6 +172,10 @@ pub fn parse_load(
     match cfg.kind {
         CrmKind::Keap => keap::parse_load(cfg, res, into),
         CrmKind::ActiveCampaign => activecampaign::parse_load(cfg, part, res, into),
+        CrmKind::Kit => kit::parse_load(cfg, part, res, into),
+        CrmKind::Drip => drip::parse_load(cfg, res, into),
+        CrmKind::MailerLite => mailerlite::parse_load(cfg, res, into),
+        CrmKind::HighLevel => highlevel::parse_load(cfg, res, into),
         CrmKind::Generic => Ok(()),
     }
 }
@@ -146,7 +184,11 @@ pub fn parse_load(
 pub fn write_field(cfg: &CrmConfig, contact_id: &str, field: &str, value: &str) -> HttpRequest {
     match cfg.kind {
         CrmKind::ActiveCampaign => activecampaign::write_field(cfg, contact_id, field, value),
-        _ => keap::write_field(cfg, contact_id, field, value),
+        CrmKind::Kit => kit::write_field(cfg, contact_id, field, value),
+        CrmKind::Drip => drip::write_field(cfg, contact_id, field, value),
+        CrmKind::MailerLite => mailerlite::write_field(cfg, contact_id, field, value),
+        CrmKind::HighLevel => highlevel::write_field(cfg, contact_id, field, value),
+        CrmKind::Keap | CrmKind::Generic => keap::write_field(cfg, contact_id, field, value),
     }
 }
 
@@ -154,7 +196,11 @@ pub fn write_field(cfg: &CrmConfig, contact_id: &str, field: &str, value: &str) 
 pub fn apply_tag(cfg: &CrmConfig, contact_id: &str, tag: &str) -> HttpRequest {
     match cfg.kind {
         CrmKind::ActiveCampaign => activecampaign::apply_tag(cfg, contact_id, tag),
-        _ => keap::apply_tag(cfg, contact_id, tag),
+        CrmKind::Kit => kit::apply_tag(cfg, contact_id, tag),
+        CrmKind::Drip => drip::apply_tag(cfg, contact_id, tag),
+        CrmKind::MailerLite => mailerlite::apply_tag(cfg, contact_id, tag),
+        CrmKind::HighLevel => highlevel::apply_tag(cfg, contact_id, tag),
+        CrmKind::Keap | CrmKind::Generic => keap::apply_tag(cfg, contact_id, tag),
     }
 }
 
@@ -162,21 +208,50 @@ pub fn apply_tag(cfg: &CrmConfig, contact_id: &str, tag: &str) -> HttpRequest {
 pub fn find_by_email(cfg: &CrmConfig, email: &Email) -> HttpRequest {
     match cfg.kind {
         CrmKind::ActiveCampaign => activecampaign::find_by_email(cfg, email),
-        _ => keap::find_by_email(cfg, email),
+        CrmKind::Kit => kit::find_by_email(cfg, email),
+        CrmKind::Drip => drip::find_by_email(cfg, email),
+        CrmKind::MailerLite => mailerlite::find_by_email(cfg, email),
+        CrmKind::HighLevel => highlevel::find_by_email(cfg, email),
+        CrmKind::Keap | CrmKind::Generic => keap::find_by_email(cfg, email),
     }
 }
 
-/// The contact ids a find-by-email response names: both CRMs answer `{"contacts": [{"id"}]}`.
-pub fn parse_find(res: &HttpResponse) -> Result<Vec<String>, BadResponse> {
+/// The contact ids a find-by-email response names (none for a 404: Drip and MailerLite answer
+/// a lookup by email with 404 when nobody has it).
+pub fn parse_find(cfg: &CrmConfig, res: &HttpResponse) -> Result<Vec<String>, BadResponse> {
+    if res.status == 404 {
+        return Ok(Vec::new());
+    }
     let v = json_value(res)?;
-    Ok(v.get("contacts")
-        .and_then(|c| c.as_array())
-        .map(|list| {
-            list.iter()
-                .filter_map(|c| c.get("id").and_then(id_string))
-                .collect()
-        })
-        .unwrap_or_default())
+    let ids_in = |list: Option<&serde_json::Value>| -> Vec<String> {
+        list.and_then(|c| c.as_array())
+            .map(|list| {
+                list.iter()
+                    .filter_map(|c| c.get("id").and_then(id_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok(match cfg.kind {
+        // Keap and ActiveCampaign: {"contacts": [{"id"}]}.
+        CrmKind::Keap | CrmKind::ActiveCampaign | CrmKind::Generic => ids_in(v.get("contacts")),
+        // Kit and Drip: {"subscribers": [{"id"}]}.
+        CrmKind::Kit | CrmKind::Drip => ids_in(v.get("subscribers")),
+        // MailerLite: {"data": {"id"}}.
+        CrmKind::MailerLite => v
+            .get("data")
+            .and_then(|d| d.get("id"))
+            .and_then(id_string)
+            .into_iter()
+            .collect(),
+        // HighLevel's duplicate search: {"contact": {"id"} or null}.
+        CrmKind::HighLevel => v
+            .get("contact")
+            .and_then(|c| c.get("id"))
+            .and_then(id_string)
+            .into_iter()
+            .collect(),
+    })
 }
 
 /// A JSON request to the CRM, authenticated with `auth_header: token`.
@@ -187,10 +262,34 @@ fn request(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> HttpRequest {
+    request_with(
+        cfg,
+        (auth_header, cfg.token.0.clone()),
+        &[],
+        method,
+        path,
+        body,
+    )
+}
+
+/// A JSON request to the CRM with its `auth` header (name, value) and any `extra` headers.
+fn request_with(
+    cfg: &CrmConfig,
+    auth: (&str, String),
+    extra: &[(&str, &str)],
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> HttpRequest {
     let mut headers = vec![
-        (auth_header.to_owned(), cfg.token.0.clone()),
+        (auth.0.to_owned(), auth.1),
         ("Accept".to_owned(), "application/json".to_owned()),
     ];
+    headers.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     if body.is_some() {
         headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
     }
@@ -265,4 +364,36 @@ fn id_json(id: &str) -> serde_json::Value {
         Ok(n) => serde_json::Value::from(n),
         Err(_) => serde_json::Value::from(id),
     }
+}
+
+/// Sets the loaded contact's email and names from a CRM's answer (`what` names the CRM in
+/// errors). An empty email is no email.
+fn set_person(
+    into: &mut Loaded,
+    what: &str,
+    email: Option<&serde_json::Value>,
+    first: Option<&serde_json::Value>,
+    last: Option<&serde_json::Value>,
+) -> Result<(), BadResponse> {
+    let bad = |e: crate::core::error::Error| BadResponse(format!("{what}: {}", e.message));
+    if let Some(raw) = email
+        .and_then(|e| e.as_str())
+        .filter(|e| !e.trim().is_empty())
+    {
+        into.email = Some(Email::parse(raw, "email").map_err(bad)?);
+    }
+    into.first_name =
+        super::contact::name_field(first.and_then(|n| n.as_str()), "first name").map_err(bad)?;
+    into.last_name =
+        super::contact::name_field(last.and_then(|n| n.as_str()), "last name").map_err(bad)?;
+    Ok(())
+}
+
+/// The non-empty string value of `field` in a `{"key": "value"}` object of custom fields.
+fn object_field(fields: Option<&serde_json::Value>, field: &str) -> Option<Secret> {
+    fields?
+        .get(field)?
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(Secret::new)
 }

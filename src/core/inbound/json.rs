@@ -26,7 +26,7 @@ const LAST_KEYS: [&str; 2] = ["last_name", "lastName"];
 
 /// A JSON object whose keys are unique: a key sent twice is ambiguous (JSON parsers disagree on
 /// which one wins), so the post is refused rather than read one way here and another elsewhere.
-struct UniqueObject<'a>(BTreeMap<String, &'a RawValue>);
+pub(super) struct UniqueObject<'a>(pub(super) BTreeMap<String, &'a RawValue>);
 
 impl<'de: 'a, 'a> serde::Deserialize<'de> for UniqueObject<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -95,8 +95,8 @@ pub(super) fn parse(body: &[u8], options: &ParseOptions) -> Result<Inbound, Erro
     if let Some((k, v)) = get(&LAST_KEYS) {
         contact.last_name = name_field(opt_string(v, k)?.as_deref(), k)?;
     }
-    if let Some((_, v)) = get(&["tags"]) {
-        contact.tags = Some(tags(v)?);
+    if let Some((k, v)) = get(&["tags"]) {
+        contact.tags = Some(tags(v, k, false)?);
     }
     let password_key = options.password_field.as_deref().unwrap_or("password");
     for key in [password_key, "password"] {
@@ -160,7 +160,7 @@ pub(super) fn json_id(raw: &RawValue, field: &str, numeric: bool) -> Result<Cont
     ))
 }
 
-fn opt_string(raw: &RawValue, field: &str) -> Result<Option<String>, Error> {
+pub(super) fn opt_string(raw: &RawValue, field: &str) -> Result<Option<String>, Error> {
     match serde_json::from_str::<Value>(raw.get()) {
         Ok(Value::Null) => Ok(None),
         Ok(Value::String(s)) => Ok(Some(s)),
@@ -171,19 +171,47 @@ fn opt_string(raw: &RawValue, field: &str) -> Result<Option<String>, Error> {
     }
 }
 
-fn tags(raw: &RawValue) -> Result<Vec<Tag>, Error> {
-    let items: Vec<&RawValue> = serde_json::from_str(raw.get())
-        .map_err(|_| Error::new(ErrorCode::InvalidField, "field `tags` must be an array"))?;
+/// A list of tags: names (strings), ids (whole numbers) or `{"id", "name"}` objects; with
+/// `comma_string`, also one string of comma-separated names (as HighLevel sends them).
+pub(super) fn tags(raw: &RawValue, field: &str, comma_string: bool) -> Result<Vec<Tag>, Error> {
+    let text = raw.get().trim();
+    if comma_string && text.starts_with('"') {
+        let list = opt_string(raw, field)?.unwrap_or_default();
+        let names: Vec<&str> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.len() > contact::MAX_TAGS {
+            return Err(too_many_tags(field));
+        }
+        let mut out: Vec<Tag> = Vec::with_capacity(names.len());
+        for name in names {
+            contact::check_len(name, contact::MAX_NAME, field)?;
+            let tag = Tag::name(name);
+            if !out.contains(&tag) {
+                out.push(tag);
+            }
+        }
+        return Ok(out);
+    }
+    let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| {
+        Error::new(
+            ErrorCode::InvalidField,
+            if comma_string {
+                format!("field `{field}` must be an array or a comma-separated string")
+            } else {
+                format!("field `{field}` must be an array")
+            },
+        )
+    })?;
     if items.len() > contact::MAX_TAGS {
-        return Err(Error::new(
-            ErrorCode::FieldTooLarge,
-            format!("field `tags` has more than {} tags", contact::MAX_TAGS),
-        ));
+        return Err(too_many_tags(field));
     }
     let bad = || {
         Error::new(
             ErrorCode::InvalidField,
-            "field `tags` must hold tag names (strings), tag ids (whole numbers) or {\"id\", \"name\"} objects",
+            format!("field `{field}` must hold tag names (strings), tag ids (whole numbers) or {{\"id\", \"name\"}} objects"),
         )
     };
     let mut out: Vec<Tag> = Vec::with_capacity(items.len());
@@ -215,11 +243,18 @@ fn tags(raw: &RawValue) -> Result<Vec<Tag>, Error> {
             }
         };
         for part in tag.id.iter().chain(tag.name.iter()) {
-            contact::check_len(part, contact::MAX_NAME, "tags")?;
+            contact::check_len(part, contact::MAX_NAME, field)?;
         }
         if !out.contains(&tag) {
             out.push(tag);
         }
     }
     Ok(out)
+}
+
+fn too_many_tags(field: &str) -> Error {
+    Error::new(
+        ErrorCode::FieldTooLarge,
+        format!("field `{field}` has more than {} tags", contact::MAX_TAGS),
+    )
 }

@@ -6,6 +6,8 @@ mod activecampaign;
 mod json;
 mod keap_post;
 mod keap_rest;
+pub mod mapping;
+mod presets;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,15 +25,29 @@ pub enum Source {
     /// ActiveCampaign webhooks (form fields).
     #[serde(rename = "activecampaign")]
     ActiveCampaign,
+    /// Kit webhooks (JSON, `subscriber`).
+    Kit,
+    /// Drip webhooks (JSON, `data.subscriber`).
+    Drip,
+    /// MailerLite webhooks (JSON, one event or a batch of `events`).
+    #[serde(rename = "mailerlite")]
+    MailerLite,
+    /// HighLevel workflow webhooks (JSON, `contact_id`).
+    #[serde(rename = "highlevel")]
+    HighLevel,
     /// memberwire's generic JSON body, for every other source.
     Json,
 }
 
 impl Source {
-    pub const ALL: [Source; 4] = [
+    pub const ALL: [Source; 8] = [
         Source::KeapPost,
         Source::KeapRest,
         Source::ActiveCampaign,
+        Source::Kit,
+        Source::Drip,
+        Source::MailerLite,
+        Source::HighLevel,
         Source::Json,
     ];
 
@@ -40,6 +56,10 @@ impl Source {
             Source::KeapPost => "keap_post",
             Source::KeapRest => "keap_rest",
             Source::ActiveCampaign => "activecampaign",
+            Source::Kit => "kit",
+            Source::Drip => "drip",
+            Source::MailerLite => "mailerlite",
+            Source::HighLevel => "highlevel",
             Source::Json => "json",
         }
     }
@@ -50,6 +70,10 @@ impl Source {
             Source::KeapPost => "/hooks/keap",
             Source::KeapRest => "/hooks/keap-rest",
             Source::ActiveCampaign => "/hooks/activecampaign",
+            Source::Kit => "/hooks/kit",
+            Source::Drip => "/hooks/drip",
+            Source::MailerLite => "/hooks/mailerlite",
+            Source::HighLevel => "/hooks/highlevel",
             Source::Json => "/hooks/json",
         }
     }
@@ -67,14 +91,37 @@ impl Source {
         match self {
             Source::KeapPost | Source::KeapRest => CrmKind::Keap,
             Source::ActiveCampaign => CrmKind::ActiveCampaign,
+            Source::Kit => CrmKind::Kit,
+            Source::Drip => CrmKind::Drip,
+            Source::MailerLite => CrmKind::MailerLite,
+            Source::HighLevel => CrmKind::HighLevel,
             Source::Json => CrmKind::Generic,
+        }
+    }
+
+    /// The source a registration started without a post (the admin page, a bulk run) is
+    /// recorded under: the CRM's own webhook.
+    pub const fn of_crm(crm: CrmKind) -> Source {
+        match crm {
+            CrmKind::Keap => Source::KeapPost,
+            CrmKind::ActiveCampaign => Source::ActiveCampaign,
+            CrmKind::Kit => Source::Kit,
+            CrmKind::Drip => Source::Drip,
+            CrmKind::MailerLite => Source::MailerLite,
+            CrmKind::HighLevel => Source::HighLevel,
+            CrmKind::Generic => Source::Json,
         }
     }
 
     const fn media_type(self) -> MediaType {
         match self {
             Source::KeapPost | Source::ActiveCampaign => MediaType::Form,
-            Source::KeapRest | Source::Json => MediaType::Json,
+            Source::KeapRest
+            | Source::Kit
+            | Source::Drip
+            | Source::MailerLite
+            | Source::HighLevel
+            | Source::Json => MediaType::Json,
         }
     }
 }
@@ -221,6 +268,9 @@ pub fn parse_post(
         Source::KeapPost => keap_post::parse(body, options),
         Source::KeapRest => keap_rest::parse(body, options),
         Source::ActiveCampaign => activecampaign::parse(body, options),
+        Source::Kit | Source::Drip | Source::MailerLite | Source::HighLevel => {
+            presets::parse(source, body, options)
+        }
         Source::Json => json::parse(body, options),
     }?;
     // Only the fields the site asked for are kept (an allow-list, not a list of bad names).

@@ -1,0 +1,91 @@
+//! Drip API v2 at `https://api.getdrip.com/v2/{account_id}` (the account id is part of the base
+//! URL), authenticated with HTTP Basic (the API token as the user name, no password). Drip asks
+//! every client to send a User-Agent. Tags are names; a subscriber is read and written in
+//! `{"subscribers": [...]}` lists. See `docs/crm/drip.md`.
+
+use base64::Engine;
+use serde_json::json;
+
+use super::{
+    encode, json_value, object_field, set_person, BadResponse, CrmConfig, HttpRequest,
+    HttpResponse, Loaded,
+};
+use crate::core::contact::Tag;
+use crate::core::email::Email;
+
+fn request(
+    cfg: &CrmConfig,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> HttpRequest {
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:", cfg.token.0));
+    super::request_with(
+        cfg,
+        ("Authorization", format!("Basic {basic}")),
+        &[("User-Agent", "memberwire")],
+        method,
+        path,
+        body,
+    )
+}
+
+pub(super) fn load(cfg: &CrmConfig, id: &str) -> HttpRequest {
+    request(cfg, "GET", &format!("subscribers/{}", encode(id)), None)
+}
+
+pub(super) fn parse_load(
+    cfg: &CrmConfig,
+    res: &HttpResponse,
+    into: &mut Loaded,
+) -> Result<(), BadResponse> {
+    let v = json_value(res)?;
+    let s = v
+        .get("subscribers")
+        .and_then(|l| l.as_array())
+        .and_then(|l| l.first())
+        .ok_or_else(|| BadResponse("Drip's answer has no `subscribers`".into()))?;
+    set_person(
+        into,
+        "Drip's subscriber",
+        s.get("email"),
+        s.get("first_name"),
+        s.get("last_name"),
+    )?;
+    into.tags = Some(
+        s.get("tags")
+            .and_then(|t| t.as_array())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|t| t.as_str())
+                    .filter(|t| !t.trim().is_empty())
+                    .map(|t| Tag::name(t.trim()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    );
+    if let Some(field) = cfg.password_field.as_deref() {
+        into.password = object_field(s.get("custom_fields"), field);
+    }
+    Ok(())
+}
+
+pub(super) fn write_field(cfg: &CrmConfig, id: &str, field: &str, value: &str) -> HttpRequest {
+    let body = json!({"subscribers": [{"id": id, "custom_fields": {field: value}}]});
+    request(cfg, "POST", "subscribers", Some(body))
+}
+
+/// Drip applies tags through the subscriber's own update (`tags` adds, never replaces).
+pub(super) fn apply_tag(cfg: &CrmConfig, id: &str, tag: &str) -> HttpRequest {
+    let body = json!({"subscribers": [{"id": id, "tags": [tag]}]});
+    request(cfg, "POST", "subscribers", Some(body))
+}
+
+pub(super) fn find_by_email(cfg: &CrmConfig, email: &Email) -> HttpRequest {
+    request(
+        cfg,
+        "GET",
+        &format!("subscribers/{}", encode(email.as_str())),
+        None,
+    )
+}

@@ -1,0 +1,103 @@
+//! Kit (formerly ConvertKit) API v4 at `https://api.kit.com/v4`, authenticated with
+//! `X-Kit-Api-Key`. A subscriber has an email, a first name and custom fields by key; its tags
+//! come from a second request. Tags are addressed by id. See `docs/crm/kit.md`.
+
+use serde_json::json;
+
+use super::{
+    encode, id_string, json_value, object_field, set_person, BadResponse, CrmConfig, HttpRequest,
+    HttpResponse, Loaded,
+};
+use crate::core::contact::Tag;
+use crate::core::email::Email;
+
+fn request(
+    cfg: &CrmConfig,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> HttpRequest {
+    super::request(cfg, "X-Kit-Api-Key", method, path, body)
+}
+
+pub(super) fn load(cfg: &CrmConfig, id: &str) -> Vec<HttpRequest> {
+    let id = encode(id);
+    vec![
+        request(cfg, "GET", &format!("subscribers/{id}"), None),
+        request(
+            cfg,
+            "GET",
+            &format!("subscribers/{id}/tags?per_page=1000"),
+            None,
+        ),
+    ]
+}
+
+pub(super) fn parse_load(
+    cfg: &CrmConfig,
+    part: usize,
+    res: &HttpResponse,
+    into: &mut Loaded,
+) -> Result<(), BadResponse> {
+    let v = json_value(res)?;
+    if part == 0 {
+        let s = v
+            .get("subscriber")
+            .ok_or_else(|| BadResponse("Kit's answer has no `subscriber`".into()))?;
+        let fields = s.get("fields");
+        // Kit has no last name of its own: a custom field `last_name` is the usual place.
+        set_person(
+            into,
+            "Kit's subscriber",
+            s.get("email_address"),
+            s.get("first_name"),
+            fields.and_then(|f| f.get("last_name")),
+        )?;
+        if let Some(field) = cfg.password_field.as_deref() {
+            into.password = object_field(fields, field);
+        }
+    } else {
+        let list = v
+            .get("tags")
+            .and_then(|t| t.as_array())
+            .ok_or_else(|| BadResponse("Kit's answer has no `tags` list".into()))?;
+        into.tags = Some(
+            list.iter()
+                .filter_map(|t| {
+                    let id = t.get("id").and_then(id_string)?;
+                    let name = t.get("name").and_then(|n| n.as_str()).map(str::to_owned);
+                    Some(Tag { id: Some(id), name })
+                })
+                .collect(),
+        );
+    }
+    Ok(())
+}
+
+pub(super) fn write_field(cfg: &CrmConfig, id: &str, field: &str, value: &str) -> HttpRequest {
+    let body = json!({"fields": {field: value}});
+    request(
+        cfg,
+        "PUT",
+        &format!("subscribers/{}", encode(id)),
+        Some(body),
+    )
+}
+
+pub(super) fn apply_tag(cfg: &CrmConfig, id: &str, tag: &str) -> HttpRequest {
+    request(
+        cfg,
+        "POST",
+        &format!("tags/{}/subscribers/{}", encode(tag), encode(id)),
+        Some(json!({})),
+    )
+}
+
+pub(super) fn find_by_email(cfg: &CrmConfig, email: &Email) -> HttpRequest {
+    request(
+        cfg,
+        "GET",
+        &format!("subscribers?email_address={}", encode(email.as_str())),
+        None,
+    )
+}

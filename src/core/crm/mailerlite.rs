@@ -1,0 +1,96 @@
+//! MailerLite's API at `https://connect.mailerlite.com/api`, authenticated with a bearer token.
+//! Groups are its tags (addressed by id); custom fields are an object by key, with the names in
+//! `name` and `last_name`. See `docs/crm/mailerlite.md`.
+
+use super::{
+    encode, id_string, json_value, object_field, set_person, BadResponse, CrmConfig, HttpRequest,
+    HttpResponse, Loaded,
+};
+use crate::core::contact::Tag;
+use crate::core::email::Email;
+use serde_json::json;
+
+fn request(
+    cfg: &CrmConfig,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> HttpRequest {
+    super::request_with(
+        cfg,
+        ("Authorization", format!("Bearer {}", cfg.token.0)),
+        &[],
+        method,
+        path,
+        body,
+    )
+}
+
+pub(super) fn load(cfg: &CrmConfig, id: &str) -> HttpRequest {
+    request(cfg, "GET", &format!("subscribers/{}", encode(id)), None)
+}
+
+pub(super) fn parse_load(
+    cfg: &CrmConfig,
+    res: &HttpResponse,
+    into: &mut Loaded,
+) -> Result<(), BadResponse> {
+    let v = json_value(res)?;
+    let s = v
+        .get("data")
+        .ok_or_else(|| BadResponse("MailerLite's answer has no `data`".into()))?;
+    let fields = s.get("fields");
+    set_person(
+        into,
+        "MailerLite's subscriber",
+        s.get("email"),
+        fields.and_then(|f| f.get("name")),
+        fields.and_then(|f| f.get("last_name")),
+    )?;
+    into.tags = Some(
+        s.get("groups")
+            .and_then(|g| g.as_array())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|g| {
+                        let id = g.get("id").and_then(id_string)?;
+                        let name = g.get("name").and_then(|n| n.as_str()).map(str::to_owned);
+                        Some(Tag { id: Some(id), name })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    );
+    if let Some(field) = cfg.password_field.as_deref() {
+        into.password = object_field(fields, field);
+    }
+    Ok(())
+}
+
+pub(super) fn write_field(cfg: &CrmConfig, id: &str, field: &str, value: &str) -> HttpRequest {
+    let body = json!({"fields": {field: value}});
+    request(
+        cfg,
+        "PUT",
+        &format!("subscribers/{}", encode(id)),
+        Some(body),
+    )
+}
+
+pub(super) fn apply_tag(cfg: &CrmConfig, id: &str, group: &str) -> HttpRequest {
+    request(
+        cfg,
+        "POST",
+        &format!("subscribers/{}/groups/{}", encode(id), encode(group)),
+        None,
+    )
+}
+
+pub(super) fn find_by_email(cfg: &CrmConfig, email: &Email) -> HttpRequest {
+    request(
+        cfg,
+        "GET",
+        &format!("subscribers/{}", encode(email.as_str())),
+        None,
+    )
+}

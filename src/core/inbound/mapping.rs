@@ -1,0 +1,403 @@
+//! Reading a contact out of any JSON webhook by paths: `data.subscriber.id`, `contact.tags`,
+//! `events.0.subscriber.email`. The CRMs without a parser of their own are read through a
+//! [`JsonMapping`] (see `presets.rs`), and so is a source an owner defines for any other sender.
+//!
+//! A path is keys separated by dots; a segment of digits indexes an array. Every object on a
+//! path must have unique keys (a key sent twice is ambiguous, as in the generic JSON parser), and
+//! numbers are read exactly as written (a 20-digit id stays exact).
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::super::contact::{self, keep_field, name_field, password_field, Contact, CrmKind};
+use super::super::email::Email;
+use super::super::error::{Error, ErrorCode};
+use super::json::{json_id, opt_string, tags, UniqueObject};
+use super::{json_body, InboundEvent, Source};
+
+/// Most segments in one path.
+pub const MAX_PATH_SEGMENTS: usize = 12;
+/// Most characters in one path.
+pub const MAX_PATH: usize = 200;
+/// Most contacts in one delivery read through `each`.
+pub const MAX_EACH: usize = 1000;
+
+/// Where a webhook's JSON carries each part of a contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonMapping {
+    /// The path of an array whose elements are one contact each (a batched delivery); the other
+    /// paths are then read inside each element. Unset: the body is one contact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub each: Option<String>,
+    /// The contact id (a string or a whole number). Required.
+    pub contact_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Tags: an array of names, ids or `{id, name}` objects, or one comma-separated string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<String>,
+    /// A password the CRM record carries (password mode `crm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// What happened (`subscriber.applied_tag`); unset: the source's own name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    /// An object of custom fields (`{"name": "value"}`): the ones the site keeps (its allow-list)
+    /// are kept with the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<String>,
+}
+
+impl JsonMapping {
+    /// Checks every path; the error names the setting and what is wrong with it.
+    pub fn validate(&self) -> Result<(), Error> {
+        check_path("contactId", &self.contact_id)?;
+        for (name, path) in [
+            ("each", &self.each),
+            ("email", &self.email),
+            ("firstName", &self.first_name),
+            ("lastName", &self.last_name),
+            ("tags", &self.tags),
+            ("password", &self.password),
+            ("eventType", &self.event_type),
+            ("fields", &self.fields),
+        ] {
+            if let Some(p) = path {
+                check_path(name, p)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the contacts of one body. `crm` and `numeric_ids` say what the ids are;
+    /// `event_type` is the default event name.
+    pub fn read(
+        &self,
+        body: &[u8],
+        source: Source,
+        crm: CrmKind,
+        account: &str,
+        event_type: &str,
+        password_path: Option<&str>,
+    ) -> Result<Vec<InboundEvent>, Error> {
+        let root: &RawValue = json_body(body)?;
+        let items: Vec<&RawValue> = match &self.each {
+            None => {
+                if !root.get().trim_start().starts_with('{') {
+                    return Err(Error::new(
+                        ErrorCode::MalformedBody,
+                        "the body must be a JSON object",
+                    ));
+                }
+                vec![root]
+            }
+            Some(path) => {
+                let list = at(root, path)?.ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::MalformedBody,
+                        format!("the body has no list of contacts at `{path}`"),
+                    )
+                })?;
+                let items: Vec<&RawValue> = serde_json::from_str(list.get()).map_err(|_| {
+                    Error::new(
+                        ErrorCode::MalformedBody,
+                        format!("`{path}` must be an array of contacts"),
+                    )
+                })?;
+                if items.len() > MAX_EACH {
+                    return Err(Error::new(
+                        ErrorCode::TooManyObjects,
+                        format!(
+                            "`{path}` has {} entries; at most {MAX_EACH} are read from one delivery",
+                            items.len()
+                        ),
+                    ));
+                }
+                items
+            }
+        };
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let named = |p: &str| match &self.each {
+                    Some(each) => format!("{each}.{i}.{p}"),
+                    None => p.to_owned(),
+                };
+                self.read_one(
+                    item,
+                    source,
+                    crm,
+                    account,
+                    event_type,
+                    password_path,
+                    &named,
+                )
+            })
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn read_one(
+        &self,
+        item: &RawValue,
+        source: Source,
+        crm: CrmKind,
+        account: &str,
+        event_type: &str,
+        password_path: Option<&str>,
+        named: &dyn Fn(&str) -> String,
+    ) -> Result<InboundEvent, Error> {
+        let id_path = named(&self.contact_id);
+        let raw_id = at(item, &self.contact_id)?.ok_or_else(|| {
+            Error::new(
+                ErrorCode::MissingContactId,
+                format!("no contact id at `{id_path}`"),
+            )
+        })?;
+        let mut contact = Contact::new(crm, account, json_id(raw_id, &id_path, crm.numeric_ids())?);
+        let text = |path: &Option<String>| -> Result<Option<(String, String)>, Error> {
+            let Some(p) = path else { return Ok(None) };
+            let field = named(p);
+            match at(item, p)? {
+                None => Ok(None),
+                Some(v) => Ok(opt_string(v, &field)?.map(|s| (field, s))),
+            }
+        };
+        if let Some((field, s)) = text(&self.email)? {
+            if !s.trim().is_empty() {
+                contact.email = Some(Email::parse(&s, &field)?);
+            }
+        }
+        if let Some((field, s)) = text(&self.first_name)? {
+            contact.first_name = name_field(Some(&s), &field)?;
+        }
+        if let Some((field, s)) = text(&self.last_name)? {
+            contact.last_name = name_field(Some(&s), &field)?;
+        }
+        if let Some(p) = &self.tags {
+            if let Some(v) = at(item, p)? {
+                contact.tags = Some(tags(v, &named(p), true)?);
+            }
+        }
+        let password = password_path.map(str::to_owned).or(self.password.clone());
+        if let Some((field, s)) = text(&password)? {
+            contact.password = password_field(Some(&s), &field)?;
+        }
+        let event = match text(&self.event_type)? {
+            Some((field, s)) => {
+                let s = s.trim().to_owned();
+                contact::check_len(&s, contact::MAX_NAME, &field)?;
+                if s.is_empty() {
+                    event_type.to_owned()
+                } else {
+                    s
+                }
+            }
+            None => event_type.to_owned(),
+        };
+        if let Some(p) = &self.fields {
+            if let Some(v) = at(item, p)? {
+                if let Ok(UniqueObject(object)) = serde_json::from_str::<UniqueObject>(v.get()) {
+                    for (k, v) in object {
+                        match serde_json::from_str::<serde_json::Value>(v.get()) {
+                            Ok(serde_json::Value::String(s)) => {
+                                keep_field(&mut contact.fields, &k, &s)?
+                            }
+                            Ok(serde_json::Value::Null) => {}
+                            _ => keep_field(&mut contact.fields, &k, v.get())?,
+                        }
+                    }
+                }
+            }
+        }
+        Ok(InboundEvent {
+            source,
+            event_type: event,
+            contact,
+        })
+    }
+}
+
+fn check_path(name: &str, path: &str) -> Result<(), Error> {
+    let bad = |why: &str| {
+        Error::new(
+            ErrorCode::InvalidField,
+            format!("mapping `{name}`: {why} (a path is keys separated by dots, such as `data.subscriber.id`)"),
+        )
+    };
+    if path.chars().count() > MAX_PATH {
+        return Err(bad(&format!(
+            "the path is longer than {MAX_PATH} characters"
+        )));
+    }
+    let segments: Vec<&str> = path.split('.').collect();
+    if segments.len() > MAX_PATH_SEGMENTS {
+        return Err(bad(&format!(
+            "the path has more than {MAX_PATH_SEGMENTS} parts"
+        )));
+    }
+    if segments.iter().any(|s| s.trim().is_empty()) {
+        return Err(bad("the path has an empty part"));
+    }
+    if path.chars().any(char::is_control) {
+        return Err(bad("the path holds a control character"));
+    }
+    Ok(())
+}
+
+/// The value at `path` inside `root`; `None` when a step is missing or the value is `null`. An
+/// object on the way with a key sent twice is refused.
+pub(super) fn at<'a>(root: &'a RawValue, path: &str) -> Result<Option<&'a RawValue>, Error> {
+    let mut cur = root;
+    for seg in path.split('.') {
+        let text = cur.get().trim_start();
+        let next = if text.starts_with('{') {
+            let UniqueObject(object) = serde_json::from_str::<UniqueObject>(cur.get())
+                .map_err(|e| Error::new(ErrorCode::MalformedBody, format!("at `{path}`: {e}")))?;
+            object.get(seg).copied()
+        } else if text.starts_with('[') {
+            match seg.parse::<usize>() {
+                Ok(i) => {
+                    let list: Vec<&RawValue> = serde_json::from_str(cur.get()).map_err(|e| {
+                        Error::new(ErrorCode::MalformedBody, format!("at `{path}`: {e}"))
+                    })?;
+                    list.get(i).copied()
+                }
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
+        match next {
+            Some(v) => cur = v,
+            None => return Ok(None),
+        }
+    }
+    Ok((cur.get().trim() != "null").then_some(cur))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping() -> JsonMapping {
+        JsonMapping {
+            contact_id: "data.subscriber.id".into(),
+            email: Some("data.subscriber.email".into()),
+            first_name: Some("data.subscriber.first_name".into()),
+            tags: Some("data.subscriber.tags".into()),
+            event_type: Some("event".into()),
+            ..JsonMapping::default()
+        }
+    }
+
+    fn read(m: &JsonMapping, body: &str) -> Result<Vec<InboundEvent>, Error> {
+        m.read(
+            body.as_bytes(),
+            Source::Json,
+            CrmKind::Generic,
+            "default",
+            "json",
+            None,
+        )
+    }
+
+    #[test]
+    fn reads_nested_paths_and_array_indexes() {
+        let body = r#"{"event":"subscriber.applied_tag","data":{"subscriber":{"id":"z1tog","email":"Ann@Example.com","first_name":"Ann","tags":["Gold", "VIP"]}}}"#;
+        let e = read(&mapping(), body).unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].event_type, "subscriber.applied_tag");
+        assert_eq!(e[0].contact.contact_id.as_str(), "z1tog");
+        assert_eq!(
+            e[0].contact.email.as_ref().unwrap().as_str(),
+            "ann@example.com"
+        );
+        assert_eq!(e[0].contact.tags.as_ref().unwrap().len(), 2);
+        let m = JsonMapping {
+            contact_id: "contacts.1.id".into(),
+            ..JsonMapping::default()
+        };
+        let e = read(&m, r#"{"contacts":[{"id":1},{"id":12345678901234567890}]}"#).unwrap();
+        assert_eq!(e[0].contact.contact_id.as_str(), "12345678901234567890");
+    }
+
+    #[test]
+    fn each_reads_a_batch_and_names_the_element_in_errors() {
+        let m = JsonMapping {
+            each: Some("events".into()),
+            contact_id: "subscriber.id".into(),
+            email: Some("subscriber.email".into()),
+            ..JsonMapping::default()
+        };
+        let e = read(
+            &m,
+            r#"{"events":[{"subscriber":{"id":"1","email":"a@example.com"}},{"subscriber":{"id":"2"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(e.len(), 2);
+        let err = read(
+            &m,
+            r#"{"events":[{"subscriber":{"id":"1"}},{"subscriber":{}}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::MissingContactId);
+        assert!(
+            err.message.contains("`events.1.subscriber.id`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn a_missing_id_names_the_path_and_duplicates_are_refused() {
+        let err = read(
+            &mapping(),
+            r#"{"data":{"subscriber":{"email":"a@example.com"}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::MissingContactId);
+        assert!(err.message.contains("`data.subscriber.id`"));
+        let err = read(&mapping(), r#"{"data":{"subscriber":{"id":"1","id":"2"}}}"#).unwrap_err();
+        assert_eq!(err.code, ErrorCode::MalformedBody);
+        assert!(err.message.contains("more than once"), "{}", err.message);
+        let err = read(&mapping(), r#"[1,2]"#).unwrap_err();
+        assert_eq!(err.code, ErrorCode::MalformedBody);
+    }
+
+    #[test]
+    fn tags_as_a_comma_string() {
+        let m = JsonMapping {
+            contact_id: "contact_id".into(),
+            tags: Some("tags".into()),
+            ..JsonMapping::default()
+        };
+        let e = read(&m, r#"{"contact_id":"abc","tags":"gold member, vip,,"}"#).unwrap();
+        let names: Vec<_> = e[0]
+            .contact
+            .tags
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|t| t.name.clone().unwrap())
+            .collect();
+        assert_eq!(names, ["gold member", "vip"]);
+    }
+
+    #[test]
+    fn paths_are_checked() {
+        let mut m = mapping();
+        assert!(m.validate().is_ok());
+        m.email = Some("data..email".into());
+        let e = m.validate().unwrap_err();
+        assert!(e.message.contains("mapping `email`"), "{}", e.message);
+        m.email = Some(vec!["a"; 13].join("."));
+        assert!(m.validate().is_err());
+    }
+}
