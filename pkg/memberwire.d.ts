@@ -14,7 +14,7 @@ export interface MemberwireError extends Error {
     status: number;
 }
 
-export type SourceName = "keap_post" | "keap_rest" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "json";
+export type SourceName = "keap_post" | "keap_rest" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "json" | "mapped";
 export type CrmKind = "keap" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "generic";
 
 export interface ParseOptions {
@@ -26,6 +26,28 @@ export interface ParseOptions {
     maxBodyBytes?: number;
     /** Other fields kept with an event, by name (an allow-list; default none). */
     keepFields?: string[];
+    /** The mapped source a post to /hooks/mapped/NAME is read with. */
+    mapped?: MappedSource | null;
+}
+
+/** Where a webhook's JSON carries each part of a contact: paths of keys joined by dots (`data.subscriber.id`; a part of digits indexes an array). */
+export interface JsonMapping {
+    each?: string;
+    contactId: string;
+    email?: string;
+    firstName?: string;
+    lastName?: string;
+    tags?: string;
+    password?: string;
+    eventType?: string;
+    fields?: string;
+}
+
+/** A source an owner defines: posts go to /hooks/mapped/NAME. */
+export interface MappedSource {
+    name: string;
+    crm?: Exclude<CrmKind, "generic">;
+    mapping: JsonMapping;
 }
 
 export interface Tag {
@@ -356,6 +378,12 @@ export class Registrar {
      * Restores a workflow from `Workflow.save()` (after a restart, or for a retry).
      */
     restore(state: string): Workflow;
+    /**
+     * Replaces the mapped sources posts to `/hooks/mapped/NAME` are read with (the owner's
+     * list, from the settings). Every one is checked first: a bad one throws `invalid_field`
+     * naming it and its setting, and the old list stays.
+     */
+    setSources(sources: MappedSource[]): void;
 }
 
 /**
@@ -421,6 +449,12 @@ export function accessKeyDigest(key: string): string;
  * Whether `presented` is the key whose digest is `digest`, compared in constant time.
  */
 export function accessKeyMatches(presented: string, digest: string): boolean;
+
+/**
+ * Checks a list of mapped sources as `Registrar.setSources` would, without a registrar (the
+ * admin API validates what it saves). Throws `invalid_field` naming the source and setting.
+ */
+export function checkSources(sources: MappedSource[]): void;
 
 /**
  * The request that finds contacts by email.
@@ -519,6 +553,7 @@ export interface InitOutput {
     readonly accessindex_impact: (a: number, b: any, c: any) => [number, number, number];
     readonly accessindex_new: (a: any) => [number, number, number];
     readonly accessindex_size: (a: number) => number;
+    readonly checkSources: (a: any) => [number, number];
     readonly crmFindByEmail: (a: any, b: number, c: number) => [number, number, number];
     readonly crmLoadContact: (a: any, b: number, c: number) => [number, number, number];
     readonly crmParseContact: (a: any, b: any) => [number, number, number];
@@ -550,6 +585,7 @@ export interface InitOutput {
     readonly registrar_refresh: (a: number, b: number, c: number, d: number, e: number, f: number) => [number, number, number];
     readonly registrar_register: (a: number, b: number, c: number, d: number, e: number, f: number) => [number, number, number];
     readonly registrar_restore: (a: number, b: number, c: number) => [number, number, number];
+    readonly registrar_setSources: (a: number, b: any) => [number, number];
     readonly sourceForRoute: (a: number, b: number) => [number, number];
     readonly tokenDigest: (a: number, b: number) => [number, number];
     readonly verifyPassword: (a: number, b: number, c: number, d: number) => number;

@@ -531,6 +531,23 @@ export class Registrar {
         }
         return Workflow.__wrap(ret[0]);
     }
+    /**
+     * Replaces the mapped sources posts to `/hooks/mapped/NAME` are read with (the owner's
+     * list, from the settings). Every one is checked first: a bad one throws `invalid_field`
+     * naming it and its setting, and the old list stays.
+     * @param {MappedSource[]} sources
+     */
+    setSources(sources) {
+        if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
+            throw new Error('Invalid stale object from previous Wasm instance');
+        }
+        let ret;
+        __wbg_call_guard();
+        ret = wasm.registrar_setSources(this.__wbg_ptr, sources);
+        if (ret[1]) {
+            throw takeFromExternrefTable0(ret[0]);
+        }
+    }
 }
 if (Symbol.dispose) Registrar.prototype[Symbol.dispose] = Registrar.prototype.free;
 
@@ -797,6 +814,20 @@ export function accessKeyMatches(presented, digest) {
     __wbg_call_guard();
     ret = wasm.accessKeyMatches(ptr0, len0, ptr1, len1);
     return ret !== 0;
+}
+
+/**
+ * Checks a list of mapped sources as `Registrar.setSources` would, without a registrar (the
+ * admin API validates what it saves). Throws `invalid_field` naming the source and setting.
+ * @param {MappedSource[]} sources
+ */
+export function checkSources(sources) {
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.checkSources(sources);
+    if (ret[1]) {
+        throw takeFromExternrefTable0(ret[0]);
+    }
 }
 
 /**

@@ -10,6 +10,7 @@ import { renderRules } from './screens/rules.js';
 import { renderBulk } from './screens/bulk.js';
 import { renderActivity } from './screens/activity.js';
 import { renderSettings } from './screens/settings.js';
+import { renderSources } from './screens/sources.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -50,7 +51,7 @@ const MENU = [
   { key: 'rules', label: 'Access Rules', href: '#/rules' },
   { key: 'bulk', label: 'Bulk Import', href: '#/bulk' },
   { key: 'activity', label: 'Activity', href: '#/activity' },
-  { key: 'settings', label: 'Settings', href: '#/settings' },
+  { key: 'settings', label: 'Settings', href: '#/settings', sub: [{ key: 'settings-main', label: 'General', href: '#/settings' }, { key: 'settings-sources', label: 'Sources', href: '#/sources' }] },
 ];
 
 function resolve({ parts }) {
@@ -67,7 +68,9 @@ function resolve({ parts }) {
     case 'activity':
       return { menu: 'activity', render: renderActivity, title: 'Activity' };
     case 'settings':
-      return { menu: 'settings', render: renderSettings, title: 'Settings' };
+      return { menu: 'settings', sub: 'settings-main', render: renderSettings, title: 'Settings' };
+    case 'sources':
+      return { menu: 'settings', sub: 'settings-sources', render: renderSources, title: 'Sources' };
     default:
       return { menu: null, render: renderNotFound, title: 'Not found' };
   }

@@ -196,9 +196,16 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
      */
     async accept(source, headers, body) {
       const t = now();
+      // A mapped source comes as its route (/hooks/mapped/NAME): the core finds the mapping by
+      // the name; its events are recorded as `mapped`, with the name as their event type.
       const accepted = registrar.accept(source, headers, body, t);
       if (accepted.kind !== 'events') return { kind: accepted.kind, reason: accepted.reason };
-      return record(source, accepted.workflows, t, accepted.records);
+      return record(source.startsWith('/hooks/mapped/') ? 'mapped' : source, accepted.workflows, t, accepted.records);
+    },
+
+    /** The owner's mapped sources (already checked: `wasm.checkSources`), read by every later post. */
+    setSources(list) {
+      registrar.setSources(list);
     },
 
     /**

@@ -4,7 +4,9 @@
 //   POST /hooks/keap            Keap "Send an HTTP post" (form)
 //   POST /hooks/keap-rest       Keap REST hooks (JSON); answers the X-Hook-Secret handshake
 //   POST /hooks/activecampaign  ActiveCampaign webhooks (form)
+//   POST /hooks/kit, /hooks/drip, /hooks/mailerlite, /hooks/highlevel   those CRMs' webhooks (JSON)
 //   POST /hooks/json            generic JSON
+//   POST /hooks/mapped/NAME     a source the owner mapped (Settings → Sources)
 //   GET  /health                liveness, version
 //   GET|POST /set-password      the page that consumes a set-password link, and its form post
 //
@@ -74,7 +76,8 @@ export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBod
         if (failure) return error(503, failure.code, `memberwire cannot record posts right now (${failure.code}); send it again later`, { 'retry-after': '30' });
         const body = await readBody(request, maxBodyBytes);
         if (!body) return error(413, 'body_too_large', `the body is larger than ${maxBodyBytes} bytes`);
-        return await hook(source, request, body, { engine, budgetMs, ctx });
+        // A mapped source is found by its route's name, so the route goes to the core.
+        return await hook(source === 'mapped' ? url.pathname : source, request, body, { engine, budgetMs, ctx });
       } catch (err) {
         if (err instanceof WebAssembly.RuntimeError) {
           // Nothing more runs on this instance: the host replaces it. The post was not recorded.

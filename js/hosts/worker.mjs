@@ -27,7 +27,7 @@ import { sqlStore, EMAIL_FORM } from '../adapters/sql-store.mjs';
 import { d1Driver } from '../store/d1.mjs';
 import { applyMigrations } from '../store/sql.mjs';
 import { createAdminApi } from '../server/admin-api.mjs';
-import { openRules, RULES } from '../server/settings.mjs';
+import { openRules, openSources, RULES, SOURCES } from '../server/settings.mjs';
 import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
 
 wasm.initSync({ module: wasmModule });
@@ -72,10 +72,9 @@ async function build(env) {
   const store = sqlStore(wasm, db);
   // An isolate's start reads its two settings in one query (each D1 round trip is felt by the
   // post that starts the isolate).
-  await store.settings.preload([EMAIL_FORM, RULES]);
+  await store.settings.preload([EMAIL_FORM, RULES, SOURCES]);
   await store.upgrade();
   const rules = await openRules(store.settings, wasm);
-  store.settings.forgetPreloaded();
   // Members in D1, or the users of a WordPress site with memberwire's plugin (MEMBERWIRE_WP_URL,
   // MEMBERWIRE_WP_USER and the secret MEMBERWIRE_WP_APP_PASSWORD, as the plugin's Setup shows).
   const directory = env.MEMBERWIRE_WP_URL
@@ -98,6 +97,9 @@ async function build(env) {
     dispatch: (ids) => env.EVENTS.sendBatch(ids.map((eventId) => ({ body: { eventId } }))),
     onFatal,
   });
+  // The owner's mapped sources (/hooks/mapped/NAME), read from D1 with the other settings.
+  const sources = await openSources(store.settings, wasm, { apply: (list) => engine.setSources(list) });
+  store.settings.forgetPreloaded();
   const digest = env.MEMBERWIRE_KEY ? wasm.accessKeyDigest(env.MEMBERWIRE_KEY) : null;
   // The admin API (its sessions, bulk runs) is built at the first request for it, not at the
   // first post: a hook post starting an isolate waits for no more than the hook needs.
@@ -109,6 +111,7 @@ async function build(env) {
       engine,
       directory,
       rules,
+      sources,
       events: store.events,
       crm: config.crm ?? { kind: 'generic' },
       sandbox: false,
@@ -126,7 +129,7 @@ async function build(env) {
       throw err;
     }));
   const handler = createHandler({ wasm, engine, keyDigest: () => digest, extra: async (request, url, ctx) => (await adminApi()).extra(request, url, ctx), health: () => store.health(), onFatal });
-  built = { store, engine, handler, rules };
+  built = { store, engine, handler, rules, sources };
   return built;
 }
 
@@ -168,8 +171,8 @@ export default {
         headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '30' },
       });
     }
-    // Levels follow a rule saved through another isolate within seconds.
-    await a.rules.fresh().catch(() => {});
+    // Levels and mapped sources follow what another isolate saved, within seconds.
+    await Promise.all([a.rules.fresh().catch(() => {}), a.sources.fresh().catch(() => {})]);
     return a.handler.fetch(request, env, ctx);
   },
 

@@ -8,7 +8,7 @@
 import { json, error, readBody } from '../engine/handler.mjs';
 import { view as eventView } from '../adapters/events.mjs';
 import { createSessions, AuthError } from './session.mjs';
-import { openRules, settingsView, rotateAccessKey } from './settings.mjs';
+import { openRules, openSources, settingsView, rotateAccessKey } from './settings.mjs';
 import { openBulk } from './bulk.mjs';
 import { createCrmClient } from './crm-client.mjs';
 
@@ -93,6 +93,8 @@ export async function createAdminApi(o) {
   const { wasm, store, engine, directory, events, crm, now = Date.now, log = () => {} } = o;
   const account = 'default';
   const rules = o.rules ?? (await openRules(store.settings, wasm));
+  const sources = o.sources ?? (await openSources(store.settings, wasm, { apply: (list) => engine.setSources(list) }));
+  const sourceUrls = (list) => Object.fromEntries(list.map((s) => [s.name, `${o.publicUrl()}/hooks/mapped/${s.name}`]));
   // The admin page's CRM calls wait in the engine's one line to the CRM.
   const crmClient = createCrmClient({ wasm, crm, turn: engine.crmTurn, now });
   const bulk = await openBulk({ wasm, store, directory, engine, events, crm, crmClient, account, now, log });
@@ -329,6 +331,14 @@ export async function createAdminApi(o) {
     ['POST', /^\/api\/crm\/test$/, async () => json(200, await crmClient.test())],
 
     ['GET', /^\/api\/rules$/, async () => json(200, { rules: rules.get() })],
+    // Mapped sources: any JSON webhook, read by paths (Settings → Sources). The admin page
+    // previews a pasted sample with the same wasm parser before saving.
+    ['GET', /^\/api\/sources$/, async () => json(200, { sources: sources.get(), urls: sourceUrls(sources.get()) })],
+    ['PUT', /^\/api\/sources$/, async ({ request }) => {
+      const saved = await sources.put((await body(request)).sources);
+      log(`admin: mapped sources saved (${saved.length})`);
+      return json(200, { sources: saved, saved: true, urls: sourceUrls(saved) });
+    }],
     ['PUT', /^\/api\/rules$/, async ({ request }) => {
       const saved = await rules.put((await body(request)).rules);
       log(`admin: access rules saved (${saved.length})`);

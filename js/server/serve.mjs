@@ -7,7 +7,7 @@ import { openSqlite } from '../store/sqlite.mjs';
 import { importFileStore } from '../store/import-file-store.mjs';
 import { sqlStore } from '../adapters/sql-store.mjs';
 import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
-import { ACCESS_KEY, openRules } from './settings.mjs';
+import { ACCESS_KEY, openRules, openSources } from './settings.mjs';
 import { createStatic } from './static.mjs';
 import { workerHasher } from './hasher.mjs';
 import { createEngine } from '../engine/engine.mjs';
@@ -138,6 +138,8 @@ export async function serve({
     // with a key that exists only in this process (the real key is known only by its digest).
     const internal = wasm.generateAccessKey();
     const testHandler = createHandler({ wasm, engine, keyDigest: () => internal.digest, budgetMs });
+    // The owner's mapped sources (/hooks/mapped/NAME), from the store; saved ones apply at once.
+    const sources = await openSources(store.settings, wasm, { apply: (list) => engine.setSources(list) });
     const admin = await createAdminApi({
       wasm,
       store,
@@ -158,6 +160,7 @@ export async function serve({
       keyFromEnv: Boolean(env.MEMBERWIRE_KEY),
       staticFiles: createStatic(),
       rules,
+      sources,
       testPost: (body) =>
         testHandler.fetch(
           new Request(`${served.url}/hooks/json`, {

@@ -5,6 +5,7 @@
 /** The setting that holds the access rules. */
 export const RULES = 'rules';
 export const ACCESS_KEY = 'access-key';
+export const SOURCES = 'sources';
 const MAX_RULES = 1000;
 
 function bad(message) {
@@ -64,6 +65,46 @@ export async function openRules(settings, wasm, { now = Date.now } = {}) {
       await saved;
       rules = clean;
       readAt = now();
+      return clean;
+    },
+  };
+}
+
+/**
+ * The owner's mapped sources (posts to /hooks/mapped/NAME read by a JSON mapping), kept in the
+ * settings store. `apply(list)` hands a list to the engine: at open, after each save, and when a
+ * fresher copy is read (Workers' isolates share one store).
+ */
+export async function openSources(settings, wasm, { apply = () => {}, now = Date.now } = {}) {
+  let list = (await settings.get(SOURCES))?.sources ?? [];
+  let readAt = now();
+  let write = Promise.resolve();
+  apply(list);
+  return {
+    get: () => list,
+    async fresh(maxAgeMs = 10_000) {
+      if (now() - readAt < maxAgeMs) return;
+      readAt = now();
+      await write.catch(() => {});
+      const next = (await settings.get(SOURCES))?.sources ?? [];
+      if (JSON.stringify(next) !== JSON.stringify(list)) apply(next);
+      list = next;
+    },
+    /** Checks `next` in the core (each source's name and paths), saves it, applies it. */
+    async put(next) {
+      if (!Array.isArray(next)) throw bad('sources must be an array');
+      if (next.length > 100) throw bad('at most 100 sources');
+      try {
+        wasm.checkSources(next);
+      } catch (err) {
+        throw bad(err?.message ?? 'the sources are not valid');
+      }
+      const clean = JSON.parse(JSON.stringify(next));
+      const saved = (write = write.catch(() => {}).then(() => settings.put(SOURCES, { sources: clean, updatedAt: new Date().toISOString() })));
+      await saved;
+      list = clean;
+      readAt = now();
+      apply(list);
       return clean;
     },
   };

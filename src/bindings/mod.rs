@@ -33,7 +33,7 @@ export interface MemberwireError extends Error {
   status: number;
 }
 
-export type SourceName = "keap_post" | "keap_rest" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "json";
+export type SourceName = "keap_post" | "keap_rest" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "json" | "mapped";
 export type CrmKind = "keap" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "generic";
 
 export interface ParseOptions {
@@ -45,6 +45,28 @@ export interface ParseOptions {
   maxBodyBytes?: number;
   /** Other fields kept with an event, by name (an allow-list; default none). */
   keepFields?: string[];
+  /** The mapped source a post to /hooks/mapped/NAME is read with. */
+  mapped?: MappedSource | null;
+}
+
+/** Where a webhook's JSON carries each part of a contact: paths of keys joined by dots (`data.subscriber.id`; a part of digits indexes an array). */
+export interface JsonMapping {
+  each?: string;
+  contactId: string;
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  tags?: string;
+  password?: string;
+  eventType?: string;
+  fields?: string;
+}
+
+/** A source an owner defines: posts go to /hooks/mapped/NAME. */
+export interface MappedSource {
+  name: string;
+  crm?: Exclude<CrmKind, "generic">;
+  mapping: JsonMapping;
 }
 
 export interface Tag {

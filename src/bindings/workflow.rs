@@ -2,6 +2,7 @@
 //! the CRM token, which never leaves wasm except in the requests it builds) and starts or
 //! restores `Workflow`s; the host's driver loops `poll` → perform → `handle`.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -11,6 +12,7 @@ use crate::core::contact::{Contact, ContactId, Secret};
 use crate::core::directory::{stored_form, DirOp, StoredMember};
 use crate::core::email::Email;
 use crate::core::error::{Error, ErrorCode};
+use crate::core::inbound::mapping::MappedSource;
 use crate::core::inbound::{parse_post, Inbound, ParseOptions, PostMeta, Source};
 use crate::core::secrets;
 use crate::core::workflow::{self, Config, Effect, EffectResult, LogRecord, Poll, Workflow};
@@ -70,6 +72,8 @@ impl RegistrarConfig {
 pub struct Registrar {
     cfg: Rc<Config>,
     parse: ParseOptions,
+    /// The owner's mapped sources, by name (`setSources`).
+    sources: RefCell<Vec<MappedSource>>,
 }
 
 #[wasm_bindgen]
@@ -84,7 +88,21 @@ impl Registrar {
         Ok(Registrar {
             cfg: Rc::new(c.workflow),
             parse: c.parse,
+            sources: RefCell::new(Vec::new()),
         })
+    }
+
+    /// Replaces the mapped sources posts to `/hooks/mapped/NAME` are read with (the owner's
+    /// list, from the settings). Every one is checked first: a bad one throws `invalid_field`
+    /// naming it and its setting, and the old list stays.
+    #[wasm_bindgen(js_name = setSources)]
+    pub fn set_sources(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "MappedSource[]")] sources: JsValue,
+    ) -> Result<(), JsValue> {
+        let list = check_sources(&sources)?;
+        *self.sources.borrow_mut() = list;
+        Ok(())
     }
 
     /// Parses one post and starts a workflow per contact it names, each with a new event id.
@@ -97,9 +115,33 @@ impl Registrar {
         body: &[u8],
         now: f64,
     ) -> Result<JsValue, JsValue> {
+        let route = source;
         let source = Source::from_name(source)
             .or_else(|| Source::from_route(source))
             .ok_or_else(|| js_error(&Error::new(ErrorCode::UnknownSource, "no such source")))?;
+        let mapped;
+        let options = if source == Source::Mapped {
+            let name = Source::mapped_name(route).unwrap_or_default();
+            let found = self
+                .sources
+                .borrow()
+                .iter()
+                .find(|s| s.name == name)
+                .cloned();
+            let Some(found) = found else {
+                return Err(js_error(&Error::new(
+                    ErrorCode::UnknownSource,
+                    "no mapped source by that name: define it in the admin page (Settings → Sources)",
+                )));
+            };
+            mapped = ParseOptions {
+                mapped: Some(found),
+                ..self.parse.clone()
+            };
+            &mapped
+        } else {
+            &self.parse
+        };
         let content_type = headers.get("content-type")?;
         let hook_secret = headers.get("x-hook-secret")?;
         let meta = PostMeta {
@@ -108,7 +150,7 @@ impl Registrar {
         };
         let out = js_sys::Object::new();
         let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &k.into(), v);
-        match parse_post(source, meta, body, &self.parse).map_err(|e| js_error(&e))? {
+        match parse_post(source, meta, body, options).map_err(|e| js_error(&e))? {
             Inbound::HookVerification { .. } => {
                 set("kind", &"hook_verification".into())?;
             }
@@ -443,4 +485,33 @@ pub fn access_key_matches(presented: &str, digest: &str) -> bool {
 #[wasm_bindgen(js_name = tokenDigest)]
 pub fn token_digest(token: &str) -> String {
     secrets::token_digest(token)
+}
+
+/// Reads and checks a list of mapped sources: each valid, names unique.
+fn check_sources(value: &JsValue) -> Result<Vec<MappedSource>, JsValue> {
+    let list: Vec<MappedSource> = parse_js(value, "sources")?;
+    for (i, s) in list.iter().enumerate() {
+        s.validate().map_err(|e| {
+            js_error(&Error::new(
+                e.code,
+                format!("source {} (`{}`): {}", i + 1, s.name, e.message),
+            ))
+        })?;
+        if list[..i].iter().any(|o| o.name == s.name) {
+            return Err(js_error(&Error::new(
+                ErrorCode::InvalidField,
+                format!("two sources are named `{}`", s.name),
+            )));
+        }
+    }
+    Ok(list)
+}
+
+/// Checks a list of mapped sources as `Registrar.setSources` would, without a registrar (the
+/// admin API validates what it saves). Throws `invalid_field` naming the source and setting.
+#[wasm_bindgen(js_name = checkSources)]
+pub fn check_sources_js(
+    #[wasm_bindgen(unchecked_param_type = "MappedSource[]")] sources: JsValue,
+) -> Result<(), JsValue> {
+    check_sources(&sources).map(|_| ())
 }

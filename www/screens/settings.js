@@ -139,6 +139,7 @@ export async function renderSettings(ctx) {
     h('h2', { class: 'title' }, 'Hook URLs'),
     h('p', {}, newKey ? '' : 'Paste these into the CRM. Each needs the access key: add ?key= and the key (or send it in the X-Memberwire-Key header). After a rotation they are shown here with the new key.'),
     h('table', { class: 'form-table mw-hooks', role: 'presentation' }, hooksBody),
+    h('p', {}, 'A sender with a JSON format of its own (another CRM, a shop, a form tool)? ', h('a', { href: '#/sources', id: 'mw-sources-link' }, 'Map its webhook under Sources'), ': say where its JSON carries the contact, and preview a sample.'),
   );
   // Tokens are managed from memberwire's own page only: inside wp-admin the plugin holds one.
   if (!embedded) {

@@ -21,6 +21,51 @@ pub const MAX_PATH_SEGMENTS: usize = 12;
 pub const MAX_PATH: usize = 200;
 /// Most contacts in one delivery read through `each`.
 pub const MAX_EACH: usize = 1000;
+/// Most characters in a mapped source's name.
+pub const MAX_SOURCE_NAME: usize = 40;
+
+/// A source an owner defines for a sender memberwire has no parser for: its name (posts go to
+/// `/hooks/mapped/NAME`), the CRM whose contact ids it sends (none: ids of its own, and the
+/// member is made from what the post carries), and where its JSON carries the contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MappedSource {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crm: Option<CrmKind>,
+    pub mapping: JsonMapping,
+}
+
+impl MappedSource {
+    /// Checks the name (lower-case letters, digits and dashes) and every path.
+    pub fn validate(&self) -> Result<(), Error> {
+        let n = &self.name;
+        if n.is_empty()
+            || n.len() > MAX_SOURCE_NAME
+            || !n
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            || n.starts_with('-')
+        {
+            return Err(Error::new(
+                ErrorCode::InvalidField,
+                format!("field `name`: a source's name is 1 to {MAX_SOURCE_NAME} lower-case letters, digits and dashes (it names the route /hooks/mapped/NAME)"),
+            ));
+        }
+        if self.crm == Some(CrmKind::Generic) {
+            return Err(Error::new(
+                ErrorCode::InvalidField,
+                "field `crm`: name a CRM, or leave it out for ids of the sender's own",
+            ));
+        }
+        self.mapping.validate()
+    }
+
+    /// The crm whose contact ids the source sends (`generic` when none).
+    pub fn crm_kind(&self) -> CrmKind {
+        self.crm.unwrap_or(CrmKind::Generic)
+    }
+}
 
 /// Where a webhook's JSON carries each part of a contact.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

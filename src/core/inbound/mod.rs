@@ -37,9 +37,14 @@ pub enum Source {
     HighLevel,
     /// memberwire's generic JSON body, for every other source.
     Json,
+    /// A source an owner defined by mapping its JSON (`/hooks/mapped/NAME`, the mapping in
+    /// [`ParseOptions::mapped`]).
+    Mapped,
 }
 
 impl Source {
+    /// The sources with a route of their own (mapped sources have one each, under
+    /// [`Source::MAPPED_PREFIX`]).
     pub const ALL: [Source; 8] = [
         Source::KeapPost,
         Source::KeapRest,
@@ -51,6 +56,9 @@ impl Source {
         Source::Json,
     ];
 
+    /// Where mapped sources are posted: the prefix, then the source's name.
+    pub const MAPPED_PREFIX: &'static str = "/hooks/mapped/";
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Source::KeapPost => "keap_post",
@@ -61,6 +69,7 @@ impl Source {
             Source::MailerLite => "mailerlite",
             Source::HighLevel => "highlevel",
             Source::Json => "json",
+            Source::Mapped => "mapped",
         }
     }
 
@@ -75,15 +84,29 @@ impl Source {
             Source::MailerLite => "/hooks/mailerlite",
             Source::HighLevel => "/hooks/highlevel",
             Source::Json => "/hooks/json",
+            Source::Mapped => "/hooks/mapped",
         }
     }
 
     pub fn from_route(path: &str) -> Option<Source> {
         let path = path.strip_suffix('/').unwrap_or(path);
+        if Source::mapped_name(path).is_some() {
+            return Some(Source::Mapped);
+        }
         Source::ALL.into_iter().find(|s| s.route() == path)
     }
 
+    /// The mapped source's name in a route `/hooks/mapped/NAME`.
+    pub fn mapped_name(path: &str) -> Option<&str> {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        path.strip_prefix(Source::MAPPED_PREFIX)
+            .filter(|n| !n.is_empty() && !n.contains('/'))
+    }
+
     pub fn from_name(name: &str) -> Option<Source> {
+        if name == "mapped" {
+            return Some(Source::Mapped);
+        }
         Source::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
@@ -95,7 +118,7 @@ impl Source {
             Source::Drip => CrmKind::Drip,
             Source::MailerLite => CrmKind::MailerLite,
             Source::HighLevel => CrmKind::HighLevel,
-            Source::Json => CrmKind::Generic,
+            Source::Json | Source::Mapped => CrmKind::Generic,
         }
     }
 
@@ -121,7 +144,8 @@ impl Source {
             | Source::Drip
             | Source::MailerLite
             | Source::HighLevel
-            | Source::Json => MediaType::Json,
+            | Source::Json
+            | Source::Mapped => MediaType::Json,
         }
     }
 }
@@ -159,6 +183,9 @@ pub struct ParseOptions {
     /// limits and dropped, so a password under a name nobody thought of (`Passwort`, `pwd`,
     /// `_MemberPwd`) is never stored.
     pub keep_fields: Vec<String>,
+    /// The source a post to `/hooks/mapped/NAME` is read with (set by the host per post).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapped: Option<mapping::MappedSource>,
 }
 
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
@@ -170,6 +197,7 @@ impl Default for ParseOptions {
             password_field: None,
             max_body_bytes: DEFAULT_MAX_BODY,
             keep_fields: Vec::new(),
+            mapped: None,
         }
     }
 }
@@ -272,6 +300,15 @@ pub fn parse_post(
             presets::parse(source, body, options)
         }
         Source::Json => json::parse(body, options),
+        Source::Mapped => {
+            let m = options.mapped.as_ref().ok_or_else(|| {
+                Error::new(ErrorCode::UnknownSource, "no mapped source by that name")
+            })?;
+            // The mapping names its own password path, if the sender carries one.
+            m.mapping
+                .read(body, source, m.crm_kind(), &options.account, &m.name, None)
+                .map(|events| Inbound::Events { events })
+        }
     }?;
     // Only the fields the site asked for are kept (an allow-list, not a list of bad names).
     if let Inbound::Events { events } = &mut inbound {

@@ -26,6 +26,7 @@ function memberwire_screens()
         'memberwire-bulk' => array(__('Bulk Import', 'memberwire'), 'bulk'),
         'memberwire-activity' => array(__('Activity', 'memberwire'), 'activity'),
         'memberwire-settings' => array(__('Settings', 'memberwire'), 'settings'),
+        'memberwire-sources' => array(__('Sources', 'memberwire'), 'sources'),
     );
 }
 
