@@ -3,7 +3,8 @@
 # machine's stable toolchain: RUSTC_BOOTSTRAP=1 lets stable rustc take the -Z flags cargo fuzz
 # passes, and no sanitizer is needed for safe Rust (a panic is what the targets look for).
 #
-# Targets (fuzz/fuzz_targets): keap_post, keap_rest, activecampaign, json (each parser, with
+# Targets (fuzz/fuzz_targets): keap_post, keap_rest, activecampaign, json, webhooks (Kit, Drip,
+# MailerLite, HighLevel and a mapped source: the JSON-path reader) (each parser, with
 # round-trip invariants: a parsed contact survives JSON unchanged, emails are normalized), form
 # (decode, encode, decode is stable) and restore (any saved state restores and runs to its end
 # under several configurations without a panic). Seed corpora come from tests/fixtures/inbound
@@ -15,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 secs="${1:-60}"
-targets=(keap_post keap_rest activecampaign json form restore)
+targets=(keap_post keap_rest activecampaign json webhooks form restore)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz (once)"
@@ -28,7 +29,9 @@ export RUSTC_BOOTSTRAP=1
 python3 - <<'PY'
 import os, glob
 src = {'keap_post': 'keap_post', 'keap_rest': 'keap_rest', 'activecampaign': 'activecampaign', 'json': 'json'}
-for t in list(src) + ['form', 'restore']:
+# The webhooks target's first byte picks its source: 0 Kit, 1 Drip, 2 MailerLite, 3 HighLevel.
+picks = {'kit': 0, 'drip': 1, 'mailerlite': 2, 'highlevel': 3}
+for t in list(src) + ['webhooks', 'form', 'restore']:
     os.makedirs(f'fuzz/corpus/{t}', exist_ok=True)
 for path in glob.glob('tests/fixtures/inbound/*.http'):
     text = open(path, 'rb').read()
@@ -38,6 +41,8 @@ for path in glob.glob('tests/fixtures/inbound/*.http'):
     name = os.path.basename(path)[:-5]
     if source in src:
         open(f'fuzz/corpus/{src[source]}/{name}', 'wb').write(b'\x00' + body)
+    if source in picks:
+        open(f'fuzz/corpus/webhooks/{name}', 'wb').write(bytes([picks[source], 0]) + body)
     if source in ('keap_post', 'activecampaign'):
         open(f'fuzz/corpus/form/{name}', 'wb').write(body)
 for path in glob.glob('fuzz/seeds/restore/*'):

@@ -1,4 +1,4 @@
-//! Golden tests of the four inbound parsers: every `tests/fixtures/inbound/NAME.http` is parsed
+//! Golden tests of the inbound parsers: every `tests/fixtures/inbound/NAME.http` is parsed
 //! and the result compared with `NAME.json`. The same tests run natively and as wasm.
 //!
 //! To accept new outputs after a deliberate change (native only):
@@ -77,6 +77,22 @@ golden!(
     activecampaign_subscribe,
     activecampaign_tag_added,
     activecampaign_unencoded_brackets,
+    drip_applied_tag,
+    drip_array_body,
+    drip_bad_email,
+    drip_id_wrong_type,
+    drip_missing_subscriber_id,
+    drip_not_json,
+    drip_removed_tag,
+    drip_subscriber_created,
+    highlevel_array_body,
+    highlevel_bad_email,
+    highlevel_contact_tag_update,
+    highlevel_custom_webhook_tags_list,
+    highlevel_missing_contact_id,
+    highlevel_not_json,
+    highlevel_numeric_contact_id,
+    highlevel_workflow_webhook,
     json_21_digit_number_id,
     json_bad_tags,
     json_camel_case,
@@ -133,6 +149,22 @@ golden!(
     keap_rest_string_ids_and_repeats,
     keap_rest_verification,
     keap_rest_verification_bad_secret,
+    kit_array_body,
+    kit_bad_email,
+    kit_endpoint_envelope,
+    kit_id_wrong_type,
+    kit_missing_subscriber_id,
+    kit_not_json,
+    kit_subscriber_activate,
+    kit_tag_add,
+    mailerlite_added_to_group,
+    mailerlite_array_body,
+    mailerlite_bad_email,
+    mailerlite_batch_two_subscribers,
+    mailerlite_missing_subscriber_id,
+    mailerlite_not_json,
+    mailerlite_numeric_id,
+    mailerlite_subscriber_created,
 );
 
 /// Every fixture on disk has a test, and every test a fixture.

@@ -17,6 +17,7 @@ fn configs() -> Vec<Config> {
         password_field_max: Some(20),
         link_field: Some("13".into()),
         welcome_tag: welcome.map(Into::into),
+        account_id: None,
     };
     let base = Config {
         bcrypt_cost: 4,

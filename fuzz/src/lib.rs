@@ -2,6 +2,7 @@
 
 use memberwire::core::contact::Contact;
 use memberwire::core::email::Email;
+use memberwire::core::inbound::mapping::MappedSource;
 use memberwire::core::inbound::{parse_post, Inbound, ParseOptions, PostMeta, Source};
 
 /// The content types a target tries (the first byte of the input picks one).
@@ -19,6 +20,32 @@ const CONTENT_TYPES: [Option<&str>; 5] = [
 /// - every email is already normalized: normalizing it again changes nothing;
 /// - the contact key is the one its parts make.
 pub fn check_post(source: Source, data: &[u8]) {
+    check_post_with(source, data, None)
+}
+
+/// The webhooks read through JSON mappings: the first byte picks Kit, Drip, MailerLite,
+/// HighLevel or a mapped source (its paths from the fixed mapping below), the rest is the post.
+pub fn check_webhook(data: &[u8]) {
+    let Some((pick, rest)) = data.split_first() else {
+        return;
+    };
+    let sources = [
+        Source::Kit,
+        Source::Drip,
+        Source::MailerLite,
+        Source::HighLevel,
+        Source::Mapped,
+    ];
+    let source = sources[usize::from(*pick) % sources.len()];
+    let mapped: MappedSource = serde_json::from_str(
+        r#"{"name":"fuzz","crm":"kit","mapping":{"each":"events|list","contactId":"data.id|id|0.id","email":"data.email|email","firstName":"name.first","lastName":"name.last","tags":"tags|data.tags","password":"secret","eventType":"type","fields":"fields"}}"#,
+    )
+    .expect("the fuzz mapping reads");
+    mapped.validate().expect("the fuzz mapping is valid");
+    check_post_with(source, rest, Some(mapped))
+}
+
+fn check_post_with(source: Source, data: &[u8], mapped: Option<MappedSource>) {
     let (ct, body) = match data.split_first() {
         Some((b, rest)) => (CONTENT_TYPES[usize::from(*b) % CONTENT_TYPES.len()], rest),
         None => (None, data),
@@ -26,6 +53,7 @@ pub fn check_post(source: Source, data: &[u8]) {
     let options = ParseOptions {
         password_field: Some("Password".into()),
         keep_fields: vec!["_MemberLevel".into(), "City".into()],
+        mapped,
         ..ParseOptions::default()
     };
     let meta = PostMeta {

@@ -751,7 +751,7 @@ impl Workflow {
                 let field = field.ok_or(
                     "no CRM field is configured for the credentials of this password mode",
                 )?;
-                let request = crm::write_field(c, &id, field, &value);
+                let request = crm::write_field(c, &id, field, &value, self.contact.email.as_ref());
                 Effect::Http {
                     purpose: "write_credentials",
                     request,

@@ -32,7 +32,7 @@ async function rig(options = {}) {
   return r;
 }
 
-const ROUTE = { keap_post: '/hooks/keap', keap_rest: '/hooks/keap-rest', activecampaign: '/hooks/activecampaign', json: '/hooks/json' };
+const ROUTE = { keap_post: '/hooks/keap', keap_rest: '/hooks/keap-rest', activecampaign: '/hooks/activecampaign', kit: '/hooks/kit', drip: '/hooks/drip', mailerlite: '/hooks/mailerlite', highlevel: '/hooks/highlevel', json: '/hooks/json' };
 const EVENT_ID = /^ev_[0-9a-z]+_[0-9a-f]{16}$/;
 
 /** The golden parser fixtures (tests/fixtures/inbound), read exactly as tests/support/mod.rs does. */

@@ -45,12 +45,19 @@ pub(super) fn parse_load(
         .and_then(|l| l.as_array())
         .and_then(|l| l.first())
         .ok_or_else(|| BadResponse("Drip's answer has no `subscribers`".into()))?;
+    // Names are top-level fields, or custom fields in accounts that keep them there.
+    let custom = s.get("custom_fields");
+    let name = |key: &str| {
+        s.get(key)
+            .filter(|v| v.as_str().is_some_and(|n| !n.is_empty()))
+            .or_else(|| custom.and_then(|c| c.get(key)))
+    };
     set_person(
         into,
         "Drip's subscriber",
         s.get("email"),
-        s.get("first_name"),
-        s.get("last_name"),
+        name("first_name"),
+        name("last_name"),
     )?;
     into.tags = Some(
         s.get("tags")
@@ -65,7 +72,7 @@ pub(super) fn parse_load(
             .unwrap_or_default(),
     );
     if let Some(field) = cfg.password_field.as_deref() {
-        into.password = object_field(s.get("custom_fields"), field);
+        into.password = object_field(custom, field);
     }
     Ok(())
 }

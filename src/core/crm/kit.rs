@@ -74,8 +74,18 @@ pub(super) fn parse_load(
     Ok(())
 }
 
-pub(super) fn write_field(cfg: &CrmConfig, id: &str, field: &str, value: &str) -> HttpRequest {
-    let body = json!({"fields": {field: value}});
+/// Kit's update asks for the subscriber's `email_address` (its current one) beside the fields.
+pub(super) fn write_field(
+    cfg: &CrmConfig,
+    id: &str,
+    field: &str,
+    value: &str,
+    email: Option<&Email>,
+) -> HttpRequest {
+    let mut body = json!({"fields": {field: value}});
+    if let Some(e) = email {
+        body["email_address"] = e.as_str().into();
+    }
     request(
         cfg,
         "PUT",
@@ -97,7 +107,10 @@ pub(super) fn find_by_email(cfg: &CrmConfig, email: &Email) -> HttpRequest {
     request(
         cfg,
         "GET",
-        &format!("subscribers?email_address={}", encode(email.as_str())),
+        &format!(
+            "subscribers?email_address={}&status=all",
+            encode(email.as_str())
+        ),
         None,
     )
 }

@@ -180,11 +180,18 @@ pub fn parse_load(
     }
 }
 
-/// Writes `value` into custom field `field` of the contact.
-pub fn write_field(cfg: &CrmConfig, contact_id: &str, field: &str, value: &str) -> HttpRequest {
+/// Writes `value` into custom field `field` of the contact (Kit's update names the contact's
+/// `email` too).
+pub fn write_field(
+    cfg: &CrmConfig,
+    contact_id: &str,
+    field: &str,
+    value: &str,
+    email: Option<&Email>,
+) -> HttpRequest {
     match cfg.kind {
         CrmKind::ActiveCampaign => activecampaign::write_field(cfg, contact_id, field, value),
-        CrmKind::Kit => kit::write_field(cfg, contact_id, field, value),
+        CrmKind::Kit => kit::write_field(cfg, contact_id, field, value, email),
         CrmKind::Drip => drip::write_field(cfg, contact_id, field, value),
         CrmKind::MailerLite => mailerlite::write_field(cfg, contact_id, field, value),
         CrmKind::HighLevel => highlevel::write_field(cfg, contact_id, field, value),

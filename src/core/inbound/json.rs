@@ -195,6 +195,11 @@ pub(super) fn tags(raw: &RawValue, field: &str, comma_string: bool) -> Result<Ve
         }
         return Ok(out);
     }
+    // One `{"id", "name"}` object is one tag (MailerLite names the group an event is about).
+    if comma_string && text.starts_with('{') {
+        let one: [&RawValue; 1] = [raw];
+        return tag_items(&one, field);
+    }
     let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| {
         Error::new(
             ErrorCode::InvalidField,
@@ -208,6 +213,10 @@ pub(super) fn tags(raw: &RawValue, field: &str, comma_string: bool) -> Result<Ve
     if items.len() > contact::MAX_TAGS {
         return Err(too_many_tags(field));
     }
+    tag_items(&items, field)
+}
+
+fn tag_items(items: &[&RawValue], field: &str) -> Result<Vec<Tag>, Error> {
     let bad = || {
         Error::new(
             ErrorCode::InvalidField,
@@ -215,7 +224,7 @@ pub(super) fn tags(raw: &RawValue, field: &str, comma_string: bool) -> Result<Ve
         )
     };
     let mut out: Vec<Tag> = Vec::with_capacity(items.len());
-    for item in items {
+    for &item in items {
         let text = item.get().trim();
         let tag = if text.bytes().all(|b| b.is_ascii_digit()) && !text.is_empty() {
             Tag::id(text)

@@ -142,7 +142,7 @@ impl JsonMapping {
                 vec![root]
             }
             Some(path) => {
-                let list = at(root, path)?.ok_or_else(|| {
+                let (_, list) = at_any(root, path)?.ok_or_else(|| {
                     Error::new(
                         ErrorCode::MalformedBody,
                         format!("the body has no list of contacts at `{path}`"),
@@ -171,7 +171,11 @@ impl JsonMapping {
             .enumerate()
             .map(|(i, item)| {
                 let named = |p: &str| match &self.each {
-                    Some(each) => format!("{each}.{i}.{p}"),
+                    Some(each) => p
+                        .split('|')
+                        .map(|alt| format!("{each}.{i}.{alt}"))
+                        .collect::<Vec<_>>()
+                        .join("|"),
                     None => p.to_owned(),
                 };
                 self.read_one(
@@ -198,20 +202,22 @@ impl JsonMapping {
         password_path: Option<&str>,
         named: &dyn Fn(&str) -> String,
     ) -> Result<InboundEvent, Error> {
-        let id_path = named(&self.contact_id);
-        let raw_id = at(item, &self.contact_id)?.ok_or_else(|| {
+        let (id_at, raw_id) = at_any(item, &self.contact_id)?.ok_or_else(|| {
             Error::new(
                 ErrorCode::MissingContactId,
-                format!("no contact id at `{id_path}`"),
+                format!("no contact id at `{}`", named(&self.contact_id)),
             )
         })?;
-        let mut contact = Contact::new(crm, account, json_id(raw_id, &id_path, crm.numeric_ids())?);
+        let id = json_id(raw_id, &named(id_at), crm.numeric_ids())?;
+        let mut contact = Contact::new(crm, account, id);
         let text = |path: &Option<String>| -> Result<Option<(String, String)>, Error> {
             let Some(p) = path else { return Ok(None) };
-            let field = named(p);
-            match at(item, p)? {
+            match at_any(item, p)? {
                 None => Ok(None),
-                Some(v) => Ok(opt_string(v, &field)?.map(|s| (field, s))),
+                Some((alt, v)) => {
+                    let field = named(alt);
+                    Ok(opt_string(v, &field)?.map(|s| (field, s)))
+                }
             }
         };
         if let Some((field, s)) = text(&self.email)? {
@@ -226,8 +232,8 @@ impl JsonMapping {
             contact.last_name = name_field(Some(&s), &field)?;
         }
         if let Some(p) = &self.tags {
-            if let Some(v) = at(item, p)? {
-                contact.tags = Some(tags(v, &named(p), true)?);
+            if let Some((alt, v)) = at_any(item, p)? {
+                contact.tags = Some(tags(v, &named(alt), true)?);
             }
         }
         let password = password_path.map(str::to_owned).or(self.password.clone());
@@ -247,7 +253,7 @@ impl JsonMapping {
             None => event_type.to_owned(),
         };
         if let Some(p) = &self.fields {
-            if let Some(v) = at(item, p)? {
+            if let Some((_, v)) = at_any(item, p)? {
                 if let Ok(UniqueObject(object)) = serde_json::from_str::<UniqueObject>(v.get()) {
                     for (k, v) in object {
                         match serde_json::from_str::<serde_json::Value>(v.get()) {
@@ -273,7 +279,7 @@ fn check_path(name: &str, path: &str) -> Result<(), Error> {
     let bad = |why: &str| {
         Error::new(
             ErrorCode::InvalidField,
-            format!("mapping `{name}`: {why} (a path is keys separated by dots, such as `data.subscriber.id`)"),
+            format!("mapping `{name}`: {why} (a path is keys separated by dots, such as `data.subscriber.id`; `a|b` reads the first of two that is there)"),
         )
     };
     if path.chars().count() > MAX_PATH {
@@ -281,19 +287,34 @@ fn check_path(name: &str, path: &str) -> Result<(), Error> {
             "the path is longer than {MAX_PATH} characters"
         )));
     }
-    let segments: Vec<&str> = path.split('.').collect();
-    if segments.len() > MAX_PATH_SEGMENTS {
-        return Err(bad(&format!(
-            "the path has more than {MAX_PATH_SEGMENTS} parts"
-        )));
-    }
-    if segments.iter().any(|s| s.trim().is_empty()) {
-        return Err(bad("the path has an empty part"));
-    }
     if path.chars().any(char::is_control) {
         return Err(bad("the path holds a control character"));
     }
+    for alt in path.split('|') {
+        let segments: Vec<&str> = alt.split('.').collect();
+        if segments.len() > MAX_PATH_SEGMENTS {
+            return Err(bad(&format!(
+                "the path has more than {MAX_PATH_SEGMENTS} parts"
+            )));
+        }
+        if segments.iter().any(|s| s.trim().is_empty()) {
+            return Err(bad("the path has an empty part"));
+        }
+    }
     Ok(())
+}
+
+/// The first of `path`'s alternatives (`a|b`) that is there, with the alternative's own path.
+pub(super) fn at_any<'a, 'p>(
+    root: &'a RawValue,
+    path: &'p str,
+) -> Result<Option<(&'p str, &'a RawValue)>, Error> {
+    for alt in path.split('|') {
+        if let Some(v) = at(root, alt)? {
+            return Ok(Some((alt, v)));
+        }
+    }
+    Ok(None)
 }
 
 /// The value at `path` inside `root`; `None` when a step is missing or the value is `null`. An
@@ -433,6 +454,33 @@ mod tests {
             .map(|t| t.name.clone().unwrap())
             .collect();
         assert_eq!(names, ["gold member", "vip"]);
+    }
+
+    #[test]
+    fn alternatives_read_the_first_path_that_is_there() {
+        let m = JsonMapping {
+            contact_id: "subscriber.id|id".into(),
+            email: Some("subscriber.email|email".into()),
+            tags: Some("subscriber.groups|group".into()),
+            ..JsonMapping::default()
+        };
+        let flat = read(&m, r#"{"id":"7","email":"a@example.com"}"#).unwrap();
+        assert_eq!(flat[0].contact.contact_id.as_str(), "7");
+        let nested = read(
+            &m,
+            r#"{"subscriber":{"id":"8","email":"b@example.com"},"group":{"id":"5","name":"Gold"}}"#,
+        )
+        .unwrap();
+        assert_eq!(nested[0].contact.contact_id.as_str(), "8");
+        let tags = nested[0].contact.tags.as_ref().unwrap();
+        assert_eq!(tags[0].id.as_deref(), Some("5"));
+        assert_eq!(tags[0].name.as_deref(), Some("Gold"));
+        let err = read(&m, r#"{"x":1}"#).unwrap_err();
+        assert!(
+            err.message.contains("`subscriber.id|id`"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -15,31 +15,51 @@ fn path(p: &str) -> Option<String> {
 }
 
 /// The mapping a CRM's webhook is read with, and the object its custom fields (a password
-/// among them) are in.
-pub fn mapping(source: Source) -> Option<(JsonMapping, &'static str)> {
-    Some(match source {
-        // Kit: {"subscriber": {"id", "first_name", "email_address", "state", "created_at",
-        // "fields": {...}}}. Kit has no last name field of its own and sends no tags: the
-        // contact's tags are loaded through its API.
-        Source::Kit => (
+/// among them) are in. `batched`: the body is a batch envelope (`events: [...]`).
+pub fn mapping(source: Source, batched: bool) -> Option<(JsonMapping, &'static str)> {
+    Some(match (source, batched) {
+        // Kit's webhooks (`/v4/webhooks`): {"subscriber": {"id", "first_name", "email_address",
+        // "state", "created_at", "fields": {...}}}. No event name, no tags (loaded through the
+        // API), and no last name of its own (a `last_name` custom field is the usual place).
+        (Source::Kit, false) => (
             JsonMapping {
                 contact_id: "subscriber.id".into(),
                 email: path("subscriber.email_address"),
                 first_name: path("subscriber.first_name"),
+                last_name: path("subscriber.fields.last_name"),
                 fields: path("subscriber.fields"),
                 ..JsonMapping::default()
             },
             "subscriber.fields",
         ),
+        // Kit's webhook endpoints: {"delivery_id", "events": [{"id", "type", "created",
+        // "data": {"subscriber": {...}}}]}, up to 100 events.
+        (Source::Kit, true) => (
+            JsonMapping {
+                each: path("events"),
+                contact_id: "data.subscriber.id".into(),
+                email: path("data.subscriber.email_address"),
+                first_name: path("data.subscriber.first_name"),
+                last_name: path("data.subscriber.fields.last_name"),
+                event_type: path("type"),
+                fields: path("data.subscriber.fields"),
+                ..JsonMapping::default()
+            },
+            "data.subscriber.fields",
+        ),
         // Drip: {"event": "subscriber.applied_tag", "data": {"account_id", "subscriber": {"id",
         // "email", "first_name", "last_name", "tags": [names], "custom_fields": {...}},
-        // "properties": {...}}, "occurred_at"}.
-        Source::Drip => (
+        // "properties": {"tag"}}, "occurred_at"}. Names may be custom fields instead.
+        (Source::Drip, _) => (
             JsonMapping {
                 contact_id: "data.subscriber.id".into(),
                 email: path("data.subscriber.email"),
-                first_name: path("data.subscriber.first_name"),
-                last_name: path("data.subscriber.last_name"),
+                first_name: path(
+                    "data.subscriber.first_name|data.subscriber.custom_fields.first_name",
+                ),
+                last_name: path(
+                    "data.subscriber.last_name|data.subscriber.custom_fields.last_name",
+                ),
                 tags: path("data.subscriber.tags"),
                 event_type: path("event"),
                 fields: path("data.subscriber.custom_fields"),
@@ -47,57 +67,72 @@ pub fn mapping(source: Source) -> Option<(JsonMapping, &'static str)> {
             },
             "data.subscriber.custom_fields",
         ),
-        // MailerLite: one event {"type"?, "subscriber": {"id", "email", "fields": {"name",
-        // "last_name", ...}, "groups": [{"id", "name"}]}}, or a batch {"events": [...]}.
-        Source::MailerLite => (
+        // MailerLite: a group event {"type", "subscriber": {"id", "email", "fields": {"name",
+        // "last_name", ...}}, "group": {"id", "name"}}, a subscriber event with the subscriber
+        // at the top ({"event"?, "id", "email", "fields", "groups"?}), or a batch of them
+        // ({"events": [...], "total"}).
+        (Source::MailerLite, batched) => (
             JsonMapping {
-                contact_id: "subscriber.id".into(),
-                email: path("subscriber.email"),
-                first_name: path("subscriber.fields.name"),
-                last_name: path("subscriber.fields.last_name"),
-                tags: path("subscriber.groups"),
-                event_type: path("type"),
-                fields: path("subscriber.fields"),
+                each: if batched { path("events") } else { None },
+                contact_id: "subscriber.id|id".into(),
+                email: path("subscriber.email|email"),
+                first_name: path("subscriber.fields.name|fields.name"),
+                last_name: path("subscriber.fields.last_name|fields.last_name"),
+                tags: path("subscriber.groups|groups|group"),
+                event_type: path("type|event"),
+                fields: path("subscriber.fields|fields"),
                 ..JsonMapping::default()
             },
-            "subscriber.fields",
+            "subscriber.fields|fields",
         ),
         // HighLevel workflow webhooks: {"contact_id", "first_name", "last_name", "email",
-        // "tags": "a,b" or ["a", "b"], "location": {...}, "workflow": {...}, "customData"}.
-        Source::HighLevel => (
+        // "tags": "a,b" or ["a", "b"], "location", "workflow", "customData", and custom fields
+        // by their names}; its app events (ContactTagUpdate) name the contact `id`, with
+        // `firstName` / `lastName`.
+        (Source::HighLevel, _) => (
             JsonMapping {
-                contact_id: "contact_id".into(),
+                contact_id: "contact_id|id".into(),
                 email: path("email"),
-                first_name: path("first_name"),
-                last_name: path("last_name"),
+                first_name: path("first_name|firstName"),
+                last_name: path("last_name|lastName"),
                 tags: path("tags"),
+                event_type: path("type"),
                 fields: path("customData"),
                 ..JsonMapping::default()
             },
-            "customData",
+            "customData|",
         ),
         _ => return None,
     })
 }
 
 pub(super) fn parse(source: Source, body: &[u8], options: &ParseOptions) -> Result<Inbound, Error> {
-    let Some((mut m, fields_at)) = mapping(source) else {
+    // A batch envelope wraps its events in `events` (Kit's webhook endpoints, MailerLite's
+    // batched webhooks).
+    let root: &RawValue = json_body(body)?;
+    let batched = matches!(source, Source::Kit | Source::MailerLite)
+        && root.get().trim_start().starts_with('{')
+        && at(root, "events")?.is_some();
+    let Some((m, fields_at)) = mapping(source, batched) else {
         return Err(Error::new(
             ErrorCode::MalformedBody,
             format!("{} has no webhook reader", source.as_str()),
         ));
     };
-    if source == Source::MailerLite {
-        // A batched webhook wraps its events in `events`.
-        let root: &RawValue = json_body(body)?;
-        if root.get().trim_start().starts_with('{') && at(root, "events")?.is_some() {
-            m.each = path("events");
-        }
-    }
-    let password = options
-        .password_field
-        .as_deref()
-        .map(|f| format!("{fields_at}.{f}"));
+    // The password field sits with the custom fields (an empty alternative: at the top level).
+    let password = options.password_field.as_deref().map(|f| {
+        fields_at
+            .split('|')
+            .map(|at| {
+                if at.is_empty() {
+                    f.to_owned()
+                } else {
+                    format!("{at}.{f}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("|")
+    });
     let events = m.read(
         body,
         source,

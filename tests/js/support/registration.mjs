@@ -21,6 +21,10 @@ import { memoryEvents } from '../../../js/adapters/events.mjs';
 import { memoryDirectory } from '../../../js/adapters/directory.mjs';
 import { createKeapSandbox, KEAP_DEFAULT_API_KEY } from '../../../js/sandbox/keap.mjs';
 import { createActiveCampaignSandbox, AC_DEFAULT_API_TOKEN } from '../../../js/sandbox/activecampaign.mjs';
+import { createKitSandbox, KIT_DEFAULT_API_KEY } from '../../../js/sandbox/kit.mjs';
+import { createDripSandbox, DRIP_DEFAULT_TOKEN, DRIP_DEFAULT_ACCOUNT } from '../../../js/sandbox/drip.mjs';
+import { createHighLevelSandbox, HIGHLEVEL_DEFAULT_TOKEN, HIGHLEVEL_DEFAULT_LOCATION } from '../../../js/sandbox/highlevel.mjs';
+import { createMailerLiteSandbox, MAILERLITE_DEFAULT_TOKEN } from '../../../js/sandbox/mailerlite.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CLI = join(ROOT, 'bin/memberwire.mjs');
@@ -50,6 +54,36 @@ export const acCrm = (baseUrl = 'http://ac.test/api/3') => ({
   welcomeTag: AC.welcomeTag,
 });
 
+/**
+ * The CRMs the registration tests run against: each sandbox, memberwire's configuration for it
+ * (the sandbox's seeded password field, link field and welcome tag), and how to read a contact's
+ * link field back from the sandbox's own JSON.
+ */
+export const CRMS = {
+  keap: { sandbox: () => createKeapSandbox({ rateLimit: false }), config: () => keapCrm(), link: (sb, id) => keapField(sb.contact(id), KEAP.linkField) },
+  activecampaign: { sandbox: () => createActiveCampaignSandbox({ rateLimit: false }), config: () => acCrm(), link: (sb, id) => sb.contact(id)?.fieldValues.find((v) => v.field === AC.linkField)?.value ?? null },
+  kit: {
+    sandbox: () => createKitSandbox({ rateLimit: false }),
+    config: (baseUrl = 'http://kit.test/v4') => ({ kind: 'kit', baseUrl, token: KIT_DEFAULT_API_KEY, passwordField: 'password', linkField: 'set_password_link', welcomeTag: '5120003' }),
+    link: (sb, id) => sb.contact(id)?.subscriber.fields.set_password_link ?? null,
+  },
+  drip: {
+    sandbox: () => createDripSandbox({ rateLimit: false }),
+    config: (baseUrl = `http://drip.test/v2/${DRIP_DEFAULT_ACCOUNT}`) => ({ kind: 'drip', baseUrl, token: DRIP_DEFAULT_TOKEN, passwordField: 'password', linkField: 'set_password_link', welcomeTag: 'Welcome' }),
+    link: (sb, id) => sb.contact(id)?.custom_fields?.set_password_link ?? null,
+  },
+  highlevel: {
+    sandbox: () => createHighLevelSandbox({ rateLimit: false }),
+    config: (baseUrl = 'http://highlevel.test') => ({ kind: 'highlevel', baseUrl, token: HIGHLEVEL_DEFAULT_TOKEN, accountId: HIGHLEVEL_DEFAULT_LOCATION, passwordField: 'Pw5dFx8KqL2nTz7RvB3m', linkField: 'Sp9LnK4xQw7mZt2RcV6b', welcomeTag: 'Welcome' }),
+    link: (sb, id) => sb.contact(id)?.customFields?.find((f) => f.id === 'Sp9LnK4xQw7mZt2RcV6b')?.value ?? null,
+  },
+  mailerlite: {
+    sandbox: () => createMailerLiteSandbox({ rateLimit: false }),
+    config: (baseUrl = 'http://mailerlite.test/api') => ({ kind: 'mailerlite', baseUrl, token: MAILERLITE_DEFAULT_TOKEN, passwordField: 'password', linkField: 'set_password_link', welcomeTag: '102817459301156012' }),
+    link: (sb, id) => sb.contact(id)?.fields?.set_password_link ?? null,
+  },
+};
+
 /** A 43-character access key (256 bits, base64url), made here rather than by the server. */
 export const makeKey = () => randomBytes(32).toString('base64url');
 
@@ -57,7 +91,7 @@ export const makeKey = () => randomBytes(32).toString('base64url');
 
 /** The values no answer may contain. `redact` makes any text safe to put in a message. */
 export function createSecrets() {
-  const values = new Set([KEAP_DEFAULT_API_KEY, AC_DEFAULT_API_TOKEN]);
+  const values = new Set([KEAP_DEFAULT_API_KEY, AC_DEFAULT_API_TOKEN, KIT_DEFAULT_API_KEY, DRIP_DEFAULT_TOKEN, HIGHLEVEL_DEFAULT_TOKEN, MAILERLITE_DEFAULT_TOKEN]);
   const api = {
     add(...list) {
       for (const v of list) if (typeof v === 'string' && v.length >= 8) values.add(v);
@@ -116,7 +150,8 @@ export async function createRig({
   handlerOptions = {},
 } = {}) {
   const wasm = loadWasm();
-  const sandbox = crm === 'keap' ? createKeapSandbox({ rateLimit: false }) : createActiveCampaignSandbox({ rateLimit: false });
+  const spec = CRMS[crm];
+  const sandbox = spec.sandbox();
   const { key, digest } = wasm.generateAccessKey();
   secrets?.add(key);
   const events = memoryEvents(now ? { now } : {});
@@ -124,7 +159,7 @@ export async function createRig({
   const logs = [];
   const engine = createEngine({
     wasm,
-    config: { crm: crm === 'keap' ? keapCrm() : acCrm(), bcryptCost: 4, linkUrl, ...config },
+    config: { crm: spec.config(), bcryptCost: 4, linkUrl, ...config },
     events,
     directory,
     fetch: sandbox.fetch,
@@ -174,10 +209,13 @@ export async function createRig({
   /** Every set-password token the CRM sandbox holds (link fields of every contact). */
   function linkTokens() {
     if (crm === 'keap') return sandbox.contacts().map((c) => tokenOf(keapField(c, KEAP.linkField))).filter(Boolean);
-    return sandbox
-      .contacts()
-      .flatMap((c) => c.fieldValues.filter((v) => v.field === AC.linkField).map((v) => tokenOf(v.value)))
-      .filter(Boolean);
+    if (crm === 'activecampaign') {
+      return sandbox
+        .contacts()
+        .flatMap((c) => c.fieldValues.filter((v) => v.field === AC.linkField).map((v) => tokenOf(v.value)))
+        .filter(Boolean);
+    }
+    throw new Error(`linkTokens: read ${crm}'s links with CRMS.${crm}.link`);
   }
 
   return { wasm, sandbox, key, digest, events, directory, engine, handler, logs, answers, call, post, postJson, linkTokens };

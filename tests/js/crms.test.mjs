@@ -1,0 +1,163 @@
+// Registration end to end through each CRM added after Keap and ActiveCampaign (Kit, Drip,
+// MailerLite, HighLevel): the CRM's own webhook arrives at its route, memberwire loads the
+// contact through the CRM's API (its sandbox, js/sandbox/*.mjs), creates the member, writes the
+// set-password link into the CRM's field, then applies the welcome tag once; a repeat is
+// `existing`; another contact with the member's email is a `conflict`; the link sets a password
+// once; crm mode takes an acceptable password from the CRM record.
+// Run: node --test tests/js/crms.test.mjs
+
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { createRig, createSecrets, CRMS, tokenOf, JSON_TYPE } from './support/registration.mjs';
+import { HIGHLEVEL_DEFAULT_LOCATION } from '../../js/sandbox/highlevel.mjs';
+import { DRIP_DEFAULT_ACCOUNT } from '../../js/sandbox/drip.mjs';
+
+const secrets = createSecrets();
+const answersSeen = [];
+after(() => {
+  for (const a of answersSeen) secrets.assertAbsent(a.text, `${a.method} ${a.path}`);
+});
+
+const LINK = /^https:\/\/members\.example\/set-password#token=[A-Za-z0-9_-]{32,}$/;
+
+/**
+ * Per CRM: its route, a webhook naming a seeded contact that has no member yet (`fresh`), a
+ * second seeded contact (`other`), the contact whose CRM record holds a password (`withPassword`),
+ * and the webhook body for a contact id and an email, in the CRM's own shape.
+ */
+const CASES = {
+  kit: {
+    route: '/hooks/kit',
+    fresh: { id: 3120002, email: 'grace.hopper@example.com' },
+    other: 3120004,
+    withPassword: { id: 3120001, email: 'ada.lovelace@example.com' },
+    body: (id, email) => ({ subscriber: { id, first_name: 'Grace', email_address: email, state: 'active', created_at: '2026-11-30T09:00:00Z', fields: {} } }),
+  },
+  drip: {
+    route: '/hooks/drip',
+    fresh: { id: 'q8m3vx0dl5nhs2kbwa7e', email: 'grace.hopper@example.com' },
+    other: 'h7wf2ka5nq0gl8cdvz4s',
+    withPassword: { id: 'z1togz2hcjrkpp5treip', email: 'ada.lovelace@example.com' },
+    body: (id, email) => ({
+      event: 'subscriber.applied_tag',
+      data: { account_id: DRIP_DEFAULT_ACCOUNT, subscriber: { id, email, first_name: 'Grace', last_name: 'Hopper', tags: ['Gold Member'], custom_fields: {} }, properties: { tag: 'Gold Member' } },
+      occurred_at: '2026-11-30T09:00:00Z',
+    }),
+  },
+  highlevel: {
+    route: '/hooks/highlevel',
+    fresh: { id: 'At7TrN4kWq9bXs2LpC5v', email: 'alan@turing.example' },
+    other: 'Kj3JnS8vPz6mRq1TxB4w',
+    withPassword: { id: 'Gr8HpQ2wLx5nVc3ZtM6k', email: 'grace.hopper@example.org' },
+    body: (id, email) => ({ contact_id: id, first_name: 'Alan', last_name: 'Turing', email, tags: 'gold member, newsletter', location: { id: HIGHLEVEL_DEFAULT_LOCATION } }),
+  },
+  mailerlite: {
+    route: '/hooks/mailerlite',
+    fresh: { id: '32005011548914739', email: 'alan@turing.example' },
+    other: '32005011549963320',
+    withPassword: { id: '31986843064993537', email: 'grace.hopper@example.org' },
+    body: (id, email) => ({
+      type: 'subscriber.added_to_group',
+      subscriber: { id, email, fields: { name: 'Alan', last_name: 'Turing' } },
+      group: { id: '102817459301155841', name: 'Gold Member' },
+      account_id: '1234567',
+    }),
+  },
+};
+
+async function rigFor(kind, options = {}) {
+  const r = await createRig({ crm: kind, secrets, ...options });
+  after(() => answersSeen.push(...r.answers));
+  return r;
+}
+
+/** Whether a field write in a sandbox's audit is to `field` (an id, or a key made from a label). */
+const isField = (x, field) => [String(x.fieldId), String(x.label), String(x.label).toLowerCase().replace(/[^a-z0-9]+/g, '_')].includes(String(field));
+
+/** The welcome tag's applications in the sandbox's audit. */
+function welcomeOf(r, kind, contactId) {
+  const wanted = String(CRMS[kind].config().welcomeTag).toLowerCase();
+  const applied = r.sandbox
+    .tagApplications()
+    .filter((x) => x.action === 'apply' && String(x.contactId) === String(contactId) && [String(x.tagId).toLowerCase(), String(x.tagName).toLowerCase()].includes(wanted));
+  return applied;
+}
+
+for (const [kind, c] of Object.entries(CASES)) {
+  describe(kind, () => {
+    test(`${kind}: created through its API, the set-password link written, then the welcome tag, once; a repeat is existing`, async () => {
+      const r = await rigFor(kind);
+      const a = await r.postJson(c.route, c.body(c.fresh.id, c.fresh.email));
+      assert.equal(a.status, 200, a.text);
+      assert.equal(a.body.outcome, 'created');
+      assert.equal(a.body.member.contactId, String(c.fresh.id));
+      assert.equal(a.body.member.email, c.fresh.email);
+
+      // The link is in the CRM's field, written before the welcome tag was applied.
+      const link = CRMS[kind].link(r.sandbox, c.fresh.id);
+      assert.match(link ?? '', LINK);
+      secrets.add(tokenOf(link));
+      const write = r.sandbox.fieldWrites().find((x) => String(x.contactId) === String(c.fresh.id) && isField(x, CRMS[kind].config().linkField));
+      const welcome = welcomeOf(r, kind, c.fresh.id);
+      assert.ok(write, `the link field write is in the ${kind} sandbox's audit`);
+      assert.equal(welcome.length, 1, 'the welcome tag, once');
+      assert.ok(write.seq < welcome[0].seq, 'the link field was written before the welcome tag was applied');
+      assert.equal((await r.directory.get(a.body.member.id)).credentials, 'link_issued');
+
+      const b = await r.postJson(c.route, c.body(c.fresh.id, c.fresh.email));
+      assert.equal(b.body.outcome, 'existing', b.text);
+      assert.equal(b.body.member.id, a.body.member.id);
+      assert.equal(welcomeOf(r, kind, c.fresh.id).length, 1, 'no second welcome');
+      assert.equal(await r.directory.size(), 1);
+
+      // The link sets a password once.
+      const password = secrets.add(`${kind}-Member-Password-2026`);
+      const set = await r.postJson('/set-password', { token: tokenOf(link), password });
+      assert.equal(set.status, 200, set.text);
+      assert.equal((await r.directory.get(a.body.member.id)).credentials, 'password');
+      assert.equal((await r.postJson('/set-password', { token: tokenOf(link), password })).status, 400);
+    });
+
+    test(`${kind}: another contact posting the member's email is a conflict, never a second member`, async () => {
+      const r = await rigFor(kind);
+      const a = await r.postJson(c.route, c.body(c.fresh.id, c.fresh.email));
+      assert.equal(a.body.outcome, 'created', a.text);
+      const clash = await r.postJson(c.route, c.body(c.other, c.fresh.email.toUpperCase()));
+      assert.equal(clash.status, 200, clash.text);
+      assert.equal(clash.body.outcome, 'conflict');
+      assert.equal(await r.directory.size(), 1);
+      assert.equal(welcomeOf(r, kind, c.other).length, 0, 'no welcome for the contact that conflicted');
+    });
+
+    test(`${kind}: crm mode takes the acceptable password the CRM record holds and writes nothing back; without one, a generated password is written back`, async () => {
+      const r = await rigFor(kind, { config: { passwordMode: 'crm' } });
+      const a = await r.postJson(c.route, c.body(c.withPassword.id, c.withPassword.email));
+      assert.equal(a.status, 200, a.text);
+      assert.equal(a.body.outcome, 'created');
+      const member = await r.directory.get(a.body.member.id);
+      assert.equal(member.hasPassword, true);
+      const writes = r.sandbox.fieldWrites().filter((x) => String(x.contactId) === String(c.withPassword.id) && isField(x, CRMS[kind].config().passwordField));
+      assert.deepEqual(writes, [], 'the CRM password was acceptable: nothing generated, nothing written back');
+      assert.equal(welcomeOf(r, kind, c.withPassword.id).length, 1);
+
+      // A contact whose record holds none gets a strong generated one, written into the field.
+      const b = await r.postJson(c.route, c.body(c.fresh.id, c.fresh.email));
+      assert.equal(b.body.outcome, 'created', b.text);
+      assert.equal((await r.directory.get(b.body.member.id)).hasPassword, true);
+      const generated = r.sandbox.fieldWrites().filter((x) => String(x.contactId) === String(c.fresh.id) && isField(x, CRMS[kind].config().passwordField));
+      assert.equal(generated.length, 1, 'the generated password was written back to the CRM');
+      assert.ok(generated[0].length >= 16, 'a strong password');
+    });
+
+    test(`${kind}: a webhook that does not fit is a 400 naming the field, and nothing is recorded`, async () => {
+      const r = await rigFor(kind);
+      const bad = await r.post(c.route, JSON.stringify({ unrelated: true }), { type: JSON_TYPE });
+      assert.equal(bad.status, 400, bad.text);
+      assert.equal(bad.body.error.code, 'missing_contact_id');
+      assert.match(bad.body.error.message, /no contact id at `/);
+      assert.equal((await r.events.list?.({}))?.total ?? 0, 0);
+      assert.equal(r.sandbox.requests().length, 0);
+    });
+  });
+}
