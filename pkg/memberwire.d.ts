@@ -14,8 +14,8 @@ export interface MemberwireError extends Error {
     status: number;
 }
 
-export type SourceName = "keap_post" | "keap_rest" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "json" | "mapped";
-export type CrmKind = "keap" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "generic";
+export type SourceName = "keap_post" | "keap_rest" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "hubspot" | "mailchimp" | "json" | "mapped";
+export type CrmKind = "keap" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "hubspot" | "mailchimp" | "generic";
 
 export interface ParseOptions {
     /** Which account of the CRM posts come from. Default "default". */
@@ -280,7 +280,11 @@ export class AccessIndex {
      * Per level: members before, after, gaining and losing it.
      */
     impact(before: Rule[], after: Rule[]): { members: number; levels: LevelImpact[] };
-    constructor(members: { id?: string; tags: Tag[] }[]);
+    /**
+     * `names`: the CRM's catalog of tags (`[{id, name}]`), whose names fill in tags that carry
+     * only their id, so that rules naming a tag match them.
+     */
+    constructor(members: { id?: string; tags: Tag[] }[], names: { id: string; name: string }[] | undefined);
     readonly size: number;
 }
 
@@ -462,6 +466,12 @@ export function checkSources(sources: MappedSource[]): void;
 export function crmFindByEmail(config: CrmConfig, email: string): HttpRequest;
 
 /**
+ * The request for one page of the CRM's tags or custom fields (`page`: where the previous
+ * page said the next starts), or `null` for a source without a CRM API.
+ */
+export function crmListRequest(config: CrmConfig, what: "tags" | "fields", page?: string | null): HttpRequest | null;
+
+/**
  * The requests that load a contact, in order.
  */
 export function crmLoadContact(config: CrmConfig, contact_id: string): HttpRequest[];
@@ -475,6 +485,11 @@ export function crmParseContact(config: CrmConfig, responses: { status: number; 
  * The contact ids in a find-by-email response.
  */
 export function crmParseFind(config: CrmConfig, response: { status: number; body: string }): string[];
+
+/**
+ * Reads one page of the CRM's tags or custom fields: `{items: [{id, name}], next?}`.
+ */
+export function crmParseList(config: CrmConfig, what: "tags" | "fields", page: string | null | undefined, response: { status: number; body: string }): { items: { id: string; name: string }[]; next?: string };
 
 /**
  * The CRM's documented request rate, per second (0 for a kind without a CRM).
@@ -551,13 +566,15 @@ export interface InitOutput {
     readonly accessKeyDigest: (a: number, b: number) => [number, number];
     readonly accessKeyMatches: (a: number, b: number, c: number, d: number) => number;
     readonly accessindex_impact: (a: number, b: any, c: any) => [number, number, number];
-    readonly accessindex_new: (a: any) => [number, number, number];
+    readonly accessindex_new: (a: any, b: any) => [number, number, number];
     readonly accessindex_size: (a: number) => number;
     readonly checkSources: (a: any) => [number, number];
     readonly crmFindByEmail: (a: any, b: number, c: number) => [number, number, number];
+    readonly crmListRequest: (a: any, b: number, c: number, d: number, e: number) => [number, number, number];
     readonly crmLoadContact: (a: any, b: number, c: number) => [number, number, number];
     readonly crmParseContact: (a: any, b: any) => [number, number, number];
     readonly crmParseFind: (a: any, b: any) => [number, number, number];
+    readonly crmParseList: (a: any, b: number, c: number, d: number, e: number, f: any) => [number, number, number];
     readonly crmRateLimit: (a: number, b: number) => [number, number, number];
     readonly directory_accessIndexJson: (a: number) => [number, number];
     readonly directory_apply: (a: number, b: any) => [number, number, number];

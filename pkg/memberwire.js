@@ -35,12 +35,15 @@ export class AccessIndex {
         return takeFromExternrefTable0(ret[0]);
     }
     /**
+     * `names`: the CRM's catalog of tags (`[{id, name}]`), whose names fill in tags that carry
+     * only their id, so that rules naming a tag match them.
      * @param {{ id?: string; tags: Tag[] }[]} members
+     * @param {{ id: string; name: string }[] | undefined} names
      */
-    constructor(members) {
+    constructor(members, names) {
         let ret;
         __wbg_call_guard();
-        ret = wasm.accessindex_new(members);
+        ret = wasm.accessindex_new(members, names);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }
@@ -849,6 +852,35 @@ export function crmFindByEmail(config, email) {
 }
 
 /**
+ * The request for one page of the CRM's tags or custom fields (`page`: where the previous
+ * page said the next starts), or `null` for a source without a CRM API.
+ * @param {CrmConfig} config
+ * @param {"tags" | "fields"} what
+ * @param {string | null} [page]
+ * @returns {HttpRequest | null}
+ */
+export function crmListRequest(config, what, page) {
+    let ptr0, len0, ptr1, len1;
+    try {
+        ptr0 = passStringToWasm0(what, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        len0 = WASM_VECTOR_LEN;
+        ptr1 = isLikeNone(page) ? 0 : passStringToWasm0(page, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        len1 = WASM_VECTOR_LEN;
+    } catch (e) {
+        if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+        if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+        throw e;
+    }
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.crmListRequest(config, ptr0, len0, ptr1, len1);
+    if (ret[2]) {
+        throw takeFromExternrefTable0(ret[1]);
+    }
+    return takeFromExternrefTable0(ret[0]);
+}
+
+/**
  * The requests that load a contact, in order.
  * @param {CrmConfig} config
  * @param {string} contact_id
@@ -892,6 +924,35 @@ export function crmParseFind(config, response) {
     let ret;
     __wbg_call_guard();
     ret = wasm.crmParseFind(config, response);
+    if (ret[2]) {
+        throw takeFromExternrefTable0(ret[1]);
+    }
+    return takeFromExternrefTable0(ret[0]);
+}
+
+/**
+ * Reads one page of the CRM's tags or custom fields: `{items: [{id, name}], next?}`.
+ * @param {CrmConfig} config
+ * @param {"tags" | "fields"} what
+ * @param {string | null | undefined} page
+ * @param {{ status: number; body: string }} response
+ * @returns {{ items: { id: string; name: string }[]; next?: string }}
+ */
+export function crmParseList(config, what, page, response) {
+    let ptr0, len0, ptr1, len1;
+    try {
+        ptr0 = passStringToWasm0(what, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        len0 = WASM_VECTOR_LEN;
+        ptr1 = isLikeNone(page) ? 0 : passStringToWasm0(page, wasm.__wbindgen_malloc, wasm.__wbindgen_realloc);
+        len1 = WASM_VECTOR_LEN;
+    } catch (e) {
+        if (ptr1) { wasm.__wbindgen_free(ptr1, len1 * 1, 1); }
+        if (ptr0) { wasm.__wbindgen_free(ptr0, len0 * 1, 1); }
+        throw e;
+    }
+    let ret;
+    __wbg_call_guard();
+    ret = wasm.crmParseList(config, ptr0, len0, ptr1, len1, response);
     if (ret[2]) {
         throw takeFromExternrefTable0(ret[1]);
     }

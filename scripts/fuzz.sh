@@ -4,7 +4,7 @@
 # passes, and no sanitizer is needed for safe Rust (a panic is what the targets look for).
 #
 # Targets (fuzz/fuzz_targets): keap_post, keap_rest, activecampaign, json, webhooks (Kit, Drip,
-# MailerLite, HighLevel and a mapped source: the JSON-path reader) (each parser, with
+# MailerLite, HighLevel, HubSpot, Mailchimp and a mapped source) (each parser, with
 # round-trip invariants: a parsed contact survives JSON unchanged, emails are normalized), form
 # (decode, encode, decode is stable) and restore (any saved state restores and runs to its end
 # under several configurations without a panic). Seed corpora come from tests/fixtures/inbound
@@ -29,8 +29,9 @@ export RUSTC_BOOTSTRAP=1
 python3 - <<'PY'
 import os, glob
 src = {'keap_post': 'keap_post', 'keap_rest': 'keap_rest', 'activecampaign': 'activecampaign', 'json': 'json'}
-# The webhooks target's first byte picks its source: 0 Kit, 1 Drip, 2 MailerLite, 3 HighLevel.
-picks = {'kit': 0, 'drip': 1, 'mailerlite': 2, 'highlevel': 3}
+# The webhooks target's first byte picks its source: 0 Kit, 1 Drip, 2 MailerLite, 3 HighLevel,
+# (4 a mapped source), 5 HubSpot, 6 Mailchimp.
+picks = {'kit': 0, 'drip': 1, 'mailerlite': 2, 'highlevel': 3, 'hubspot': 5, 'mailchimp': 6}
 for t in list(src) + ['webhooks', 'form', 'restore']:
     os.makedirs(f'fuzz/corpus/{t}', exist_ok=True)
 for path in glob.glob('tests/fixtures/inbound/*.http'):

@@ -61,6 +61,17 @@ fn changed() -> Vec<(&'static str, Config)> {
             ),
         ),
         (
+            "another CRM (HubSpot, two requests a load)",
+            config(Some(crm(CrmKind::HubSpot, Some("13"))), PasswordMode::Link),
+        ),
+        (
+            "another CRM (Drip, tags by name)",
+            config(
+                Some(crm(CrmKind::Drip, Some("Welcome"))),
+                PasswordMode::Link,
+            ),
+        ),
+        (
             "crm password mode",
             config(Some(crm(CrmKind::Keap, Some("95"))), PasswordMode::Crm),
         ),

@@ -35,6 +35,15 @@ fn configs() -> Vec<Config> {
             password_mode: PasswordMode::Crm,
             ..base.clone()
         },
+        Config {
+            crm: Some(crm(CrmKind::Kit, Some("5120003"))),
+            ..base.clone()
+        },
+        Config {
+            crm: Some(crm(CrmKind::HubSpot, Some("13"))),
+            password_mode: PasswordMode::Crm,
+            ..base.clone()
+        },
         Config { crm: None, ..base },
     ]
 }

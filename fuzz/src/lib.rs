@@ -23,8 +23,9 @@ pub fn check_post(source: Source, data: &[u8]) {
     check_post_with(source, data, None)
 }
 
-/// The webhooks read through JSON mappings: the first byte picks Kit, Drip, MailerLite,
-/// HighLevel or a mapped source (its paths from the fixed mapping below), the rest is the post.
+/// The webhooks of the CRMs added after Keap and ActiveCampaign: the first byte picks Kit, Drip,
+/// MailerLite, HighLevel, HubSpot, Mailchimp or a mapped source (its paths from the fixed
+/// mapping below), the rest is the post.
 pub fn check_webhook(data: &[u8]) {
     let Some((pick, rest)) = data.split_first() else {
         return;
@@ -35,6 +36,8 @@ pub fn check_webhook(data: &[u8]) {
         Source::MailerLite,
         Source::HighLevel,
         Source::Mapped,
+        Source::HubSpot,
+        Source::Mailchimp,
     ];
     let source = sources[usize::from(*pick) % sources.len()];
     let mapped: MappedSource = serde_json::from_str(

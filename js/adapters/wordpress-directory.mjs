@@ -22,9 +22,11 @@ import { StoreError } from '../store/sql.mjs';
  * @param {string} o.appPassword  its application password (never logged)
  * @param {typeof fetch} [o.fetch]
  * @param {(tags: object[]) => string[]} [o.levelsOf]  the access levels a member's tags grant
+ * @param {(tags: object[]) => object[]} [o.named]  fills in tag names from the CRM's catalog (kept
+ *   on the user, so the profile shows tags by name where the CRM addresses them by id)
  *   (memberwire's rules, in wasm): stored with the user for the site's content gating
  */
-export function wordpressDirectory(wasm, { url, user, appPassword, fetch = globalThis.fetch, timeoutMs = 15_000, levelsOf = () => [] }) {
+export function wordpressDirectory(wasm, { url, user, appPassword, fetch = globalThis.fetch, timeoutMs = 15_000, levelsOf = () => [], named = (tags) => tags }) {
   const base = String(url).replace(/\/+$/, '');
   const auth = `Basic ${btoa(`${user}:${appPassword}`)}`;
 
@@ -66,9 +68,11 @@ export function wordpressDirectory(wasm, { url, user, appPassword, fetch = globa
       switch (op?.op) {
         case 'insert':
         case 'update': {
-          const row = wasm.memberRow(op.member);
+          // Tag names from the CRM's catalog go into the stored record (the profile shows them).
+          const member = op.member.tags?.length ? { ...op.member, tags: named(op.member.tags) } : op.member;
+          const row = wasm.memberRow(member);
           if (row.rejected) return { result: 'rejected', reason: row.rejected };
-          return directory({ op: op.op, member: op.member, row, levels: levelsOf(op.member.tags ?? []) });
+          return directory({ op: op.op, member, row, levels: levelsOf(member.tags ?? []) });
         }
         case 'get_by_email':
           // The core normalizes the email; the row also lets WordPress adopt an existing user.

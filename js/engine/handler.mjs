@@ -4,7 +4,9 @@
 //   POST /hooks/keap            Keap "Send an HTTP post" (form)
 //   POST /hooks/keap-rest       Keap REST hooks (JSON); answers the X-Hook-Secret handshake
 //   POST /hooks/activecampaign  ActiveCampaign webhooks (form)
-//   POST /hooks/kit, /hooks/drip, /hooks/mailerlite, /hooks/highlevel   those CRMs' webhooks (JSON)
+//   POST /hooks/kit, /hooks/drip, /hooks/mailerlite, /hooks/highlevel, /hooks/hubspot
+//                               those CRMs' webhooks (JSON)
+//   POST /hooks/mailchimp       Mailchimp audience webhooks (form; GET checks the URL)
 //   POST /hooks/json            generic JSON
 //   POST /hooks/mapped/NAME     a source the owner mapped (Settings → Sources)
 //   GET  /health                liveness, version
@@ -64,7 +66,13 @@ export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBod
           const r = extra ? await extra(request, url, ctx) : null;
           return r ?? error(404, 'not_found', `no route ${url.pathname}`);
         }
+        // Mailchimp checks a webhook's URL with a GET before it saves it.
+        if (source === 'mailchimp' && (request.method === 'GET' || request.method === 'HEAD')) {
+          if (!authorized(request, url, wasm, keyDigest())) return error(401, 'unauthorized', 'a valid access key is required');
+          return json(200, { ok: true, verified: true });
+        }
         if (request.method !== 'POST') {
+          if (source === 'mailchimp') return error(405, 'method_not_allowed', `${url.pathname} accepts POST (and GET, which checks the URL)`, { allow: 'GET, HEAD, POST' });
           return error(405, 'method_not_allowed', `${url.pathname} accepts POST only`, { allow: 'POST' });
         }
         if (!authorized(request, url, wasm, keyDigest())) {

@@ -28,6 +28,7 @@ import { d1Driver } from '../store/d1.mjs';
 import { applyMigrations } from '../store/sql.mjs';
 import { createAdminApi } from '../server/admin-api.mjs';
 import { openRules, openSources, RULES, SOURCES } from '../server/settings.mjs';
+import { openCatalog, CATALOG } from '../server/catalog.mjs';
 import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
 
 wasm.initSync({ module: wasmModule });
@@ -72,17 +73,20 @@ async function build(env) {
   const store = sqlStore(wasm, db);
   // An isolate's start reads its two settings in one query (each D1 round trip is felt by the
   // post that starts the isolate).
-  await store.settings.preload([EMAIL_FORM, RULES, SOURCES]);
+  await store.settings.preload([EMAIL_FORM, RULES, SOURCES, CATALOG]);
   await store.upgrade();
   const rules = await openRules(store.settings, wasm);
+  const config = env.MEMBERWIRE_CONFIG ? JSON.parse(env.MEMBERWIRE_CONFIG) : {};
+  if (config.crm && env.MEMBERWIRE_CRM_TOKEN) config.crm.token = env.MEMBERWIRE_CRM_TOKEN;
+  // The CRM's tag names as last listed: rules that name a tag match members with its id.
+  const catalog = await openCatalog(store.settings, config.crm);
+  rules.setNamer(catalog.named);
   // Members in D1, or the users of a WordPress site with memberwire's plugin (MEMBERWIRE_WP_URL,
   // MEMBERWIRE_WP_USER and the secret MEMBERWIRE_WP_APP_PASSWORD, as the plugin's Setup shows).
   const directory = env.MEMBERWIRE_WP_URL
-    ? wordpressDirectory(wasm, { url: env.MEMBERWIRE_WP_URL, user: env.MEMBERWIRE_WP_USER, appPassword: env.MEMBERWIRE_WP_APP_PASSWORD, fetch: (u, i) => fetch(u, i), levelsOf: (tags) => rules.levels(tags) })
+    ? wordpressDirectory(wasm, { url: env.MEMBERWIRE_WP_URL, user: env.MEMBERWIRE_WP_USER, appPassword: env.MEMBERWIRE_WP_APP_PASSWORD, fetch: (u, i) => fetch(u, i), levelsOf: (tags) => rules.levels(tags), named: (tags) => rules.named(tags) })
     : store.directory;
   if (env.MEMBERWIRE_TEST_FAULT === 'trap-once') trapOnce(directory);
-  const config = env.MEMBERWIRE_CONFIG ? JSON.parse(env.MEMBERWIRE_CONFIG) : {};
-  if (config.crm && env.MEMBERWIRE_CRM_TOKEN) config.crm.token = env.MEMBERWIRE_CRM_TOKEN;
   // MEMBERWIRE_RATE_LIMIT overrides the CRM's requests per second (0: none; tests, benchmarks).
   const rate = env.MEMBERWIRE_RATE_LIMIT !== undefined ? Number(env.MEMBERWIRE_RATE_LIMIT) : undefined;
   const log = (r) => console.log(typeof r === 'string' ? r : `${r.level}: ${r.event}: ${r.message}`);
@@ -112,6 +116,7 @@ async function build(env) {
       directory,
       rules,
       sources,
+      catalog,
       events: store.events,
       crm: config.crm ?? { kind: 'generic' },
       sandbox: false,

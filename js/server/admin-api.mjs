@@ -9,6 +9,7 @@ import { json, error, readBody } from '../engine/handler.mjs';
 import { view as eventView } from '../adapters/events.mjs';
 import { createSessions, AuthError } from './session.mjs';
 import { openRules, openSources, settingsView, rotateAccessKey } from './settings.mjs';
+import { openCatalog } from './catalog.mjs';
 import { openBulk } from './bulk.mjs';
 import { createCrmClient } from './crm-client.mjs';
 
@@ -34,7 +35,9 @@ const fail = (status, code, message) => {
 function memberOut(m, rules) {
   if (!m) return null;
   const { passwordHash, password_hash, ...rest } = m;
-  return { ...rest, levels: rules.levels(rest.tags ?? []) };
+  // Tags by name where the CRM addresses them by id (the catalog's names).
+  const tags = rules.named(rest.tags ?? []);
+  return { ...rest, tags, levels: rules.levels(tags) };
 }
 
 function intParam(url, name, dflt, max) {
@@ -94,6 +97,8 @@ export async function createAdminApi(o) {
   const account = 'default';
   const rules = o.rules ?? (await openRules(store.settings, wasm));
   const sources = o.sources ?? (await openSources(store.settings, wasm, { apply: (list) => engine.setSources(list) }));
+  const catalog = o.catalog ?? (await openCatalog(store.settings, crm));
+  if (!o.catalog) rules.setNamer(catalog.named);
   const sourceUrls = (list) => Object.fromEntries(list.map((s) => [s.name, `${o.publicUrl()}/hooks/mapped/${s.name}`]));
   // The admin page's CRM calls wait in the engine's one line to the CRM.
   const crmClient = createCrmClient({ wasm, crm, turn: engine.crmTurn, now });
@@ -278,7 +283,7 @@ export async function createAdminApi(o) {
       if (m.contact.crm !== crm.kind) fail(409, 'other_crm', `this member is linked to ${m.contact.crm}, not to the configured ${crm.kind}`);
       const c = await crmClient.load(m.contact.contactId);
       if (!c) fail(404, 'crm_contact_missing', `contact ${m.contact.contactId} does not exist in the CRM`);
-      return json(200, c);
+      return json(200, { ...c, tags: rules.named(c.tags) });
     }],
     // "Refresh from CRM" (WordPress's profile screen, or any admin client): the member's tags
     // and names from the CRM; new credentials and the welcome tag only when asked.
@@ -326,9 +331,20 @@ export async function createAdminApi(o) {
     ['GET', /^\/api\/crm\/find$/, async ({ url }) => {
       const email = url.searchParams.get('email');
       if (!email) fail(400, 'invalid_email', 'give ?email=');
-      return json(200, { contacts: await crmClient.find(email) });
+      const contacts = await crmClient.find(email);
+      return json(200, { contacts: contacts.map((c) => ({ ...c, tags: rules.named(c.tags) })) });
     }],
     ['POST', /^\/api\/crm\/test$/, async () => json(200, await crmClient.test())],
+    // The CRM's tags and custom fields with their names: listed again when over an hour old, or
+    // on demand (Refresh on the Settings screen).
+    ['GET', /^\/api\/crm\/catalog$/, async () => json(200, { crm: crm.kind, ...(await catalog.fresh(crmClient)) })],
+    ['POST', /^\/api\/crm\/catalog\/refresh$/, async () => {
+      try {
+        return json(200, { crm: crm.kind, ...(await catalog.refresh(crmClient)) });
+      } catch (err) {
+        fail(502, 'crm_unavailable', `the CRM's tags and fields could not be listed: ${err?.message ?? err}`);
+      }
+    }],
 
     ['GET', /^\/api\/rules$/, async () => json(200, { rules: rules.get() })],
     // Mapped sources: any JSON webhook, read by paths (Settings → Sources). The admin page
@@ -422,6 +438,11 @@ export async function createAdminApi(o) {
     }],
   ];
 
+  /** Routes that show tags wait for the CRM's first catalog listing (their names). */
+  async function namesReady(url) {
+    if (crm.kind && crm.kind !== 'generic' && /^\/api\/(members|crm\/find)/.test(url.pathname)) await catalog.ready(crmClient);
+  }
+
   async function route(request, url, ctx) {
     let pathKnown = false;
     for (const [method, pattern, handler] of routes) {
@@ -441,6 +462,7 @@ export async function createAdminApi(o) {
       const token = PUBLIC.has(key) ? null : await sessions.bearer(request, ip);
       if (token) {
         if (SESSION_ONLY.test(url.pathname)) fail(403, 'session_required', 'API tokens are managed by a logged-in administrator, not with a token');
+        await namesReady(url);
         return handler({ request, url, session: token, ip }, ...captures);
       }
       const session = sessions.current(request);
@@ -449,6 +471,7 @@ export async function createAdminApi(o) {
         if (!session) fail(401, 'unauthorized', 'log in first');
         if (method !== 'GET' && method !== 'HEAD') sessions.checkCsrf(request, session);
       }
+      await namesReady(url);
       return handler({ request, url, session, ip }, ...captures);
     }
     if (pathKnown) fail(405, 'method_not_allowed', `${request.method} is not allowed on ${url.pathname}`);

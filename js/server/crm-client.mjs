@@ -110,6 +110,25 @@ export function createCrmClient({ wasm, crm, fetch = globalThis.fetch, turn, now
       return out;
     },
 
+    /**
+     * Every item of the CRM's tags or custom fields ([{id, name}]), page after page; throws
+     * CrmCallError when the CRM refuses or fails.
+     */
+    async list(what, maxPages = 200) {
+      const out = [];
+      let page;
+      for (let n = 0; n < maxPages; n++) {
+        const request = wasm.crmListRequest(crm, what, page);
+        if (!request) return out;
+        const res = ok(await perform(request), `listing its ${what}`);
+        const got = wasm.crmParseList(crm, what, page, res);
+        out.push(...got.items);
+        if (!got.next || got.next === page) return out;
+        page = got.next;
+      }
+      return out;
+    },
+
     /** One cheap authenticated request: does the token work? */
     async test() {
       const request = wasm.crmFindByEmail(crm, 'memberwire-connection-test@example.com');

@@ -8,6 +8,7 @@ import { importFileStore } from '../store/import-file-store.mjs';
 import { sqlStore } from '../adapters/sql-store.mjs';
 import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
 import { ACCESS_KEY, openRules, openSources } from './settings.mjs';
+import { openCatalog } from './catalog.mjs';
 import { createStatic } from './static.mjs';
 import { workerHasher } from './hasher.mjs';
 import { createEngine } from '../engine/engine.mjs';
@@ -27,7 +28,7 @@ import { createAdminApi } from './admin-api.mjs';
  * @param {'sqlite'|'wordpress'} [o.directory]  where members live (wordpress: the users of the
  *   site in MEMBERWIRE_WP_URL, through the plugin, with MEMBERWIRE_WP_USER's application password
  *   MEMBERWIRE_WP_APP_PASSWORD); events, settings and sessions stay in SQLite
- * @param {'sandbox'|'keap'|'activecampaign'|'kit'|'drip'|'mailerlite'|'highlevel'} [o.crm]
+ * @param {'sandbox'|'keap'|'activecampaign'|'kit'|'drip'|'mailerlite'|'highlevel'|'hubspot'|'mailchimp'} [o.crm]
  * @param {string} [o.crmUrl]  base URL of the CRM's API (overrides the default)
  * @param {'link'|'crm'} [o.passwordMode]
  * @param {number} [o.crmRate]  requests per second to the CRM (default: its documented limit;
@@ -98,6 +99,9 @@ export async function serve({
     // The access rules: the admin API edits them; a WordPress directory stores each member's
     // levels from them, for the site's content gating.
     const rules = await openRules(store.settings, wasm);
+    // The CRM's tag and field names, as last listed (the admin page lists them again).
+    const catalog = await openCatalog(store.settings, crmConfig);
+    rules.setNamer(catalog.named);
     const directory = directoryFor(directoryKind, wasm, store, env, rules);
     // Listen first: with --port 0 the set-password links can only name the port once it is known.
     let handler = null;
@@ -161,6 +165,7 @@ export async function serve({
       staticFiles: createStatic(),
       rules,
       sources,
+      catalog,
       testPost: (body) =>
         testHandler.fetch(
           new Request(`${served.url}/hooks/json`, {
@@ -319,7 +324,7 @@ function directoryFor(kind, wasm, store, env, rules) {
   if (kind !== 'wordpress') throw usage(`--directory must be sqlite or wordpress, not ${kind}`);
   const missing = ['MEMBERWIRE_WP_URL', 'MEMBERWIRE_WP_USER', 'MEMBERWIRE_WP_APP_PASSWORD'].filter((k) => !env[k]);
   if (missing.length) throw usage(`--directory wordpress needs ${missing.join(', ')} in the environment`);
-  return wordpressDirectory(wasm, { url: env.MEMBERWIRE_WP_URL, user: env.MEMBERWIRE_WP_USER, appPassword: env.MEMBERWIRE_WP_APP_PASSWORD, levelsOf: (tags) => rules.levels(tags) });
+  return wordpressDirectory(wasm, { url: env.MEMBERWIRE_WP_URL, user: env.MEMBERWIRE_WP_USER, appPassword: env.MEMBERWIRE_WP_APP_PASSWORD, levelsOf: (tags) => rules.levels(tags), named: (tags) => rules.named(tags) });
 }
 
 /**
@@ -333,6 +338,8 @@ export const CRM_ENV = {
   drip: { token: 'MEMBERWIRE_DRIP_TOKEN', urlEnv: 'MEMBERWIRE_DRIP_URL', urlHint: 'https://api.getdrip.com/v2/ACCOUNT_ID' },
   mailerlite: { token: 'MEMBERWIRE_MAILERLITE_TOKEN', url: 'https://connect.mailerlite.com/api' },
   highlevel: { token: 'MEMBERWIRE_HIGHLEVEL_TOKEN', url: 'https://services.leadconnectorhq.com', accountEnv: 'MEMBERWIRE_HIGHLEVEL_LOCATION' },
+  hubspot: { token: 'MEMBERWIRE_HUBSPOT_TOKEN', url: 'https://api.hubapi.com' },
+  mailchimp: { token: 'MEMBERWIRE_MAILCHIMP_KEY', urlEnv: 'MEMBERWIRE_MAILCHIMP_URL', urlHint: 'https://DC.api.mailchimp.com/3.0/lists/AUDIENCE_ID' },
 };
 
 function realCrm(kind, crmUrl, env) {

@@ -20,8 +20,16 @@ export async function openRules(settings, wasm, { now = Date.now } = {}) {
   let rules = (await settings.get(RULES))?.rules ?? [];
   let readAt = now();
   let write = Promise.resolve();
+  // Fills in tag names from the CRM's catalog (js/server/catalog.mjs), so a rule that names a
+  // tag matches members whose tags carry only its id.
+  let named = (tags) => tags;
   return {
     get: () => rules,
+    /** Names tags with `fn` (the catalog's `named`) before rules are matched against them. */
+    setNamer(fn) {
+      named = fn;
+    },
+    named: (tags) => named(tags ?? []),
     /**
      * Reads the rules again when the copy here is older than `maxAgeMs`: where several instances
      * share one store (Workers' isolates), a rule saved through one reaches the others.
@@ -32,7 +40,7 @@ export async function openRules(settings, wasm, { now = Date.now } = {}) {
       await write.catch(() => {});
       rules = (await settings.get(RULES))?.rules ?? [];
     },
-    levels: (tags) => (rules.length ? wasm.levelsFor(rules, tags ?? []) : []),
+    levels: (tags) => (rules.length ? wasm.levelsFor(rules, named(tags ?? [])) : []),
     /** Validates and saves `next`; resolves once it is durable. */
     async put(next) {
       if (!Array.isArray(next)) throw bad('rules must be an array');

@@ -7,6 +7,7 @@ use super::directory::Directory;
 use super::{from_js, js_error, parse_js, to_js};
 use crate::core::access::{self, AccessIndex as CoreIndex, Rule};
 use crate::core::contact::{CrmKind, Secret, Tag};
+use crate::core::crm::catalog::Catalog;
 use crate::core::crm::{self, CrmConfig, HttpResponse, Loaded};
 use crate::core::email::Email;
 use crate::core::error::{Error, ErrorCode};
@@ -58,11 +59,31 @@ struct TaggedMember {
 
 #[wasm_bindgen]
 impl AccessIndex {
+    /// `names`: the CRM's catalog of tags (`[{id, name}]`), whose names fill in tags that carry
+    /// only their id, so that rules naming a tag match them.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "{ id?: string; tags: Tag[] }[]")] members: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "{ id: string; name: string }[] | undefined")]
+        names: JsValue,
     ) -> Result<AccessIndex, JsValue> {
-        let list: Vec<TaggedMember> = from_js(&members, "members")?;
+        let mut list: Vec<TaggedMember> = from_js(&members, "members")?;
+        if !names.is_undefined() && !names.is_null() {
+            let catalog: Vec<Tag> = parse_js(&names, "names")?;
+            let by_id: std::collections::HashMap<&str, &str> = catalog
+                .iter()
+                .filter_map(|t| Some((t.id.as_deref()?, t.name.as_deref()?)))
+                .collect();
+            for m in &mut list {
+                for t in &mut m.tags {
+                    if t.name.is_none() {
+                        if let Some(name) = t.id.as_deref().and_then(|id| by_id.get(id)) {
+                            t.name = Some((*name).to_owned());
+                        }
+                    }
+                }
+            }
+        }
         Ok(AccessIndex {
             inner: CoreIndex::new(list.iter().map(|m| m.tags.as_slice())),
         })
@@ -89,7 +110,7 @@ fn crm_kind(name: &str) -> Result<CrmKind, JsValue> {
     CrmKind::from_name(name).ok_or_else(|| {
         js_error(&Error::new(
             ErrorCode::InvalidField,
-            "crm must be keap, activecampaign, kit, drip, mailerlite, highlevel or generic",
+            "crm must be keap, activecampaign, kit, drip, mailerlite, highlevel, hubspot, mailchimp or generic",
         ))
     })
 }
@@ -156,6 +177,44 @@ fn crm_config(v: &JsValue) -> Result<CrmConfig, JsValue> {
             format!("not a CRM config: {e}"),
         ))
     })
+}
+
+fn catalog(what: &str) -> Result<Catalog, JsValue> {
+    Catalog::from_name(what).ok_or_else(|| {
+        js_error(&Error::new(
+            ErrorCode::InvalidField,
+            "a catalog is `tags` or `fields`",
+        ))
+    })
+}
+
+/// The request for one page of the CRM's tags or custom fields (`page`: where the previous
+/// page said the next starts), or `null` for a source without a CRM API.
+#[wasm_bindgen(js_name = crmListRequest, unchecked_return_type = "HttpRequest | null")]
+pub fn crm_list_request(
+    #[wasm_bindgen(unchecked_param_type = "CrmConfig")] config: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "\"tags\" | \"fields\"")] what: &str,
+    page: Option<String>,
+) -> Result<JsValue, JsValue> {
+    match crm::catalog::list_request(&crm_config(&config)?, catalog(what)?, page.as_deref()) {
+        Some(r) => to_js(&r),
+        None => Ok(JsValue::NULL),
+    }
+}
+
+/// Reads one page of the CRM's tags or custom fields: `{items: [{id, name}], next?}`.
+#[wasm_bindgen(js_name = crmParseList, unchecked_return_type = "{ items: { id: string; name: string }[]; next?: string }")]
+pub fn crm_parse_list(
+    #[wasm_bindgen(unchecked_param_type = "CrmConfig")] config: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "\"tags\" | \"fields\"")] what: &str,
+    page: Option<String>,
+    #[wasm_bindgen(unchecked_param_type = "{ status: number; body: string }")] response: JsValue,
+) -> Result<JsValue, JsValue> {
+    let cfg = crm_config(&config)?;
+    let res: HttpResponse = parse_js(&response, "response")?;
+    let page = crm::catalog::parse_list(&cfg, catalog(what)?, page.as_deref(), &res)
+        .map_err(|e| js_error(&Error::new(ErrorCode::MalformedBody, e.0)))?;
+    to_js(&page)
 }
 
 /// The CRM's documented request rate, per second (0 for a kind without a CRM).

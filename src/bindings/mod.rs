@@ -33,8 +33,8 @@ export interface MemberwireError extends Error {
   status: number;
 }
 
-export type SourceName = "keap_post" | "keap_rest" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "json" | "mapped";
-export type CrmKind = "keap" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "generic";
+export type SourceName = "keap_post" | "keap_rest" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "hubspot" | "mailchimp" | "json" | "mapped";
+export type CrmKind = "keap" | "activecampaign" | "kit" | "drip" | "mailerlite" | "highlevel" | "hubspot" | "mailchimp" | "generic";
 
 export interface ParseOptions {
   /** Which account of the CRM posts come from. Default "default". */

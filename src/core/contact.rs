@@ -36,18 +36,24 @@ pub enum CrmKind {
     MailerLite,
     /// HighLevel (LeadConnector API v2).
     HighLevel,
+    /// HubSpot (CRM API v3; static lists are its tags).
+    HubSpot,
+    /// Mailchimp (Marketing API 3.0, one audience).
+    Mailchimp,
     /// Any other source posting memberwire's generic JSON (Zapier, Make, other CRMs).
     Generic,
 }
 
 impl CrmKind {
-    pub const ALL: [CrmKind; 7] = [
+    pub const ALL: [CrmKind; 9] = [
         CrmKind::Keap,
         CrmKind::ActiveCampaign,
         CrmKind::Kit,
         CrmKind::Drip,
         CrmKind::MailerLite,
         CrmKind::HighLevel,
+        CrmKind::HubSpot,
+        CrmKind::Mailchimp,
         CrmKind::Generic,
     ];
 
@@ -59,6 +65,8 @@ impl CrmKind {
             CrmKind::Drip => "drip",
             CrmKind::MailerLite => "mailerlite",
             CrmKind::HighLevel => "highlevel",
+            CrmKind::HubSpot => "hubspot",
+            CrmKind::Mailchimp => "mailchimp",
             CrmKind::Generic => "generic",
         }
     }
@@ -70,7 +78,9 @@ impl CrmKind {
     /// The sustained request rate the CRM's documented limit allows, per second (0: none).
     /// Keap: 10/s per token; ActiveCampaign: 5/s per account; Kit: 120 per rolling minute per
     /// API key; Drip: 3,600 per hour per account; MailerLite: 120 per minute; HighLevel: 100
-    /// per 10 s per location (burst) and 200,000 a day. Hosts run 10% under it.
+    /// per 10 s per location (burst) and 200,000 a day; HubSpot: 100 per 10 s for a private
+    /// app (190 on Professional and Enterprise); Mailchimp: 10 connections at once, no rate (10/s
+    /// keeps well within it). Hosts run 10% under it.
     pub const fn requests_per_second(self) -> f64 {
         match self {
             CrmKind::Keap => 10.0,
@@ -79,17 +89,23 @@ impl CrmKind {
             CrmKind::Drip => 1.0,
             CrmKind::MailerLite => 2.0,
             CrmKind::HighLevel => 10.0,
+            CrmKind::HubSpot => 10.0,
+            CrmKind::Mailchimp => 10.0,
             CrmKind::Generic => 0.0,
         }
     }
 
-    /// Whether the CRM's contact ids are digits only (Keap, ActiveCampaign, Kit and MailerLite
-    /// number them; Drip and HighLevel use letters and digits; a generic source may send
+    /// Whether the CRM's contact ids are digits only (Keap, ActiveCampaign, Kit, MailerLite and
+    /// HubSpot number them; Drip and HighLevel use letters and digits, Mailchimp a hash; a generic source may send
     /// anything).
     pub const fn numeric_ids(self) -> bool {
         matches!(
             self,
-            CrmKind::Keap | CrmKind::ActiveCampaign | CrmKind::Kit | CrmKind::MailerLite
+            CrmKind::Keap
+                | CrmKind::ActiveCampaign
+                | CrmKind::Kit
+                | CrmKind::MailerLite
+                | CrmKind::HubSpot
         )
     }
 }

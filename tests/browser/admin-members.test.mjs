@@ -22,7 +22,7 @@ test('add a member by hand, find its contact in the CRM and refresh its CRM info
   await page.locator('.mw-crm-contact').waitFor();
   assert.equal(await page.getByLabel('CRM contact ID').inputValue(), '101');
   assert.equal(await page.getByLabel('First Name').inputValue(), 'Ada');
-  assert.deepEqual(await tagTexts(page, '.mw-crm-tags'), ['#91', '#93']);
+  assert.deepEqual(await tagTexts(page, '.mw-crm-tags'), ['Gold Member', 'Newsletter']);
 
   // "Refresh CRM information (tags and password)" pulls the contact again.
   await page.getByRole('button', { name: 'Refresh CRM information (tags and password)' }).click();
@@ -34,7 +34,7 @@ test('add a member by hand, find its contact in the CRM and refresh its CRM info
   await page.locator('h1.wp-heading-inline', { hasText: 'Edit Member' }).waitFor();
   await page.getByRole('status').filter({ hasText: 'added with its CRM tags' }).waitFor();
   assert.equal(await page.locator('.mw-member-email').innerText(), 'ada.lovelace@example.com');
-  assert.deepEqual(await tagTexts(page, '#mw-member-tags'), ['#91', '#93']);
+  assert.deepEqual(await tagTexts(page, '#mw-member-tags'), ['Gold Member', 'Newsletter']);
   assert.equal(await page.locator('#mw-credentials').innerText(), 'No credentials yet');
   assert.equal(await page.locator('.mw-contact-id').innerText(), '101');
 
@@ -59,7 +59,7 @@ test('add a member by hand, find its contact in the CRM and refresh its CRM info
   const row = page.locator('tr[data-member-id]');
   await row.first().waitFor();
   assert.equal(await row.count(), 1);
-  assert.match(await row.innerText(), /ada\.lovelace@example\.com[\s\S]*101[\s\S]*#91[\s\S]*#93/);
+  assert.match(await row.innerText(), /ada\.lovelace@example\.com[\s\S]*101[\s\S]*Gold Member[\s\S]*Newsletter/);
 
   // Adding the same email again is refused with a clear error.
   await goto(page, '#/members/new', 'Add New Member');
@@ -111,9 +111,9 @@ test('preview a tag sync from the CRM in the browser, then apply it only on conf
   assert.deepEqual(await page.locator('#mw-member-levels .mw-tag').allInnerTexts(), ['gold']);
   await page.getByRole('button', { name: 'Refresh from CRM' }).click();
   await page.locator('#mw-preview-heading').waitFor();
-  assert.deepEqual(await tagTexts(page, '.mw-row-add'), ['#97']);
-  assert.deepEqual(await tagTexts(page, '.mw-row-remove'), ['#91']);
-  assert.deepEqual(await tagTexts(page, '.mw-row-keep'), ['#93']);
+  assert.deepEqual(await tagTexts(page, '.mw-row-add'), ['Silver Member']);
+  assert.deepEqual(await tagTexts(page, '.mw-row-remove'), ['Gold Member']);
+  assert.deepEqual(await tagTexts(page, '.mw-row-keep'), ['Newsletter']);
   assert.deepEqual(await tagTexts(page, '.mw-row-gained'), ['silver']);
   assert.deepEqual(await tagTexts(page, '.mw-row-lost'), ['gold']);
   // Focus moves to the confirm button (keyboard flow).
@@ -125,7 +125,7 @@ test('preview a tag sync from the CRM in the browser, then apply it only on conf
 
   await page.keyboard.press('Enter');
   await page.getByRole('status').filter({ hasText: 'Tags updated from the CRM: 1 added, 1 removed' }).waitFor();
-  assert.deepEqual(await tagTexts(page, '#mw-member-tags'), ['#93', '#97']);
+  assert.deepEqual(await tagTexts(page, '#mw-member-tags'), ['Newsletter', 'Silver Member']);
   assert.deepEqual(await page.locator('#mw-member-levels .mw-tag').allInnerTexts(), ['silver']);
   assert.deepEqual((await server.directory.get(id)).tags.map((t) => t.id).sort(), ['93', '97']);
 

@@ -67,6 +67,8 @@ test('WordPress: Setup connects memberwire, its screens work in wp-admin, member
   // An API token for the plugin, made on memberwire's own Settings screen.
   await setupAndLogin(page, srv);
   await goto(page, '#/settings', 'Settings');
+  // The CRM's tags and fields are listed (their names go with the tags memberwire writes).
+  await page.locator('#mw-catalog-out', { hasText: /\d+ tags/ }).waitFor();
   await page.locator('#mw-token-label').fill('Our WordPress');
   await page.locator('#mw-token-create').click();
   const token = await page.locator('#mw-new-token').inputValue();
@@ -163,13 +165,13 @@ test('WordPress: Setup connects memberwire, its screens work in wp-admin, member
   await wpLogin(page, wp, wp.adminUser, wp.adminPassword);
   await page.goto(`${wp.url}/wp-admin/user-edit.php?user_id=${adaId}`);
   assert.equal(await page.locator('#memberwire_contact_id').inputValue(), '101');
-  assert.equal(await page.locator('#memberwire-tags').innerText(), '#91, #93');
+  assert.equal(await page.locator('#memberwire-tags').innerText(), 'Gold Member, Newsletter');
   await page.locator('#memberwire_refresh').check();
   await page.locator('#submit').click();
   await expectNotice(page, 'Refreshed from CRM');
   assert.match(await page.locator('.memberwire-notice').innerText(), /the password from the CRM is set/);
-  // 95 is the welcome tag the registration applied; 97 is new.
-  assert.equal(await page.locator('#memberwire-tags').innerText(), '#91, #93, #95, #97');
+  // Welcome (95) is the tag the registration applied; Silver Member (97) is new.
+  assert.equal(await page.locator('#memberwire-tags').innerText(), 'Gold Member, Newsletter, Welcome, Silver Member');
   await screenshot(page, 'wordpress-profile', { fullPage: true });
 
   // ---- Users → Add New with a contact id: through memberwire's claims ----

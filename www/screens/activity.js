@@ -14,7 +14,7 @@ const FILTERS = [
   ['done', 'Done'],
   ['conflict', 'Conflicts'],
 ];
-const SOURCES = { keap_post: 'Keap HTTP post', keap_rest: 'Keap REST hook', activecampaign: 'ActiveCampaign', kit: 'Kit', drip: 'Drip', mailerlite: 'MailerLite', highlevel: 'HighLevel', json: 'JSON', 'test-post': 'Test post', refresh: 'Refresh from CRM', admin: 'Added in the admin page', bulk: 'Bulk run' };
+const SOURCES = { keap_post: 'Keap HTTP post', keap_rest: 'Keap REST hook', activecampaign: 'ActiveCampaign', kit: 'Kit', drip: 'Drip', mailerlite: 'MailerLite', highlevel: 'HighLevel', hubspot: 'HubSpot', mailchimp: 'Mailchimp', json: 'JSON', mapped: 'Mapped source', 'test-post': 'Test post', refresh: 'Refresh from CRM', admin: 'Added in the admin page', bulk: 'Bulk run' };
 const OUTCOMES = { created: 'Member created', linked: 'Linked to a member', existing: 'Already a member', updated: 'Member updated', conflict: 'Conflict' };
 
 export async function renderActivity(ctx) {

@@ -22,13 +22,16 @@ export async function renderRules(ctx) {
   // The index of every member's tags, built once per visit (in the background).
   let index = null;
   let w = null;
+  // The CRM's tags with their names (listed again by the server when over an hour old).
+  const catalogReady = get('/crm/catalog').catch(() => null);
   const indexReady = (async () => {
     const t0 = performance.now();
-    const [mod, data] = await Promise.all([wasm(), get('/access-index')]);
+    const [mod, data, names] = await Promise.all([wasm(), get('/access-index'), catalogReady]);
     const t1 = performance.now();
     if (!ctx.isCurrent()) return null;
     w = mod;
-    index = new w.AccessIndex(data.members ?? []);
+    // The CRM's tag names fill in members' id-only tags: a rule may name a tag either way.
+    index = new w.AccessIndex(data.members ?? [], names?.tags ?? []);
     const t2 = performance.now();
     indexStatus.textContent = `${num(index.size)} members indexed (loaded in ${Math.round(t1 - t0)} ms, indexed in ${Math.round(t2 - t1)} ms). Impacts are computed in this browser.`;
     indexStatus.dataset.members = String(index.size);
@@ -160,6 +163,17 @@ export async function renderRules(ctx) {
       if (editing?.original === rule) recompute();
     });
 
+    // The CRM's tags, for reference: a rule may name them or give their ids.
+    const crmTags = h('details', { class: 'mw-crm-tags', id: 'mw-crm-tags' }, h('summary', {}, 'Tags in the CRM'), h('p', { class: 'description' }, 'Loading…'));
+    catalogReady.then((c) => {
+      const list = c?.tags ?? [];
+      crmTags.replaceChildren(
+        h('summary', {}, `Tags in the CRM (${list.length})`),
+        list.length
+          ? h('ul', { class: 'mw-tags' }, list.map((t) => h('li', { class: 'mw-tag', title: `id ${t.id}` }, t.name === t.id ? t.name : `${t.name} (${t.id})`)))
+          : h('p', { class: 'description' }, c?.error ? `The CRM's tags could not be listed: ${c.error}` : 'The CRM lists no tags.'),
+      );
+    });
     const save = h('button', { type: 'submit', class: `button button-primary${mode === 'delete' ? ' mw-danger' : ''}`, id: 'mw-save-rule' }, mode === 'delete' ? 'Delete Rule' : mode === 'new' ? 'Add Rule' : 'Save Rule');
     const cancel = h('button', { type: 'button', class: 'button', id: 'mw-cancel-rule' }, 'Cancel');
     cancel.addEventListener('click', closeEditor);
@@ -182,6 +196,7 @@ export async function renderRules(ctx) {
             fieldRow('None of these tags', noneOf, 'One tag per line: any of them blocks the level (e.g. Refunded).'),
           ),
         ),
+        crmTags,
         impactPanel,
       ),
       h('p', { class: 'submit' }, save, ' ', cancel),

@@ -5,7 +5,7 @@ import { get, post, embedded } from '../api.js';
 import { frame, copyButton, errorText } from './common.js';
 import { apiTokensSection } from './api-tokens.js';
 
-const CRM_NAMES = { keap: 'Keap (Infusionsoft)', activecampaign: 'ActiveCampaign', kit: 'Kit (ConvertKit)', drip: 'Drip', mailerlite: 'MailerLite', highlevel: 'HighLevel', generic: 'Generic JSON' };
+const CRM_NAMES = { keap: 'Keap (Infusionsoft)', activecampaign: 'ActiveCampaign', kit: 'Kit (ConvertKit)', drip: 'Drip', mailerlite: 'MailerLite', highlevel: 'HighLevel', hubspot: 'HubSpot', mailchimp: 'Mailchimp', generic: 'Generic JSON' };
 const HOOK_LABELS = {
   keap: 'Keap “Send an HTTP post” (action sets, campaign builder)',
   keap_post: 'Keap “Send an HTTP post” (action sets, campaign builder)',
@@ -17,6 +17,8 @@ const HOOK_LABELS = {
   drip: 'Drip webhook',
   mailerlite: 'MailerLite webhook',
   highlevel: 'HighLevel workflow webhook',
+  hubspot: 'HubSpot webhook (workflow or app)',
+  mailchimp: 'Mailchimp audience webhook',
   json: 'Any tool that posts JSON',
 };
 const PASSWORD_MODES = {
@@ -44,6 +46,20 @@ export async function renderSettings(ctx) {
       },
       { busyLabel: 'Testing…', onError: (err) => err.status !== 401 && replace(testOut, notice('error', `The test failed: ${errorText(err)}`)) },
     ),
+  );
+
+  // The CRM's tags and fields with their names (shown by name wherever the CRM uses ids).
+  const catalogOut = h('span', { id: 'mw-catalog-out' }, 'Loading…');
+  const catalogBtn = h('button', { type: 'button', class: 'button', id: 'mw-catalog-refresh' }, 'Refresh');
+  const drawCatalog = (c) => {
+    const when = c.fetchedAt ? `listed ${new Date(c.fetchedAt).toLocaleString()}` : 'not listed yet';
+    catalogOut.textContent = `${c.tags.length} tags, ${c.fields.length} custom fields (${when})${c.error ? `. The last listing failed: ${c.error}` : ''}`;
+  };
+  if (crm.kind && crm.kind !== 'generic') {
+    get('/crm/catalog').then(drawCatalog, (err) => (catalogOut.textContent = `Not listed: ${errorText(err)}`));
+  } else catalogOut.textContent = 'No CRM connected.';
+  catalogBtn.addEventListener('click', () =>
+    runBusy(catalogBtn, async () => drawCatalog(await post('/crm/catalog/refresh')), { busyLabel: 'Listing…', onError: (err) => err.status !== 401 && (catalogOut.textContent = `Not listed: ${errorText(err)}`) }),
   );
 
   // Access key.
@@ -104,9 +120,10 @@ export async function renderSettings(ctx) {
       h(
         'tbody',
         {},
-        row('CRM', CRM_NAMES[crm.kind] ?? crm.kind ?? '—', crm.sandbox ? 'The built-in sandbox CRM (Keap’s REST shapes on loopback, demo contacts). Start memberwire with --crm and the CRM’s name (keap, activecampaign, kit, drip, mailerlite, highlevel) to use a real account.' : null),
+        row('CRM', CRM_NAMES[crm.kind] ?? crm.kind ?? '—', crm.sandbox ? 'The built-in sandbox CRM (Keap’s REST shapes on loopback, demo contacts). Start memberwire with --crm and the CRM’s name (keap, activecampaign, kit, drip, mailerlite, highlevel, hubspot, mailchimp) to use a real account.' : null),
         row('API base URL', code(crm.baseUrl)),
         row('Connection', h('div', {}, testBtn, testOut), 'Makes one read-only request with the configured token. The token itself is never shown.'),
+        row('Tags and fields', h('div', {}, catalogOut, ' ', catalogBtn), 'The CRM’s tags and custom fields with their names, listed again every hour: tags show by name, and access rules may name a tag or give its id.'),
       ),
     ),
     h('h2', { class: 'title' }, 'Access key'),

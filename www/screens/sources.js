@@ -16,6 +16,8 @@ const CRMS = [
   ['drip', 'Drip'],
   ['mailerlite', 'MailerLite'],
   ['highlevel', 'HighLevel'],
+  ['hubspot', 'HubSpot'],
+  ['mailchimp', 'Mailchimp'],
 ];
 
 // The mapping's settings: [key, label, placeholder, description].

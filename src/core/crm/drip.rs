@@ -96,3 +96,7 @@ pub(super) fn find_by_email(cfg: &CrmConfig, email: &Email) -> HttpRequest {
         None,
     )
 }
+
+pub(super) fn get(cfg: &CrmConfig, path: &str) -> HttpRequest {
+    request(cfg, "GET", path, None)
+}

@@ -2,10 +2,13 @@
 //! own `fetch`, and a parser for the responses. No I/O happens here.
 
 mod activecampaign;
+pub mod catalog;
 mod drip;
 mod highlevel;
+mod hubspot;
 mod keap;
 mod kit;
+mod mailchimp;
 mod mailerlite;
 
 use std::fmt;
@@ -133,6 +136,8 @@ pub fn load_requests(cfg: &CrmConfig, contact_id: &str) -> Vec<HttpRequest> {
         CrmKind::Drip => vec![drip::load(cfg, contact_id)],
         CrmKind::MailerLite => vec![mailerlite::load(cfg, contact_id)],
         CrmKind::HighLevel => vec![highlevel::load(cfg, contact_id)],
+        CrmKind::HubSpot => hubspot::load(cfg, contact_id),
+        CrmKind::Mailchimp => vec![mailchimp::load(cfg, contact_id)],
         CrmKind::Generic => Vec::new(),
     }
 }
@@ -141,16 +146,16 @@ pub fn load_requests(cfg: &CrmConfig, contact_id: &str) -> Vec<HttpRequest> {
 /// with it alone).
 pub fn tags_part(cfg: &CrmConfig) -> usize {
     match cfg.kind {
-        CrmKind::ActiveCampaign | CrmKind::Kit => 1,
+        CrmKind::ActiveCampaign | CrmKind::Kit | CrmKind::HubSpot => 1,
         _ => 0,
     }
 }
 
 /// Whether `tag` (as loaded from the CRM) is the configured tag `wanted`: by name where the CRM
-/// addresses tags by name (Drip, HighLevel), else by id.
+/// addresses tags by name (Drip, HighLevel, Mailchimp), else by id.
 pub fn tag_is(cfg: &CrmConfig, tag: &Tag, wanted: &str) -> bool {
     match cfg.kind {
-        CrmKind::Drip | CrmKind::HighLevel => tag
+        CrmKind::Drip | CrmKind::HighLevel | CrmKind::Mailchimp => tag
             .name
             .as_deref()
             .is_some_and(|n| n.trim().eq_ignore_ascii_case(wanted.trim())),
@@ -176,6 +181,8 @@ pub fn parse_load(
         CrmKind::Drip => drip::parse_load(cfg, res, into),
         CrmKind::MailerLite => mailerlite::parse_load(cfg, res, into),
         CrmKind::HighLevel => highlevel::parse_load(cfg, res, into),
+        CrmKind::HubSpot => hubspot::parse_load(cfg, part, res, into),
+        CrmKind::Mailchimp => mailchimp::parse_load(cfg, res, into),
         CrmKind::Generic => Ok(()),
     }
 }
@@ -195,6 +202,8 @@ pub fn write_field(
         CrmKind::Drip => drip::write_field(cfg, contact_id, field, value),
         CrmKind::MailerLite => mailerlite::write_field(cfg, contact_id, field, value),
         CrmKind::HighLevel => highlevel::write_field(cfg, contact_id, field, value),
+        CrmKind::HubSpot => hubspot::write_field(cfg, contact_id, field, value),
+        CrmKind::Mailchimp => mailchimp::write_field(cfg, contact_id, field, value),
         CrmKind::Keap | CrmKind::Generic => keap::write_field(cfg, contact_id, field, value),
     }
 }
@@ -207,6 +216,8 @@ pub fn apply_tag(cfg: &CrmConfig, contact_id: &str, tag: &str) -> HttpRequest {
         CrmKind::Drip => drip::apply_tag(cfg, contact_id, tag),
         CrmKind::MailerLite => mailerlite::apply_tag(cfg, contact_id, tag),
         CrmKind::HighLevel => highlevel::apply_tag(cfg, contact_id, tag),
+        CrmKind::HubSpot => hubspot::apply_tag(cfg, contact_id, tag),
+        CrmKind::Mailchimp => mailchimp::apply_tag(cfg, contact_id, tag),
         CrmKind::Keap | CrmKind::Generic => keap::apply_tag(cfg, contact_id, tag),
     }
 }
@@ -219,12 +230,14 @@ pub fn find_by_email(cfg: &CrmConfig, email: &Email) -> HttpRequest {
         CrmKind::Drip => drip::find_by_email(cfg, email),
         CrmKind::MailerLite => mailerlite::find_by_email(cfg, email),
         CrmKind::HighLevel => highlevel::find_by_email(cfg, email),
+        CrmKind::HubSpot => hubspot::find_by_email(cfg, email),
+        CrmKind::Mailchimp => mailchimp::find_by_email(cfg, email),
         CrmKind::Keap | CrmKind::Generic => keap::find_by_email(cfg, email),
     }
 }
 
-/// The contact ids a find-by-email response names (none for a 404: Drip and MailerLite answer
-/// a lookup by email with 404 when nobody has it).
+/// The contact ids a find-by-email response names (none for a 404: Drip, MailerLite, HubSpot
+/// and Mailchimp answer a lookup by email with 404 when nobody has it).
 pub fn parse_find(cfg: &CrmConfig, res: &HttpResponse) -> Result<Vec<String>, BadResponse> {
     if res.status == 404 {
         return Ok(Vec::new());
@@ -251,6 +264,11 @@ pub fn parse_find(cfg: &CrmConfig, res: &HttpResponse) -> Result<Vec<String>, Ba
             .and_then(id_string)
             .into_iter()
             .collect(),
+        // HubSpot: the contact itself, {"id", "properties"}; Mailchimp: the member, whose id
+        // is the hash it was looked up by.
+        CrmKind::HubSpot | CrmKind::Mailchimp => {
+            v.get("id").and_then(id_string).into_iter().collect()
+        }
         // HighLevel's duplicate search: {"contact": {"id"} or null}.
         CrmKind::HighLevel => v
             .get("contact")
@@ -403,4 +421,18 @@ fn object_field(fields: Option<&serde_json::Value>, field: &str) -> Option<Secre
         .as_str()
         .filter(|s| !s.is_empty())
         .map(Secret::new)
+}
+
+/// A GET to the CRM's API with the CRM's own authentication (the catalogs' lists).
+fn get(cfg: &CrmConfig, path: &str) -> HttpRequest {
+    match cfg.kind {
+        CrmKind::ActiveCampaign => activecampaign::get(cfg, path),
+        CrmKind::Kit => kit::get(cfg, path),
+        CrmKind::Drip => drip::get(cfg, path),
+        CrmKind::MailerLite => mailerlite::get(cfg, path),
+        CrmKind::HighLevel => highlevel::get(cfg, path),
+        CrmKind::HubSpot => hubspot::get(cfg, path),
+        CrmKind::Mailchimp => mailchimp::get(cfg, path),
+        CrmKind::Keap | CrmKind::Generic => keap::get(cfg, path),
+    }
 }

@@ -191,8 +191,9 @@ impl JsonMapping {
             .collect()
     }
 
+    /// Reads one contact from `item`; `named` gives a path as errors name it.
     #[allow(clippy::too_many_arguments)]
-    fn read_one(
+    pub(super) fn read_one(
         &self,
         item: &RawValue,
         source: Source,

@@ -6,6 +6,7 @@ mod activecampaign;
 mod json;
 mod keap_post;
 mod keap_rest;
+pub mod mailchimp;
 pub mod mapping;
 mod presets;
 
@@ -35,6 +36,11 @@ pub enum Source {
     /// HighLevel workflow webhooks (JSON, `contact_id`).
     #[serde(rename = "highlevel")]
     HighLevel,
+    /// HubSpot workflow webhooks (one contact) and app webhooks (an array of events).
+    #[serde(rename = "hubspot")]
+    HubSpot,
+    /// Mailchimp webhooks (form fields, `data[email]`).
+    Mailchimp,
     /// memberwire's generic JSON body, for every other source.
     Json,
     /// A source an owner defined by mapping its JSON (`/hooks/mapped/NAME`, the mapping in
@@ -45,7 +51,7 @@ pub enum Source {
 impl Source {
     /// The sources with a route of their own (mapped sources have one each, under
     /// [`Source::MAPPED_PREFIX`]).
-    pub const ALL: [Source; 8] = [
+    pub const ALL: [Source; 10] = [
         Source::KeapPost,
         Source::KeapRest,
         Source::ActiveCampaign,
@@ -53,6 +59,8 @@ impl Source {
         Source::Drip,
         Source::MailerLite,
         Source::HighLevel,
+        Source::HubSpot,
+        Source::Mailchimp,
         Source::Json,
     ];
 
@@ -68,6 +76,8 @@ impl Source {
             Source::Drip => "drip",
             Source::MailerLite => "mailerlite",
             Source::HighLevel => "highlevel",
+            Source::HubSpot => "hubspot",
+            Source::Mailchimp => "mailchimp",
             Source::Json => "json",
             Source::Mapped => "mapped",
         }
@@ -83,6 +93,8 @@ impl Source {
             Source::Drip => "/hooks/drip",
             Source::MailerLite => "/hooks/mailerlite",
             Source::HighLevel => "/hooks/highlevel",
+            Source::HubSpot => "/hooks/hubspot",
+            Source::Mailchimp => "/hooks/mailchimp",
             Source::Json => "/hooks/json",
             Source::Mapped => "/hooks/mapped",
         }
@@ -118,6 +130,8 @@ impl Source {
             Source::Drip => CrmKind::Drip,
             Source::MailerLite => CrmKind::MailerLite,
             Source::HighLevel => CrmKind::HighLevel,
+            Source::HubSpot => CrmKind::HubSpot,
+            Source::Mailchimp => CrmKind::Mailchimp,
             Source::Json | Source::Mapped => CrmKind::Generic,
         }
     }
@@ -132,18 +146,21 @@ impl Source {
             CrmKind::Drip => Source::Drip,
             CrmKind::MailerLite => Source::MailerLite,
             CrmKind::HighLevel => Source::HighLevel,
+            CrmKind::HubSpot => Source::HubSpot,
+            CrmKind::Mailchimp => Source::Mailchimp,
             CrmKind::Generic => Source::Json,
         }
     }
 
     const fn media_type(self) -> MediaType {
         match self {
-            Source::KeapPost | Source::ActiveCampaign => MediaType::Form,
+            Source::KeapPost | Source::ActiveCampaign | Source::Mailchimp => MediaType::Form,
             Source::KeapRest
             | Source::Kit
             | Source::Drip
             | Source::MailerLite
             | Source::HighLevel
+            | Source::HubSpot
             | Source::Json
             | Source::Mapped => MediaType::Json,
         }
@@ -296,7 +313,8 @@ pub fn parse_post(
         Source::KeapPost => keap_post::parse(body, options),
         Source::KeapRest => keap_rest::parse(body, options),
         Source::ActiveCampaign => activecampaign::parse(body, options),
-        Source::Kit | Source::Drip | Source::MailerLite | Source::HighLevel => {
+        Source::Mailchimp => mailchimp::parse(body, options),
+        Source::Kit | Source::Drip | Source::MailerLite | Source::HighLevel | Source::HubSpot => {
             presets::parse(source, body, options)
         }
         Source::Json => json::parse(body, options),

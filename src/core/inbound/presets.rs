@@ -6,9 +6,10 @@
 
 use serde_json::value::RawValue;
 
+use super::super::contact::CrmKind;
 use super::super::error::{Error, ErrorCode};
-use super::mapping::{at, JsonMapping};
-use super::{json_body, Inbound, ParseOptions, Source};
+use super::mapping::{at, JsonMapping, MAX_EACH};
+use super::{json_body, Inbound, InboundEvent, ParseOptions, Source};
 
 fn path(p: &str) -> Option<String> {
     Some(p.to_owned())
@@ -102,14 +103,40 @@ pub fn mapping(source: Source, batched: bool) -> Option<(JsonMapping, &'static s
             },
             "customData|",
         ),
+        // HubSpot's workflow webhook: the contact's properties, either flat as the owner chose
+        // them ({"hs_object_id", "email", "firstname", "lastname"}) or in the contact record's
+        // own shape ({"vid", "properties": {"email": {"value"}, ...}}). Its tags are its static
+        // lists, loaded through the API.
+        (Source::HubSpot, false) => (
+            JsonMapping {
+                contact_id: "hs_object_id|vid|objectId|properties.hs_object_id.value".into(),
+                email: path("email|properties.email.value"),
+                first_name: path("firstname|properties.firstname.value"),
+                last_name: path("lastname|properties.lastname.value"),
+                ..JsonMapping::default()
+            },
+            "",
+        ),
+        // HubSpot's app webhooks: an array of events, each naming one contact (`objectId`).
+        (Source::HubSpot, true) => (
+            JsonMapping {
+                contact_id: "objectId".into(),
+                event_type: path("subscriptionType"),
+                ..JsonMapping::default()
+            },
+            "",
+        ),
         _ => return None,
     })
 }
 
 pub(super) fn parse(source: Source, body: &[u8], options: &ParseOptions) -> Result<Inbound, Error> {
+    let root: &RawValue = json_body(body)?;
+    if source == Source::HubSpot {
+        return hubspot(root, body, options);
+    }
     // A batch envelope wraps its events in `events` (Kit's webhook endpoints, MailerLite's
     // batched webhooks).
-    let root: &RawValue = json_body(body)?;
     let batched = matches!(source, Source::Kit | Source::MailerLite)
         && root.get().trim_start().starts_with('{')
         && at(root, "events")?.is_some();
@@ -139,6 +166,76 @@ pub(super) fn parse(source: Source, body: &[u8], options: &ParseOptions) -> Resu
         source.crm(),
         &options.account,
         source.as_str(),
+        password.as_deref(),
+    )?;
+    Ok(Inbound::Events { events })
+}
+
+/// HubSpot: an array of app-webhook events (only contact events; one event per contact, the
+/// first of repeats), or one workflow webhook. A password property is read flat or in the
+/// record's `properties.NAME.value`.
+fn hubspot(root: &RawValue, body: &[u8], options: &ParseOptions) -> Result<Inbound, Error> {
+    if root.get().trim_start().starts_with('[') {
+        let items: Vec<&RawValue> = serde_json::from_str(root.get()).map_err(|_| {
+            Error::new(
+                ErrorCode::MalformedBody,
+                "the body must be an array of events",
+            )
+        })?;
+        if items.len() > MAX_EACH {
+            return Err(Error::new(
+                ErrorCode::TooManyObjects,
+                format!(
+                    "the delivery has {} events; at most {MAX_EACH} are read from one",
+                    items.len()
+                ),
+            ));
+        }
+        let (m, _) = mapping(Source::HubSpot, true).unwrap_or_default();
+        let mut events: Vec<InboundEvent> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            // Deal, company and ticket events name other objects.
+            let kind = at(item, "subscriptionType")?
+                .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+                .unwrap_or_default();
+            if !kind.starts_with("contact.") {
+                continue;
+            }
+            let named = |p: &str| format!("{i}.{p}");
+            let e = m.read_one(
+                item,
+                Source::HubSpot,
+                CrmKind::HubSpot,
+                &options.account,
+                "hubspot",
+                None,
+                &named,
+            )?;
+            if !events
+                .iter()
+                .any(|o| o.contact.contact_id == e.contact.contact_id)
+            {
+                events.push(e);
+            }
+        }
+        if events.is_empty() {
+            return Ok(Inbound::Ignored {
+                reason: "the delivery names no contact (only events about other objects)".into(),
+            });
+        }
+        return Ok(Inbound::Events { events });
+    }
+    let (m, _) = mapping(Source::HubSpot, false).unwrap_or_default();
+    let password = options
+        .password_field
+        .as_deref()
+        .map(|f| format!("{f}|properties.{f}.value"));
+    let events = m.read(
+        body,
+        Source::HubSpot,
+        CrmKind::HubSpot,
+        &options.account,
+        "hubspot",
         password.as_deref(),
     )?;
     Ok(Inbound::Events { events })

@@ -25,6 +25,8 @@ import { createKitSandbox, KIT_DEFAULT_API_KEY } from '../../../js/sandbox/kit.m
 import { createDripSandbox, DRIP_DEFAULT_TOKEN, DRIP_DEFAULT_ACCOUNT } from '../../../js/sandbox/drip.mjs';
 import { createHighLevelSandbox, HIGHLEVEL_DEFAULT_TOKEN, HIGHLEVEL_DEFAULT_LOCATION } from '../../../js/sandbox/highlevel.mjs';
 import { createMailerLiteSandbox, MAILERLITE_DEFAULT_TOKEN } from '../../../js/sandbox/mailerlite.mjs';
+import { createHubSpotSandbox, HUBSPOT_DEFAULT_TOKEN } from '../../../js/sandbox/hubspot.mjs';
+import { createMailchimpSandbox, MAILCHIMP_DEFAULT_API_KEY, MAILCHIMP_DEFAULT_LIST } from '../../../js/sandbox/mailchimp.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const CLI = join(ROOT, 'bin/memberwire.mjs');
@@ -82,6 +84,18 @@ export const CRMS = {
     config: (baseUrl = 'http://mailerlite.test/api') => ({ kind: 'mailerlite', baseUrl, token: MAILERLITE_DEFAULT_TOKEN, passwordField: 'password', linkField: 'set_password_link', welcomeTag: '102817459301156012' }),
     link: (sb, id) => sb.contact(id)?.fields?.set_password_link ?? null,
   },
+  hubspot: {
+    sandbox: () => createHubSpotSandbox({ rateLimit: false }),
+    // Tags are static lists: the welcome "tag" is list 13 (Welcome).
+    config: (baseUrl = 'http://hubspot.test') => ({ kind: 'hubspot', baseUrl, token: HUBSPOT_DEFAULT_TOKEN, passwordField: 'memberwire_password', linkField: 'memberwire_set_password_link', welcomeTag: '13' }),
+    link: (sb, id) => sb.contact(id)?.properties?.memberwire_set_password_link ?? null,
+  },
+  mailchimp: {
+    sandbox: () => createMailchimpSandbox({ rateLimit: false }),
+    // One audience: its id is in the base URL. Merge fields by tag; tags applied by name.
+    config: (baseUrl = `http://mailchimp.test/3.0/lists/${MAILCHIMP_DEFAULT_LIST}`) => ({ kind: 'mailchimp', baseUrl, token: MAILCHIMP_DEFAULT_API_KEY, passwordField: 'PASSWORD', linkField: 'SETPWLINK', welcomeTag: 'Welcome' }),
+    link: (sb, id) => sb.contact(id)?.merge_fields?.SETPWLINK ?? null,
+  },
 };
 
 /** A 43-character access key (256 bits, base64url), made here rather than by the server. */
@@ -91,7 +105,7 @@ export const makeKey = () => randomBytes(32).toString('base64url');
 
 /** The values no answer may contain. `redact` makes any text safe to put in a message. */
 export function createSecrets() {
-  const values = new Set([KEAP_DEFAULT_API_KEY, AC_DEFAULT_API_TOKEN, KIT_DEFAULT_API_KEY, DRIP_DEFAULT_TOKEN, HIGHLEVEL_DEFAULT_TOKEN, MAILERLITE_DEFAULT_TOKEN]);
+  const values = new Set([KEAP_DEFAULT_API_KEY, AC_DEFAULT_API_TOKEN, KIT_DEFAULT_API_KEY, DRIP_DEFAULT_TOKEN, HIGHLEVEL_DEFAULT_TOKEN, MAILERLITE_DEFAULT_TOKEN, HUBSPOT_DEFAULT_TOKEN, MAILCHIMP_DEFAULT_API_KEY]);
   const api = {
     add(...list) {
       for (const v of list) if (typeof v === 'string' && v.length >= 8) values.add(v);
