@@ -14,16 +14,23 @@ Serves the hook endpoints, the set-password page and the admin page, with SQLite
   --directory KIND     sqlite (default: members in DIR) or wordpress (members are the users of
                        a WordPress site with the memberwire plugin: MEMBERWIRE_WP_URL,
                        MEMBERWIRE_WP_USER, MEMBERWIRE_WP_APP_PASSWORD)
-  --crm NAME           sandbox (default: a built-in Keap-shaped CRM on loopback),
-                       keap (token in MEMBERWIRE_KEAP_TOKEN) or
-                       activecampaign (token in MEMBERWIRE_AC_TOKEN)
+  --crm NAME           keap (token in MEMBERWIRE_KEAP_TOKEN), activecampaign (MEMBERWIRE_AC_TOKEN),
+                       hubspot (MEMBERWIRE_HUBSPOT_TOKEN), mailchimp (MEMBERWIRE_MAILCHIMP_KEY),
+                       kit (MEMBERWIRE_KIT_TOKEN), drip (MEMBERWIRE_DRIP_TOKEN), mailerlite
+                       (MEMBERWIRE_MAILERLITE_TOKEN), highlevel (MEMBERWIRE_HIGHLEVEL_TOKEN and
+                       MEMBERWIRE_HIGHLEVEL_LOCATION), or sandbox (a built-in Keap-shaped CRM on
+                       loopback). Without it: the sandbox, until the admin page's Settings
+                       connect a CRM (a CRM given here cannot be changed there)
   --crm-url URL        the CRM API's base URL (Keap default https://api.infusionsoft.com/crm/rest;
-                       ActiveCampaign https://ACCOUNT.api-us1.com/api/3)
+                       ActiveCampaign https://ACCOUNT.api-us1.com/api/3; Drip
+                       https://api.getdrip.com/v2/ACCOUNT_ID; Mailchimp
+                       https://DC.api.mailchimp.com/3.0/lists/AUDIENCE_ID)
   --password-mode M    link (default: a one-time set-password link in a CRM field) or
-                       crm (the CRM's password field, or a generated one written back)
+                       crm (the CRM's password field, or a generated one written back);
+                       without it, the admin page's Settings may change it
   --no-sandbox-limit   lift the sandbox CRM's 10 requests/s limit (benchmarks)
   --crm-rate N         requests per second memberwire sends the CRM (default: the CRM's
-                       documented limit, Keap 10, ActiveCampaign 5; 0: no limit, for a sandbox)
+                       documented limit, e.g. Keap 10, ActiveCampaign 5; 0: no limit, for a sandbox)
   --budget-ms N        how long a post may run before it is answered 202 "queued"
                        (default 3000; 0 answers as soon as the post is durably recorded)
 
@@ -56,9 +63,9 @@ try {
       host: { type: 'string', default: '127.0.0.1' },
       data: { type: 'string', default: './data' },
       directory: { type: 'string', default: 'sqlite' },
-      crm: { type: 'string', default: 'sandbox' },
+      crm: { type: 'string' },
       'crm-url': { type: 'string' },
-      'password-mode': { type: 'string', default: 'link' },
+      'password-mode': { type: 'string' },
       'no-sandbox-limit': { type: 'boolean', default: false },
       'budget-ms': { type: 'string', default: '3000' },
       'crm-rate': { type: 'string' },

@@ -34,6 +34,7 @@ export const BACKGROUND = 1;
  * @param {{ now: () => number, sleep: (ms: number) => Promise<void> }} clock
  */
 export function crmQueue(limiter, { now, sleep }) {
+  // (`limiter` is replaced by setLimiter when the CRM changes.)
   const lines = [[], []];
   let pumping = false;
 
@@ -54,6 +55,10 @@ export function crmQueue(limiter, { now, sleep }) {
   }
 
   return {
+    /** Paces the requests from now on by `next` (the CRM changed). */
+    setLimiter(next) {
+      limiter = next;
+    },
     /** Resolves when a request of this priority may be sent. */
     turn(priority = FRESH) {
       return new Promise((resolve) => {

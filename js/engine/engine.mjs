@@ -30,16 +30,22 @@ const FRESH_PER_POST = 10;
  *   events it was running stay recorded as running and resume on the new one
  */
 export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000, hashPassword, onFatal = () => {}, maxRunning = 64 }) {
-  const registrar = new wasm.Registrar(config);
+  // `let`: the settings screen can change the configuration while the process runs
+  // (`reconfigure`); workflows already started keep the settings they started with.
+  let registrar = new wasm.Registrar(config);
+  let sources = [];
   const hash = hashPassword ?? (async (password) => registrar.hashNewPassword(password));
   // The CRM's documented limit comes from the core, with its client (CrmKind::requests_per_second).
-  const perSecond = rateLimit ?? (config?.crm?.kind ? wasm.crmRateLimit(config.crm.kind) : 0);
   // 10% under the CRM's limit: its window and our clock do not start at the same instant.
   // No limit (a sandbox): every request's turn is now, with no call into the limiter.
-  const limiter = tokenBucket(perSecond * 0.9, 1);
+  // `rateLimit` overrides it: a number, or a function of the configuration.
+  const limiterFor = (cfg) => {
+    const given = typeof rateLimit === 'function' ? rateLimit(cfg) : rateLimit;
+    return tokenBucket((given ?? (cfg?.crm?.kind ? wasm.crmRateLimit(cfg.crm.kind) : 0)) * 0.9, 1);
+  };
   const running = new Map(); // eventId -> Promise of the final poll
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-  const queue = crmQueue(limiter, { now, sleep });
+  const queue = crmQueue(limiterFor(config), { now, sleep });
   let sweeping = false;
   // Set once the instance trapped (here or in the handler): no wasm object of this engine is freed
   // again. After a host resets the glue onto a fresh instance, an old pointer freed there would
@@ -176,7 +182,23 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
   }
 
   return {
-    registrar,
+    /** The registrar new posts are read with (replaced by `reconfigure`). */
+    get registrar() {
+      return registrar;
+    },
+
+    /**
+     * Applies new settings (the CRM connection, the password mode, ...) to every post from now
+     * on: the core checks them first and throws `invalid_config` (the old ones stay) when they
+     * cannot work. Workflows already running finish with the settings they started with.
+     */
+    reconfigure(next) {
+      const fresh = new wasm.Registrar(next);
+      if (sources.length) fresh.setSources(sources);
+      // The old registrar is not freed: a host's session store may still hash with it.
+      registrar = fresh;
+      queue.setLimiter(limiterFor(next));
+    },
 
     /**
      * Resolves when a request to the CRM may be sent: the one line every CRM call of this
@@ -206,6 +228,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     /** The owner's mapped sources (already checked: `wasm.checkSources`), read by every later post. */
     setSources(list) {
       registrar.setSources(list);
+      sources = list;
     },
 
     /**

@@ -428,7 +428,18 @@ export async function createAdminApi(o) {
       if (!(await sessions.revokeToken(id))) fail(404, 'not_found', 'no such API token');
       return json(200, { revoked: id });
     }],
-    ['GET', /^\/api\/settings$/, async () => json(200, settingsView({ wasm, crm, sandbox: o.sandbox, passwordMode: o.passwordMode, publicUrl: o.publicUrl() }))],
+    ['GET', /^\/api\/settings$/, async () =>
+      json(200, {
+        ...settingsView({ wasm, crm, sandbox: typeof o.sandbox === 'function' ? o.sandbox() : o.sandbox, passwordMode: typeof o.passwordMode === 'function' ? o.passwordMode() : o.passwordMode, publicUrl: o.publicUrl() }),
+        // The settings this page may change, and the ones the environment fixes.
+        ...(o.connection ? { editable: o.connection.view() } : {}),
+      })],
+    // Saves settings (partial: what the form changed) and applies them to the next post.
+    ['PUT', /^\/api\/settings\/connection$/, async ({ request }) => {
+      if (!o.connection) fail(409, 'not_supported', 'this host takes its settings from its environment (wrangler.toml and secrets)');
+      const view = await o.connection.put(await body(request));
+      return json(200, { saved: true, editable: view });
+    }],
     ['POST', /^\/api\/settings\/rotate-key$/, async () => {
       if (o.keyFromEnv) fail(409, 'key_from_env', 'the access key comes from MEMBERWIRE_KEY: change it there and restart');
       const { key, digest } = await rotateAccessKey(store.settings, wasm);

@@ -16,7 +16,8 @@ const MAX_PAGES = 200;
  * @param {{now?: () => number}} [o]
  */
 export async function openCatalog(settings, crm, { now = Date.now } = {}) {
-  const owner = `${crm?.kind ?? 'generic'} ${crm?.baseUrl ?? ''} ${crm?.accountId ?? ''}`;
+  const ownerOf = (c) => `${c?.kind ?? 'generic'} ${c?.baseUrl ?? ''} ${c?.accountId ?? ''}`;
+  let owner = ownerOf(crm);
   let stored = await settings.get(CATALOG);
   // A catalog listed from another CRM account names other tags: it is not used.
   if (stored?.owner !== owner) stored = null;
@@ -28,6 +29,15 @@ export async function openCatalog(settings, crm, { now = Date.now } = {}) {
   }
 
   const api = {
+    /** The CRM changed (Settings): another account's names are dropped, and listed again. */
+    rebind(next) {
+      const o = ownerOf(next);
+      if (o === owner) return;
+      owner = o;
+      stored = null;
+      names = nameMap(null);
+    },
+
     /** {tags, fields, fetchedAt} as last listed, or empty lists before the first listing. */
     get: () => ({ tags: stored?.tags ?? [], fields: stored?.fields ?? [], fetchedAt: stored?.fetchedAt ?? null, error: stored?.error ?? null }),
 

@@ -9,6 +9,7 @@ import { sqlStore } from '../adapters/sql-store.mjs';
 import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
 import { ACCESS_KEY, openRules, openSources } from './settings.mjs';
 import { openCatalog } from './catalog.mjs';
+import { openConnection } from './connection.mjs';
 import { createStatic } from './static.mjs';
 import { workerHasher } from './hasher.mjs';
 import { createEngine } from '../engine/engine.mjs';
@@ -43,9 +44,9 @@ export async function serve({
   host = '127.0.0.1',
   dataDir = './data',
   directory: directoryKind = 'sqlite',
-  crm = 'sandbox',
+  crm,
   crmUrl,
-  passwordMode = 'link',
+  passwordMode,
   sandboxRateLimit = 10,
   crmRate,
   budgetMs,
@@ -74,11 +75,15 @@ export async function serve({
 
     let sandbox = null;
     let crmConfig;
+    // What the command line and the environment fix (the Settings screen shows why it cannot
+    // change them); without --crm, the sandbox is only the starting point.
+    const locked = lockedSettings({ crm, crmUrl, passwordMode, env });
+    crm ??= 'sandbox';
     if (crm === 'sandbox') {
       const sb = createKeapSandbox({ rateLimit: sandboxRateLimit ? { perSecond: sandboxRateLimit } : false });
       const served = await listen(sb.handle, { port: 0, host: '127.0.0.1' });
       cleanup.push(() => served.close());
-      sandbox = { ...served, api: sb };
+      sandbox = { ...served, api: sb, crmBase: `${served.url}/crm/rest` };
       crmConfig = {
         kind: 'keap',
         baseUrl: `${served.url}/crm/rest`,
@@ -94,6 +99,29 @@ export async function serve({
     } else {
       throw usage(`--crm must be sandbox or one of ${Object.keys(CRM_ENV).join(', ')}, not ${crm}`);
     }
+
+    // The settings the owner saved on the Settings screen, over what the command line gives.
+    const engineConfig = (c) => ({
+      crm: c.crm,
+      passwordMode: c.passwordMode,
+      ...(c.linkTtlMs ? { linkTtlMs: c.linkTtlMs } : {}),
+      linkUrl: `${publicUrlOf()}/set-password`,
+      ...(bcryptCost ? { bcryptCost } : {}),
+      // The other fields of a post kept with its event: only those named (an allow-list).
+      ...(env.MEMBERWIRE_KEEP_FIELDS ? { parse: { keepFields: env.MEMBERWIRE_KEEP_FIELDS.split(',').map((f) => f.trim()).filter(Boolean) } } : {}),
+    });
+    let publicUrlOf = () => '';
+    let onSettings = () => {};
+    const connection = await openConnection(store.settings, wasm, {
+      base: { crm: crmConfig, passwordMode: passwordMode ?? 'link' },
+      locked,
+      registrarConfig: engineConfig,
+      apply: (c) => onSettings(c),
+    });
+    // One object for the whole process: the admin API and the catalog read it, and a saved
+    // change updates it in place.
+    let settingsNow = connection.effective();
+    crmConfig = { ...settingsNow.crm };
 
     const { events } = store;
     // The access rules: the admin API edits them; a WordPress directory stores each member's
@@ -120,28 +148,32 @@ export async function serve({
     // The set-password form's bcrypt runs in a worker thread, not on this event loop.
     const hasher = workerHasher({ bcryptCost });
     cleanup.push(() => hasher.close());
+    publicUrlOf = () => publicUrl;
     const engine = createEngine({
       wasm,
-      config: {
-        crm: crmConfig,
-        passwordMode,
-        linkUrl: `${publicUrl}/set-password`,
-        ...(bcryptCost ? { bcryptCost } : {}),
-        // The other fields of a post kept with its event: only those named (an allow-list).
-        ...(env.MEMBERWIRE_KEEP_FIELDS ? { parse: { keepFields: env.MEMBERWIRE_KEEP_FIELDS.split(',').map((f) => f.trim()).filter(Boolean) } } : {}),
-      },
+      config: engineConfig({ ...settingsNow, crm: crmConfig }),
       events,
       directory,
       hashPassword: (password) => hasher.hash(password),
       onFatal,
       // One line to the CRM for the whole process (the engine's: the admin API waits in it too).
-      rateLimit: crmRate ?? (crm === 'sandbox' ? sandboxRateLimit : undefined),
+      // (Per configuration: the Settings screen may move from the sandbox to a real CRM.)
+      rateLimit: (c) => crmRate ?? (sandbox && c.crm?.baseUrl === sandbox.crmBase ? sandboxRateLimit : undefined),
       log: (r) => log(`${r.level === 'info' ? '' : `${r.level}: `}${r.event}: ${r.message}`),
     });
     // The admin page's "test post" goes through a second instance of the same handler, keyed
     // with a key that exists only in this process (the real key is known only by its digest).
     const internal = wasm.generateAccessKey();
     const testHandler = createHandler({ wasm, engine, keyDigest: () => internal.digest, budgetMs });
+    // A change saved on the Settings screen: the next post reads it, no restart.
+    onSettings = (c) => {
+      settingsNow = c;
+      for (const k of Object.keys(crmConfig)) delete crmConfig[k];
+      Object.assign(crmConfig, c.crm);
+      engine.reconfigure(engineConfig({ ...c, crm: crmConfig }));
+      catalog.rebind(crmConfig);
+      log(`admin: settings saved (crm ${crmConfig.kind}, passwords by ${c.passwordMode})`);
+    };
     // The owner's mapped sources (/hooks/mapped/NAME), from the store; saved ones apply at once.
     const sources = await openSources(store.settings, wasm, { apply: (list) => engine.setSources(list) });
     const admin = await createAdminApi({
@@ -151,8 +183,10 @@ export async function serve({
       directory,
       events,
       crm: crmConfig,
-      sandbox: Boolean(sandbox),
-      passwordMode,
+      // Whether the CRM in use is the built-in sandbox (the Settings screen may have changed it).
+      sandbox: () => Boolean(sandbox) && crmConfig.baseUrl === sandbox.crmBase,
+      passwordMode: () => settingsNow.passwordMode,
+      connection,
       publicUrl: () => publicUrl,
       // The Origin an admin request may carry: the public URL and the listening address (with
       // its localhost spelling on loopback), never what a request's Host header claims.
@@ -208,7 +242,7 @@ export async function serve({
     log(`  data: ${db.file}  members: ${await directory.size()}  events: ${counts.total}${resumed ? `  resumed: ${resumed}` : ''}${bulkResumed ? `  bulk runs resumed: ${bulkResumed}` : ''}`);
     log(`  admin page: ${served.url}/admin${needsSetup ? ' (first run: set the administrator password with the access key)' : ''}`);
     if (directoryKind === 'wordpress') log(`  members: the WordPress users of ${env.MEMBERWIRE_WP_URL}`);
-    log(`  crm: ${crm === 'sandbox' ? `sandbox (Keap REST shapes) at ${sandbox.url}/crm/rest` : `${crm} at ${crmConfig.baseUrl}`}`);
+    log(`  crm: ${sandbox && crmConfig.baseUrl === sandbox.crmBase ? `sandbox (Keap REST shapes) at ${sandbox.url}/crm/rest` : `${crmConfig.kind} at ${crmConfig.baseUrl}`}`);
     if (generated) {
       log('');
       log(`  access key (shown once; only its digest is kept in ${db.file}):`);
@@ -341,6 +375,26 @@ export const CRM_ENV = {
   hubspot: { token: 'MEMBERWIRE_HUBSPOT_TOKEN', url: 'https://api.hubapi.com' },
   mailchimp: { token: 'MEMBERWIRE_MAILCHIMP_KEY', urlEnv: 'MEMBERWIRE_MAILCHIMP_URL', urlHint: 'https://DC.api.mailchimp.com/3.0/lists/AUDIENCE_ID' },
 };
+
+/** The settings the command line and the environment fix, each with the reason shown. */
+function lockedSettings({ crm, crmUrl, passwordMode, env }) {
+  const locked = {};
+  if (crm === 'sandbox') {
+    for (const k of ['kind', 'baseUrl', 'token', 'accountId']) locked[`crm.${k}`] = 'memberwire was started with --crm sandbox';
+  } else if (crm !== undefined && Object.hasOwn(CRM_ENV, crm)) {
+    const spec = CRM_ENV[crm];
+    locked['crm.kind'] = `memberwire was started with --crm ${crm}`;
+    locked['crm.token'] = `${spec.token} is set in the environment`;
+    if (crmUrl) locked['crm.baseUrl'] = 'memberwire was started with --crm-url';
+    else if (spec.urlEnv) locked['crm.baseUrl'] = `${spec.urlEnv} is set in the environment`;
+    else locked['crm.baseUrl'] = `--crm ${crm} uses its API's address`;
+    if (spec.accountEnv) locked['crm.accountId'] = `${spec.accountEnv} is set in the environment`;
+  }
+  const fromEnv = { MEMBERWIRE_PASSWORD_FIELD: 'crm.passwordField', MEMBERWIRE_PASSWORD_FIELD_MAX: 'crm.passwordFieldMax', MEMBERWIRE_LINK_FIELD: 'crm.linkField', MEMBERWIRE_WELCOME_TAG: 'crm.welcomeTag' };
+  for (const [name, setting] of Object.entries(fromEnv)) if (env[name]) locked[setting] = `${name} is set in the environment`;
+  if (passwordMode !== undefined) locked.passwordMode = 'memberwire was started with --password-mode';
+  return locked;
+}
 
 function realCrm(kind, crmUrl, env) {
   const spec = CRM_ENV[kind];

@@ -59,3 +59,38 @@ test('settings: test the CRM connection, copy a hook URL, rotate the access key'
   assert.deepEqual(writesWithoutCsrf(problems), []);
   assert.deepEqual(problems.errors, []);
 });
+
+test('settings: the welcome tag picked from the CRM\'s own tags applies to the next post, without a restart', async (t) => {
+  const { server, page, problems } = await start(t);
+  await setupAndLogin(page, server);
+  await goto(page, '#/settings', 'Settings');
+  // The picker offers the CRM's tags by name (listed from the sandbox), with the current one chosen.
+  const welcome = page.locator('#mw-set-welcome-tag');
+  await welcome.locator('option', { hasText: 'Silver Member (97)' }).waitFor({ state: 'attached' });
+  assert.equal(await welcome.inputValue(), '95');
+  const fields = await page.locator('#mw-set-link-field option').allInnerTexts();
+  assert.ok(fields.includes('Set Password Link (13)'), fields.join(' | '));
+  // The token is never shown: the field is empty and says one is saved.
+  assert.equal(await page.locator('#mw-set-token').inputValue(), '');
+  assert.match(await page.locator('#mw-set-token').getAttribute('placeholder'), /Saved/);
+  assert.ok(!(await page.content()).includes('keap-sandbox-api-key'));
+
+  await welcome.selectOption('97');
+  await page.locator('#mw-set-link-ttl').fill('2');
+  await page.locator('#mw-save-settings').click();
+  await page.locator('#mw-settings-out .notice-success', { hasText: 'no restart needed' }).waitFor();
+  await screenshot(page, 'admin-settings-connection', { fullPage: true });
+
+  // The next post: Alan (105) gets Silver Member as his welcome tag.
+  const res = await fetch(`${server.url}/hooks/keap?key=${encodeURIComponent(server.accessKey)}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'contactId=105' });
+  assert.equal((await res.json()).outcome, 'created');
+  assert.deepEqual(server.sandbox.api.tagApplications().filter((x) => x.contactId === '105').map((x) => x.tagId), ['97']);
+
+  // Still chosen after a reload.
+  await page.reload();
+  await page.locator('#mw-set-welcome-tag option', { hasText: 'Silver Member (97)' }).waitFor({ state: 'attached' });
+  assert.equal(await page.locator('#mw-set-welcome-tag').inputValue(), '97');
+  assert.equal(await page.locator('#mw-set-link-ttl').inputValue(), '2');
+  assert.deepEqual(writesWithoutCsrf(problems), []);
+  assert.deepEqual(problems.errors, []);
+});
