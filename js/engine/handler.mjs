@@ -33,6 +33,8 @@ export function error(status, code, message, headers) {
  * @param {object} o.wasm        the initialized wasm package
  * @param {object} o.engine      from createEngine
  * @param {() => string|null} o.keyDigest  the stored access-key digest (may change on rotation)
+ * @param {(route: string) => string|null} [o.routeKeyDigest]  a hook route's own key digest
+ *   (`keap`, `mapped/shop`): where one is set, that route takes it instead of the shared key
  * @param {number} [o.budgetMs]  how long a post may take before it is answered 202 `queued`
  * @param {number} [o.maxBodyBytes]
  * @param {(request: Request, url: URL, ctx: object) => Promise<Response|null>} [o.extra]  more routes
@@ -42,7 +44,7 @@ export function error(status, code, message, headers) {
  * @param {{limit: number, windowMs: number}} [o.setPasswordLimit]  set-password attempts per client
  * @param {(err: Error) => void} [o.onFatal]  called when the wasm instance trapped (the host replaces it)
  */
-export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBodyBytes = 1024 * 1024, extra, health = () => null, setPasswordLimit = { limit: 20, windowMs: 10 * 60_000 }, onFatal = () => {} }) {
+export function createHandler({ wasm, engine, keyDigest, routeKeyDigest = () => null, budgetMs = 3000, maxBodyBytes = 1024 * 1024, extra, health = () => null, setPasswordLimit = { limit: 20, windowMs: 10 * 60_000 }, onFatal = () => {} }) {
   const attempts = attemptLimiter(setPasswordLimit);
   return {
     async fetch(request, env, ctx) {
@@ -66,16 +68,19 @@ export function createHandler({ wasm, engine, keyDigest, budgetMs = 3000, maxBod
           const r = extra ? await extra(request, url, ctx) : null;
           return r ?? error(404, 'not_found', `no route ${url.pathname}`);
         }
+        // The route's own key where it has one, else the shared access key.
+        const route = url.pathname.replace(/^\/hooks\//, '').replace(/\/$/, '');
+        const digest = routeKeyDigest(route) ?? keyDigest();
         // Mailchimp checks a webhook's URL with a GET before it saves it.
         if (source === 'mailchimp' && (request.method === 'GET' || request.method === 'HEAD')) {
-          if (!authorized(request, url, wasm, keyDigest())) return error(401, 'unauthorized', 'a valid access key is required');
+          if (!authorized(request, url, wasm, digest)) return error(401, 'unauthorized', 'a valid access key is required');
           return json(200, { ok: true, verified: true });
         }
         if (request.method !== 'POST') {
           if (source === 'mailchimp') return error(405, 'method_not_allowed', `${url.pathname} accepts POST (and GET, which checks the URL)`, { allow: 'GET, HEAD, POST' });
           return error(405, 'method_not_allowed', `${url.pathname} accepts POST only`, { allow: 'POST' });
         }
-        if (!authorized(request, url, wasm, keyDigest())) {
+        if (!authorized(request, url, wasm, digest)) {
           return error(401, 'unauthorized', 'a valid access key is required: send it as `Authorization: Bearer KEY`, `X-Memberwire-Key: KEY` or `?key=KEY`');
         }
         // A store that cannot write would half-record the post: refuse it whole instead, so the

@@ -29,6 +29,7 @@ import { applyMigrations } from '../store/sql.mjs';
 import { createAdminApi } from '../server/admin-api.mjs';
 import { openRules, openSources, RULES, SOURCES } from '../server/settings.mjs';
 import { openCatalog, CATALOG } from '../server/catalog.mjs';
+import { openSourceKeys, SOURCE_KEYS } from '../server/source-keys.mjs';
 import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
 
 wasm.initSync({ module: wasmModule });
@@ -73,7 +74,7 @@ async function build(env) {
   const store = sqlStore(wasm, db);
   // An isolate's start reads its two settings in one query (each D1 round trip is felt by the
   // post that starts the isolate).
-  await store.settings.preload([EMAIL_FORM, RULES, SOURCES, CATALOG]);
+  await store.settings.preload([EMAIL_FORM, RULES, SOURCES, CATALOG, SOURCE_KEYS]);
   await store.upgrade();
   const rules = await openRules(store.settings, wasm);
   const config = env.MEMBERWIRE_CONFIG ? JSON.parse(env.MEMBERWIRE_CONFIG) : {};
@@ -103,6 +104,8 @@ async function build(env) {
   });
   // The owner's mapped sources (/hooks/mapped/NAME), read from D1 with the other settings.
   const sources = await openSources(store.settings, wasm, { apply: (list) => engine.setSources(list) });
+  // Hook routes with access keys of their own (the shared key is MEMBERWIRE_KEY).
+  const sourceKeys = await openSourceKeys(store.settings, wasm, { routes: () => wasm.hookRoutes() });
   store.settings.forgetPreloaded();
   const digest = env.MEMBERWIRE_KEY ? wasm.accessKeyDigest(env.MEMBERWIRE_KEY) : null;
   // The admin API (its sessions, bulk runs) is built at the first request for it, not at the
@@ -117,6 +120,7 @@ async function build(env) {
       rules,
       sources,
       catalog,
+      sourceKeys,
       events: store.events,
       crm: config.crm ?? { kind: 'generic' },
       sandbox: false,
@@ -133,8 +137,8 @@ async function build(env) {
       admin = null;
       throw err;
     }));
-  const handler = createHandler({ wasm, engine, keyDigest: () => digest, extra: async (request, url, ctx) => (await adminApi()).extra(request, url, ctx), health: () => store.health(), onFatal });
-  built = { store, engine, handler, rules, sources };
+  const handler = createHandler({ wasm, engine, keyDigest: () => digest, routeKeyDigest: sourceKeys.digestFor, extra: async (request, url, ctx) => (await adminApi()).extra(request, url, ctx), health: () => store.health(), onFatal });
+  built = { store, engine, handler, rules, sources, sourceKeys };
   return built;
 }
 
@@ -177,7 +181,7 @@ export default {
       });
     }
     // Levels and mapped sources follow what another isolate saved, within seconds.
-    await Promise.all([a.rules.fresh().catch(() => {}), a.sources.fresh().catch(() => {})]);
+    await Promise.all([a.rules.fresh().catch(() => {}), a.sources.fresh().catch(() => {}), a.sourceKeys.fresh().catch(() => {})]);
     return a.handler.fetch(request, env, ctx);
   },
 

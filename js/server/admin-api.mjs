@@ -10,6 +10,7 @@ import { view as eventView } from '../adapters/events.mjs';
 import { createSessions, AuthError } from './session.mjs';
 import { openRules, openSources, settingsView, rotateAccessKey } from './settings.mjs';
 import { openCatalog } from './catalog.mjs';
+import { openSourceKeys } from './source-keys.mjs';
 import { openBulk } from './bulk.mjs';
 import { createCrmClient } from './crm-client.mjs';
 
@@ -98,6 +99,7 @@ export async function createAdminApi(o) {
   const rules = o.rules ?? (await openRules(store.settings, wasm));
   const sources = o.sources ?? (await openSources(store.settings, wasm, { apply: (list) => engine.setSources(list) }));
   const catalog = o.catalog ?? (await openCatalog(store.settings, crm));
+  const sourceKeys = o.sourceKeys ?? (await openSourceKeys(store.settings, wasm, { routes: () => wasm.hookRoutes() }));
   if (!o.catalog) rules.setNamer(catalog.named);
   const sourceUrls = (list) => Object.fromEntries(list.map((s) => [s.name, `${o.publicUrl()}/hooks/mapped/${s.name}`]));
   // The admin page's CRM calls wait in the engine's one line to the CRM.
@@ -434,6 +436,19 @@ export async function createAdminApi(o) {
         // The settings this page may change, and the ones the environment fixes.
         ...(o.connection ? { editable: o.connection.view() } : {}),
       })],
+    // Hook routes with access keys of their own: a new one is shown once; DELETE returns the
+    // route to the shared key.
+    ['GET', /^\/api\/settings\/source-keys$/, async () => json(200, { routes: sourceKeys.list() })],
+    ['POST', /^\/api\/settings\/source-keys\/([^/]+)\/rotate$/, async (ctx, route) => {
+      const r = await sourceKeys.rotate(route);
+      log(`admin: a new access key for /hooks/${r.route} (the old one no longer works there)`);
+      return json(200, r);
+    }],
+    ['DELETE', /^\/api\/settings\/source-keys\/([^/]+)$/, async (ctx, route) => {
+      if (!(await sourceKeys.remove(route))) fail(404, 'not_found', `/hooks/${route} has no key of its own`);
+      log(`admin: /hooks/${route} takes the shared access key again`);
+      return json(200, { route, removed: true });
+    }],
     // Saves settings (partial: what the form changed) and applies them to the next post.
     ['PUT', /^\/api\/settings\/connection$/, async ({ request }) => {
       if (!o.connection) fail(409, 'not_supported', 'this host takes its settings from its environment (wrangler.toml and secrets)');

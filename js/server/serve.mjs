@@ -10,6 +10,7 @@ import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
 import { ACCESS_KEY, openRules, openSources } from './settings.mjs';
 import { openCatalog } from './catalog.mjs';
 import { openConnection } from './connection.mjs';
+import { openSourceKeys } from './source-keys.mjs';
 import { createStatic } from './static.mjs';
 import { workerHasher } from './hasher.mjs';
 import { createEngine } from '../engine/engine.mjs';
@@ -174,6 +175,8 @@ export async function serve({
       catalog.rebind(crmConfig);
       log(`admin: settings saved (crm ${crmConfig.kind}, passwords by ${c.passwordMode})`);
     };
+    // Hook routes with access keys of their own (rotated per route on the Settings screen).
+    const sourceKeys = await openSourceKeys(store.settings, wasm, { routes: () => wasm.hookRoutes() });
     // The owner's mapped sources (/hooks/mapped/NAME), from the store; saved ones apply at once.
     const sources = await openSources(store.settings, wasm, { apply: (list) => engine.setSources(list) });
     const admin = await createAdminApi({
@@ -200,6 +203,7 @@ export async function serve({
       rules,
       sources,
       catalog,
+      sourceKeys,
       testPost: (body) =>
         testHandler.fetch(
           new Request(`${served.url}/hooks/json`, {
@@ -222,7 +226,7 @@ export async function serve({
       lastFailure = f?.code ?? null;
       return f;
     };
-    handler = createHandler({ wasm, engine, keyDigest: () => digest, budgetMs, extra: admin.extra, health, onFatal });
+    handler = createHandler({ wasm, engine, keyDigest: () => digest, routeKeyDigest: sourceKeys.digestFor, budgetMs, extra: admin.extra, health, onFatal });
 
     const resumed = await engine.resumeUnfinished();
     const bulkResumed = admin.start();

@@ -91,6 +91,19 @@ test('settings: the welcome tag picked from the CRM\'s own tags applies to the n
   await page.locator('#mw-set-welcome-tag option', { hasText: 'Silver Member (97)' }).waitFor({ state: 'attached' });
   assert.equal(await page.locator('#mw-set-welcome-tag').inputValue(), '97');
   assert.equal(await page.locator('#mw-set-link-ttl').inputValue(), '2');
+
+  // The Keap URL gets a key of its own, shown once in its URL; the shared key stops working there.
+  await page.locator('button.mw-own-key[data-route="keap"]').click();
+  await page.locator('.mw-own-key-note').waitFor();
+  const own = new URL(await page.locator('input.mw-hook-url[data-hook="keap"]').inputValue()).searchParams.get('key');
+  assert.match(own, /^mwk_/);
+  assert.notEqual(own, server.accessKey);
+  const keapPost = (key) => fetch(`${server.url}/hooks/keap?key=${encodeURIComponent(key)}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'contactId=107' }).then((r) => r.status);
+  assert.equal(await keapPost(server.accessKey), 401);
+  assert.equal(await keapPost(own), 200);
+  await page.locator('button.mw-shared-key[data-route="keap"]').click();
+  await page.locator('button.mw-own-key[data-route="keap"]', { hasText: 'Own Key…' }).waitFor();
+  assert.equal(await keapPost(server.accessKey), 200);
   assert.deepEqual(writesWithoutCsrf(problems), []);
   assert.deepEqual(problems.errors, []);
 });

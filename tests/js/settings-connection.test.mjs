@@ -117,3 +117,36 @@ test('the CRM connection itself can be changed in the page: kind, URL and token 
   await admin('PUT', '/api/settings/connection', { crm: { token: KEAP_DEFAULT_API_KEY, baseUrl: base } });
   assert.equal((await admin('POST', '/api/crm/test')).json.ok, true);
 });
+
+test('a hook route can have an access key of its own: the shared key stops working there, and only there', async (t) => {
+  const { srv } = await start(t);
+  t.after(() => srv.close());
+  const admin = await login(srv, srv.accessKey);
+  const shared = srv.accessKey;
+  const hook = (route, key, body = 'contactId=101', type = 'application/x-www-form-urlencoded') =>
+    fetch(`${srv.url}/hooks/${route}?key=${encodeURIComponent(key)}`, { method: 'POST', headers: { 'content-type': type }, body }).then((r) => r.status);
+
+  const made = await admin('POST', '/api/settings/source-keys/keap/rotate');
+  assert.equal(made.status, 200, made.text);
+  const own = made.json.key;
+  assert.match(own, /^mwk_/);
+  assert.deepEqual(Object.keys((await admin('GET', '/api/settings/source-keys')).json.routes), ['keap']);
+  assert.ok(!JSON.stringify((await admin('GET', '/api/settings/source-keys')).json).includes(own), 'never shown again');
+
+  assert.equal(await hook('keap', shared), 401, 'the shared key no longer opens /hooks/keap');
+  assert.equal(await hook('keap', own), 200);
+  assert.equal(await hook('keap-rest', own, '{}', 'application/json'), 401, 'its own key opens no other route');
+  assert.equal(await hook('json', shared, JSON.stringify({ contact_id: 'x-1', email: 'x1@example.com' }), 'application/json'), 200, 'the other routes keep the shared key');
+
+  // A mapped source's route too; an unknown route is refused.
+  assert.equal((await admin('POST', `/api/settings/source-keys/${encodeURIComponent('mapped/shop')}/rotate`)).status, 200);
+  const unknown = await admin('POST', '/api/settings/source-keys/nope/rotate');
+  assert.equal(unknown.status, 400);
+  assert.equal(unknown.json.error.code, 'invalid_field');
+
+  // Back to the shared key.
+  assert.equal((await admin('DELETE', '/api/settings/source-keys/keap')).status, 200);
+  assert.equal(await hook('keap', shared), 200);
+  assert.equal(await hook('keap', own), 401);
+  assert.equal((await admin('DELETE', '/api/settings/source-keys/keap')).status, 404);
+});

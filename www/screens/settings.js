@@ -1,7 +1,7 @@
 // Settings: CRM connection (+ Test connection), the access key (rotate: shown once), password
 // mode, welcome tag, field mapping, hook URLs to paste into the CRM (with copy buttons).
 import { h, replace, notice, runBusy } from '../dom.js';
-import { get, post, put, embedded } from '../api.js';
+import { get, post, put, del, embedded } from '../api.js';
 import { frame, copyButton, errorText } from './common.js';
 import { apiTokensSection } from './api-tokens.js';
 
@@ -100,17 +100,51 @@ export async function renderSettings(ctx) {
     confirmBtn.focus();
   });
 
-  // Hook URLs.
+  // Hook URLs, each with the shared access key or a key of its own (rotated here, shown once).
   const hooksBody = h('tbody');
+  let ownKeys = {};
+  const shownKeys = {}; // route -> a key of its own made in this visit (shown once)
   const drawHooks = () => {
     const rows = Object.entries(settings.hookUrls ?? {}).map(([name, url], i) => {
-      const full = newKey ? withKey(url, newKey) : url;
+      const key = shownKeys[name] ?? (ownKeys[name] ? null : newKey);
+      const full = key ? withKey(url, key) : url;
       const input = h('input', { type: 'text', id: `mw-hook-${i}`, class: 'large-text code mw-hook-url', readonly: true, value: full, spellcheck: 'false', 'data-hook': name });
-      return h('tr', {}, h('th', { scope: 'row' }, h('label', { for: input.id }, HOOK_LABELS[name] ?? name)), h('td', {}, h('div', { class: 'mw-inline' }, input, copyButton(input))));
+      const own = h('button', { type: 'button', class: 'button mw-own-key', 'data-route': name }, ownKeys[name] ? 'New Key for This URL' : 'Own Key…');
+      own.addEventListener('click', () =>
+        runBusy(own, async () => {
+          const r = await post(`/settings/source-keys/${encodeURIComponent(name)}/rotate`);
+          shownKeys[name] = r.key;
+          ownKeys = { ...ownKeys, [name]: { createdAt: new Date().toISOString() } };
+          drawHooks();
+        }, { onError: (err) => err.status !== 401 && replace(keyOut, notice('error', errorText(err))) }),
+      );
+      const shared = ownKeys[name] ? h('button', { type: 'button', class: 'button-link mw-shared-key', 'data-route': name }, 'Use the shared key') : null;
+      shared?.addEventListener('click', () =>
+        runBusy(shared, async () => {
+          await del(`/settings/source-keys/${encodeURIComponent(name)}`);
+          delete shownKeys[name];
+          const { [name]: gone, ...rest } = ownKeys;
+          ownKeys = rest;
+          drawHooks();
+        }, { onError: (err) => err.status !== 401 && replace(keyOut, notice('error', errorText(err))) }),
+      );
+      const note = shownKeys[name]
+        ? h('p', { class: 'description mw-own-key-note' }, 'This URL’s own key, shown only this once: the shared key no longer works here. Copy the URL into the CRM now.')
+        : ownKeys[name]
+          ? h('p', { class: 'description' }, 'This URL has a key of its own (add ?key= and it); the shared key does not work here.')
+          : null;
+      return h('tr', {}, h('th', { scope: 'row' }, h('label', { for: input.id }, HOOK_LABELS[name] ?? name)), h('td', {}, h('div', { class: 'mw-inline' }, input, copyButton(input), ' ', own, ' ', shared), note));
     });
     replace(hooksBody, rows.length ? rows : h('tr', {}, h('td', { colspan: '2' }, 'No hook URLs.')));
   };
   drawHooks();
+  get('/settings/source-keys').then(
+    (r) => {
+      ownKeys = r.routes ?? {};
+      drawHooks();
+    },
+    () => {},
+  );
 
   const row = (label, value, description) => h('tr', {}, h('th', { scope: 'row' }, label), h('td', {}, value, description ? h('p', { class: 'description' }, description) : null));
   const code = (v) => (v === undefined || v === null || v === '' ? h('span', { class: 'mw-empty' }, 'not set') : h('code', {}, String(v)));
