@@ -1,5 +1,7 @@
 //! Deterministic simulation of the registration workflow (quinn-style): a simulated host runs
-//! several workflows at once against a fake Keap and the in-memory directory, with injected
+//! several workflows at once against a fake CRM (Keap on even seeds, Kit on odd ones: a second
+//! kind with two-request loads, tags read from their own list and applied by path, and an
+//! update that names the email) and the in-memory directory, with injected
 //! faults (5xx, 429, timeouts before and after the CRM acted), crashes between any two steps
 //! (the workflow is restored from its last persisted state, losing what it held in memory),
 //! duplicate and reordered deliveries, and concurrent workflows for one contact.
@@ -57,8 +59,9 @@ struct CrmContact {
     fields: BTreeMap<String, String>,
 }
 
-/// Keap's REST shapes, as far as the workflow uses them, with an event log.
-struct FakeKeap {
+/// Keap's REST shapes or Kit's v4 ones, as far as the workflow uses them, with an event log.
+struct FakeCrm {
+    kind: CrmKind,
     contacts: BTreeMap<String, CrmContact>,
     seq: u64,
     /// (seq, contact, tag) for every tag application that changed the contact.
@@ -69,8 +72,105 @@ struct FakeKeap {
     welcome_posts: HashMap<String, u32>,
 }
 
-impl FakeKeap {
+impl FakeCrm {
     fn handle(&mut self, req: &HttpRequest) -> HttpResponse {
+        match self.kind {
+            CrmKind::Kit => self.handle_kit(req),
+            _ => self.handle_keap(req),
+        }
+    }
+
+    /// Kit v4: `X-Kit-Api-Key`; GET subscribers/{id} and subscribers/{id}/tags; PUT
+    /// subscribers/{id} with `fields` (and the email, which Kit asks for); POST
+    /// tags/{tag}/subscribers/{id}.
+    fn handle_kit(&mut self, req: &HttpRequest) -> HttpResponse {
+        let answer = |status: u16, body: Value| HttpResponse {
+            status,
+            body: body.to_string(),
+            retry_after: None,
+        };
+        let key = req
+            .headers
+            .iter()
+            .find(|(k, _)| k == "X-Kit-Api-Key")
+            .map(|(_, v)| v.as_str());
+        if key != Some(API_KEY) {
+            return answer(401, json!({"errors": ["The access token is invalid"]}));
+        }
+        let path = req
+            .url
+            .split("/v4/")
+            .nth(1)
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
+        let parts: Vec<&str> = path.split('/').collect();
+        self.seq += 1;
+        match (req.method.as_str(), parts.as_slice()) {
+            ("GET", ["subscribers", id]) => match self.contacts.get(*id) {
+                None => answer(404, json!({"errors": ["Not Found"]})),
+                Some(c) => answer(
+                    200,
+                    json!({"subscriber": {
+                        "id": id.parse::<u64>().unwrap(),
+                        "first_name": "Sim",
+                        "email_address": c.email,
+                        "state": "active",
+                        "fields": c.fields,
+                    }}),
+                ),
+            },
+            ("GET", ["subscribers", id, "tags"]) => match self.contacts.get(*id) {
+                None => answer(404, json!({"errors": ["Not Found"]})),
+                Some(c) => answer(
+                    200,
+                    json!({
+                        "tags": c.tags.iter().map(|t| json!({"id": t.parse::<u64>().unwrap(), "name": format!("Tag {t}")})).collect::<Vec<_>>(),
+                        "pagination": {"has_next_page": false, "end_cursor": null},
+                    }),
+                ),
+            },
+            ("PUT", ["subscribers", id]) => {
+                let body: Value = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
+                let c = self.contacts.get_mut(*id).unwrap();
+                assert_eq!(
+                    body["email_address"].as_str(),
+                    Some(c.email.to_lowercase().as_str()),
+                    "Kit's update names the subscriber's email"
+                );
+                for (k, v) in body["fields"].as_object().unwrap() {
+                    let v = v.as_str().unwrap().to_owned();
+                    c.fields.insert(k.clone(), v.clone());
+                    self.writes.push((self.seq, id.to_string(), k.clone(), v));
+                }
+                answer(
+                    200,
+                    json!({"subscriber": {"id": id.parse::<u64>().unwrap()}}),
+                )
+            }
+            ("POST", ["tags", tag, "subscribers", id]) => {
+                let c = self.contacts.get_mut(*id).unwrap();
+                if *tag == WELCOME_TAG {
+                    *self.welcome_posts.entry(id.to_string()).or_default() += 1;
+                }
+                let fresh = !c.tags.iter().any(|t| t == tag);
+                if fresh {
+                    c.tags.push(tag.to_string());
+                    self.applications
+                        .push((self.seq, id.to_string(), tag.to_string()));
+                }
+                answer(
+                    if fresh { 201 } else { 200 },
+                    json!({"subscriber": {"id": id.parse::<u64>().unwrap()}}),
+                )
+            }
+            other => panic!("unexpected request {other:?}"),
+        }
+    }
+
+    fn handle_keap(&mut self, req: &HttpRequest) -> HttpResponse {
         let ok = |body: Value| HttpResponse {
             status: 200,
             body: body.to_string(),
@@ -153,7 +253,7 @@ struct Running {
 
 struct World {
     rng: Rng,
-    crm: FakeKeap,
+    crm: FakeCrm,
     dir: MemoryDirectory,
     cfg: Config,
     now: u64,
@@ -161,11 +261,14 @@ struct World {
     persisted_states: Vec<String>,
 }
 
-fn config(mode: PasswordMode) -> Config {
+fn config(mode: PasswordMode, kind: CrmKind) -> Config {
     Config {
         crm: Some(CrmConfig {
-            kind: CrmKind::Keap,
-            base_url: "https://keap.sim/crm/rest".into(),
+            kind,
+            base_url: match kind {
+                CrmKind::Kit => "https://kit.sim/v4".into(),
+                _ => "https://keap.sim/crm/rest".into(),
+            },
             token: ApiToken::new(API_KEY),
             password_field: Some(PASSWORD_FIELD.into()),
             password_field_max: Some(20),
@@ -182,13 +285,14 @@ fn config(mode: PasswordMode) -> Config {
 }
 
 fn event(
+    kind: CrmKind,
     contact_id: &str,
     email: Option<&str>,
     tags: Option<Vec<&str>>,
     password: Option<&str>,
 ) -> InboundEvent {
     let mut c = Contact::new(
-        CrmKind::Keap,
+        kind,
         "default",
         ContactId::parse(contact_id, "Id", true).unwrap(),
     );
@@ -196,8 +300,8 @@ fn event(
     c.tags = tags.map(|t| t.into_iter().map(Tag::id).collect());
     c.password = password.map(Secret::new);
     InboundEvent {
-        source: Source::KeapPost,
-        event_type: "http_post".into(),
+        source: Source::of_crm(kind),
+        event_type: "sim".into(),
         contact: c,
     }
 }
@@ -307,13 +411,20 @@ fn run_seed(seed: u64) {
     } else {
         PasswordMode::Crm
     };
-    let cfg = config(mode);
+    // Keap on even seeds, Kit on odd ones: the second kind's loads, tags and writes differ.
+    let kind = if seed % 2 == 0 {
+        CrmKind::Keap
+    } else {
+        CrmKind::Kit
+    };
+    let cfg = config(mode, kind);
     cfg.validate().unwrap();
 
     // Scenario: contact 1 (new), contact 2 (new, weak CRM password), contact 3 whose email
     // belongs to a member without a contact (linked), contact 4 whose email belongs to a
     // member of another contact (conflict), contact 5 already a member whose email changed.
-    let mut crm = FakeKeap {
+    let mut crm = FakeCrm {
+        kind,
         contacts: BTreeMap::new(),
         seq: 0,
         applications: vec![],
@@ -346,7 +457,7 @@ fn run_seed(seed: u64) {
         version: 0,
         email: Email::parse(email, "e").unwrap(),
         contact: contact.map(|id| ContactLink {
-            crm: CrmKind::Keap,
+            crm: kind,
             account: "default".into(),
             contact_id: id.into(),
         }),
@@ -382,9 +493,9 @@ fn run_seed(seed: u64) {
     ] {
         for _ in 0..1 + rng.below(4) {
             let ev = match rng.below(3) {
-                0 => event(id, None, None, None),
-                1 => event(id, Some(email), None, None),
-                _ => event(id, Some(email), Some(vec!["91"]), None),
+                0 => event(kind, id, None, None, None),
+                1 => event(kind, id, Some(email), None, None),
+                _ => event(kind, id, Some(email), Some(vec!["91"]), None),
             };
             events.push(ev);
         }
