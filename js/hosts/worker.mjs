@@ -30,6 +30,7 @@ import { createAdminApi } from '../server/admin-api.mjs';
 import { openRules, openSources, RULES, SOURCES } from '../server/settings.mjs';
 import { openCatalog, CATALOG } from '../server/catalog.mjs';
 import { openSourceKeys, SOURCE_KEYS } from '../server/source-keys.mjs';
+import { openConnection, CONNECTION } from '../server/connection.mjs';
 import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
 
 wasm.initSync({ module: wasmModule });
@@ -74,11 +75,23 @@ async function build(env) {
   const store = sqlStore(wasm, db);
   // An isolate's start reads its two settings in one query (each D1 round trip is felt by the
   // post that starts the isolate).
-  await store.settings.preload([EMAIL_FORM, RULES, SOURCES, CATALOG, SOURCE_KEYS]);
+  await store.settings.preload([EMAIL_FORM, RULES, SOURCES, CATALOG, SOURCE_KEYS, CONNECTION]);
   await store.upgrade();
   const rules = await openRules(store.settings, wasm);
-  const config = env.MEMBERWIRE_CONFIG ? JSON.parse(env.MEMBERWIRE_CONFIG) : {};
-  if (config.crm && env.MEMBERWIRE_CRM_TOKEN) config.crm.token = env.MEMBERWIRE_CRM_TOKEN;
+  const given = env.MEMBERWIRE_CONFIG ? JSON.parse(env.MEMBERWIRE_CONFIG) : {};
+  if (given.crm && env.MEMBERWIRE_CRM_TOKEN) given.crm.token = env.MEMBERWIRE_CRM_TOKEN;
+  // The Settings screen may set what MEMBERWIRE_CONFIG leaves out; what it sets wins.
+  const registrarConfig = (c) => ({ ...given, crm: c.crm?.kind ? c.crm : null, passwordMode: c.passwordMode, ...(c.linkTtlMs ? { linkTtlMs: c.linkTtlMs } : {}) });
+  let onSettings = () => {};
+  const connection = await openConnection(store.settings, wasm, {
+    base: { crm: given.crm ?? {}, passwordMode: given.passwordMode ?? 'link', linkTtlMs: given.linkTtlMs ?? null },
+    locked: lockedByConfig(given, env),
+    registrarConfig,
+    apply: (c) => onSettings(c),
+  });
+  // One CRM object for the isolate: a saved change updates it in place.
+  const crm = { ...connection.effective().crm };
+  const config = registrarConfig({ ...connection.effective(), crm });
   // The CRM's tag names as last listed: rules that name a tag match members with its id.
   const catalog = await openCatalog(store.settings, config.crm);
   rules.setNamer(catalog.named);
@@ -102,6 +115,12 @@ async function build(env) {
     dispatch: (ids) => env.EVENTS.sendBatch(ids.map((eventId) => ({ body: { eventId } }))),
     onFatal,
   });
+  onSettings = (c) => {
+    for (const k of Object.keys(crm)) delete crm[k];
+    Object.assign(crm, c.crm);
+    engine.reconfigure(registrarConfig({ ...c, crm }));
+    catalog.rebind(crm);
+  };
   // The owner's mapped sources (/hooks/mapped/NAME), read from D1 with the other settings.
   const sources = await openSources(store.settings, wasm, { apply: (list) => engine.setSources(list) });
   // Hook routes with access keys of their own (the shared key is MEMBERWIRE_KEY).
@@ -122,9 +141,10 @@ async function build(env) {
       catalog,
       sourceKeys,
       events: store.events,
-      crm: config.crm ?? { kind: 'generic' },
+      crm: crm.kind ? crm : { kind: 'generic' },
       sandbox: false,
-      passwordMode: config.passwordMode ?? 'link',
+      passwordMode: () => connection.effective().passwordMode,
+      connection,
       publicUrl: () => env.MEMBERWIRE_PUBLIC_URL ?? '',
       keyDigest: () => digest,
       // The key is a Worker secret: rotate it with `wrangler secret put MEMBERWIRE_KEY`.
@@ -138,7 +158,7 @@ async function build(env) {
       throw err;
     }));
   const handler = createHandler({ wasm, engine, keyDigest: () => digest, routeKeyDigest: sourceKeys.digestFor, extra: async (request, url, ctx) => (await adminApi()).extra(request, url, ctx), health: () => store.health(), onFatal });
-  built = { store, engine, handler, rules, sources, sourceKeys };
+  built = { store, engine, handler, rules, sources, sourceKeys, connection };
   return built;
 }
 
@@ -181,7 +201,7 @@ export default {
       });
     }
     // Levels and mapped sources follow what another isolate saved, within seconds.
-    await Promise.all([a.rules.fresh().catch(() => {}), a.sources.fresh().catch(() => {}), a.sourceKeys.fresh().catch(() => {})]);
+    await Promise.all([a.rules.fresh(), a.sources.fresh(), a.sourceKeys.fresh(), a.connection.fresh()].map((p) => p.catch(() => {})));
     return a.handler.fetch(request, env, ctx);
   },
 
@@ -226,3 +246,16 @@ export default {
     ctx.waitUntil(engine.redrive(Number(env.MEMBERWIRE_REDRIVE_AFTER_S ?? 60) * 1000));
   },
 };
+
+/** What MEMBERWIRE_CONFIG (wrangler.toml) and the secrets set: the Settings screen cannot change it. */
+function lockedByConfig(given, env) {
+  const locked = {};
+  const why = 'set in MEMBERWIRE_CONFIG (wrangler.toml)';
+  for (const k of ['kind', 'baseUrl', 'accountId', 'passwordField', 'passwordFieldMax', 'linkField', 'welcomeTag']) {
+    if (given.crm?.[k] !== undefined && given.crm?.[k] !== null) locked[`crm.${k}`] = why;
+  }
+  if (env.MEMBERWIRE_CRM_TOKEN || given.crm?.token) locked['crm.token'] = 'the MEMBERWIRE_CRM_TOKEN secret';
+  if (given.passwordMode) locked.passwordMode = why;
+  if (given.linkTtlMs) locked.linkTtlMs = why;
+  return locked;
+}

@@ -27,8 +27,9 @@ function bad(message, code = 'invalid_field') {
  * @param {(settings: object) => object} o.registrarConfig  the whole Registrar config for these settings (the core checks it)
  * @param {(effective: object) => void} [o.apply]  called with the new settings once saved
  */
-export async function openConnection(settings, wasm, { base, locked = {}, registrarConfig, apply = () => {} }) {
+export async function openConnection(settings, wasm, { base, locked = {}, registrarConfig, apply = () => {}, now = Date.now }) {
   let stored = (await settings.get(CONNECTION)) ?? {};
+  let readAt = now();
   let write = Promise.resolve();
 
   /** Base settings with the stored ones over them, where not locked. */
@@ -90,6 +91,20 @@ export async function openConnection(settings, wasm, { base, locked = {}, regist
     /** The settings in force. */
     effective: () => merge(stored),
 
+    /**
+     * Reads the saved settings again when this copy is older than `maxAgeMs`, and applies them
+     * if another instance changed them (Workers' isolates share one store).
+     */
+    async fresh(maxAgeMs = 10_000) {
+      if (now() - readAt < maxAgeMs) return;
+      readAt = now();
+      await write.catch(() => {});
+      const next = (await settings.get(CONNECTION)) ?? {};
+      if (JSON.stringify(next) === JSON.stringify(stored)) return;
+      stored = next;
+      apply(merge(stored));
+    },
+
     /** What the Settings screen shows: never the token, only whether one is set. */
     view() {
       const { crm, passwordMode, linkTtlMs } = merge(stored);
@@ -121,8 +136,10 @@ export async function openConnection(settings, wasm, { base, locked = {}, regist
       } finally {
         probe?.free();
       }
-      await (write = write.catch(() => {}).then(() => settings.put(CONNECTION, { ...next, updatedAt: new Date().toISOString() })));
-      stored = next;
+      const record = { ...next, updatedAt: new Date(now()).toISOString() };
+      await (write = write.catch(() => {}).then(() => settings.put(CONNECTION, record)));
+      stored = record;
+      readAt = now();
       apply(effective);
       return api.view();
     },

@@ -141,6 +141,18 @@ test('workerd with D1 and Queues: durable, at least once, one member per contact
   assert.equal(rae.email, 'rae.race@example.com');
   const welcomes = sandbox.tagApplications().filter((a) => a.tagId === KEAP.welcomeTag && a.action === 'apply' && !a.duplicate);
   assert.deepEqual(welcomes.map((a) => a.contactId).sort(), ['101', '4242'], 'one welcome tag per member');
+  // Settings on the Worker: what MEMBERWIRE_CONFIG sets is fixed (and the page says so); what it
+  // leaves out is saved in D1 and applied.
+  const settingsNow = (await admin('/api/settings')).body.editable;
+  assert.match(settingsNow.locked['crm.welcomeTag'], /MEMBERWIRE_CONFIG/);
+  assert.equal(settingsNow.crm.tokenSet, true);
+  assert.ok(!JSON.stringify(settingsNow).includes(keapCrm().token), 'the token is never shown');
+  const fixed = await admin('/api/settings/connection', { method: 'PUT', body: JSON.stringify({ crm: { welcomeTag: '97' } }) });
+  assert.equal(fixed.status, 400);
+  assert.equal(fixed.body.error.code, 'setting_locked');
+  const ttl = await admin('/api/settings/connection', { method: 'PUT', body: JSON.stringify({ linkTtlMs: 2 * 3600_000 }) });
+  assert.equal(ttl.status, 200, ttl.text);
+  assert.equal(ttl.body.editable.linkTtlMs, 2 * 3600_000);
 
   // ---- a consumer that keeps failing lands in the dead-letter queue ----
   const ghost = await c.form('/hooks/keap', 'contactId=9999');
