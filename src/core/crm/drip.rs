@@ -10,7 +10,6 @@ use super::{
     encode, json_value, object_field, set_person, BadResponse, CrmConfig, HttpRequest,
     HttpResponse, Loaded,
 };
-use crate::core::contact::Tag;
 use crate::core::email::Email;
 
 fn request(
@@ -59,18 +58,7 @@ pub(super) fn parse_load(
         name("first_name"),
         name("last_name"),
     )?;
-    into.tags = Some(
-        s.get("tags")
-            .and_then(|t| t.as_array())
-            .map(|l| {
-                l.iter()
-                    .filter_map(|t| t.as_str())
-                    .filter(|t| !t.trim().is_empty())
-                    .map(|t| Tag::name(t.trim()))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    );
+    into.tags = Some(super::tags_of(s.get("tags")));
     if let Some(field) = cfg.password_field.as_deref() {
         into.password = object_field(custom, field);
     }

@@ -9,7 +9,6 @@ use super::{
     encode, field_value, json_value, set_person, BadResponse, CrmConfig, HttpRequest, HttpResponse,
     Loaded,
 };
-use crate::core::contact::Tag;
 use crate::core::email::Email;
 
 /// The API version every request names.
@@ -21,14 +20,7 @@ fn request(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> HttpRequest {
-    super::request_with(
-        cfg,
-        ("Authorization", format!("Bearer {}", cfg.token.0)),
-        &[("Version", VERSION)],
-        method,
-        path,
-        body,
-    )
+    super::bearer(cfg, &[("Version", VERSION)], method, path, body)
 }
 
 pub(super) fn load(cfg: &CrmConfig, id: &str) -> HttpRequest {
@@ -51,18 +43,7 @@ pub(super) fn parse_load(
         c.get("firstName"),
         c.get("lastName"),
     )?;
-    into.tags = Some(
-        c.get("tags")
-            .and_then(|t| t.as_array())
-            .map(|l| {
-                l.iter()
-                    .filter_map(|t| t.as_str())
-                    .filter(|t| !t.trim().is_empty())
-                    .map(|t| Tag::name(t.trim()))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    );
+    into.tags = Some(super::tags_of(c.get("tags")));
     if let Some(field) = cfg.password_field.as_deref() {
         into.password = field_value(c.get("customFields"), "id", "value", field);
     }

@@ -19,14 +19,7 @@ fn request(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> HttpRequest {
-    super::request_with(
-        cfg,
-        ("Authorization", format!("Bearer {}", cfg.token.0)),
-        &[],
-        method,
-        path,
-        body,
-    )
+    super::bearer(cfg, &[], method, path, body)
 }
 
 /// The properties a load asks for: the names, the email and the password field.

@@ -5,10 +5,9 @@
 use serde_json::json;
 
 use super::{
-    encode, id_string, json_value, object_field, set_person, BadResponse, CrmConfig, HttpRequest,
+    encode, json_value, object_field, set_person, BadResponse, CrmConfig, HttpRequest,
     HttpResponse, Loaded,
 };
-use crate::core::contact::Tag;
 use crate::core::email::Email;
 
 fn request(
@@ -59,17 +58,9 @@ pub(super) fn parse_load(
     } else {
         let list = v
             .get("tags")
-            .and_then(|t| t.as_array())
+            .filter(|t| t.is_array())
             .ok_or_else(|| BadResponse("Kit's answer has no `tags` list".into()))?;
-        into.tags = Some(
-            list.iter()
-                .filter_map(|t| {
-                    let id = t.get("id").and_then(id_string)?;
-                    let name = t.get("name").and_then(|n| n.as_str()).map(str::to_owned);
-                    Some(Tag { id: Some(id), name })
-                })
-                .collect(),
-        );
+        into.tags = Some(super::tags_of(Some(list)));
     }
     Ok(())
 }

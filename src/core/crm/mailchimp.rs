@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{
     encode, json_value, set_person, BadResponse, CrmConfig, HttpRequest, HttpResponse, Loaded,
 };
-use crate::core::contact::{Secret, Tag};
+use crate::core::contact::Secret;
 use crate::core::email::Email;
 use crate::core::inbound::mailchimp::subscriber_hash;
 
@@ -50,18 +50,7 @@ pub(super) fn parse_load(
         merges.and_then(|m| m.get("FNAME")),
         merges.and_then(|m| m.get("LNAME")),
     )?;
-    into.tags = Some(
-        v.get("tags")
-            .and_then(|t| t.as_array())
-            .map(|l| {
-                l.iter()
-                    .filter_map(|t| t.get("name").and_then(|n| n.as_str()))
-                    .filter(|n| !n.trim().is_empty())
-                    .map(|n| Tag::name(n.trim()))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    );
+    into.tags = Some(super::tags_of(v.get("tags")));
     if let Some(field) = cfg.password_field.as_deref() {
         into.password = merges
             .and_then(|m| m.get(field))

@@ -3,10 +3,9 @@
 //! `name` and `last_name`. See `docs/crm/mailerlite.md`.
 
 use super::{
-    encode, id_string, json_value, object_field, set_person, BadResponse, CrmConfig, HttpRequest,
+    encode, json_value, object_field, set_person, BadResponse, CrmConfig, HttpRequest,
     HttpResponse, Loaded,
 };
-use crate::core::contact::Tag;
 use crate::core::email::Email;
 use serde_json::json;
 
@@ -16,14 +15,7 @@ fn request(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> HttpRequest {
-    super::request_with(
-        cfg,
-        ("Authorization", format!("Bearer {}", cfg.token.0)),
-        &[],
-        method,
-        path,
-        body,
-    )
+    super::bearer(cfg, &[], method, path, body)
 }
 
 pub(super) fn load(cfg: &CrmConfig, id: &str) -> HttpRequest {
@@ -47,20 +39,7 @@ pub(super) fn parse_load(
         fields.and_then(|f| f.get("name")),
         fields.and_then(|f| f.get("last_name")),
     )?;
-    into.tags = Some(
-        s.get("groups")
-            .and_then(|g| g.as_array())
-            .map(|l| {
-                l.iter()
-                    .filter_map(|g| {
-                        let id = g.get("id").and_then(id_string)?;
-                        let name = g.get("name").and_then(|n| n.as_str()).map(str::to_owned);
-                        Some(Tag { id: Some(id), name })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-    );
+    into.tags = Some(super::tags_of(s.get("groups")));
     if let Some(field) = cfg.password_field.as_deref() {
         into.password = object_field(fields, field);
     }

@@ -414,6 +414,49 @@ fn set_person(
     Ok(())
 }
 
+/// A CRM's list of a contact's tags: names (`["Customer"]`: Drip, HighLevel) or objects
+/// (`[{"id", "name"}]`: Kit, MailerLite's groups, Mailchimp). Empty names are skipped.
+fn tags_of(list: Option<&serde_json::Value>) -> Vec<Tag> {
+    let Some(items) = list.and_then(|l| l.as_array()) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|t| {
+            if let Some(name) = t.as_str() {
+                return (!name.trim().is_empty()).then(|| Tag::name(name.trim()));
+            }
+            let id = t.get("id").and_then(id_string);
+            let name = t
+                .get("name")
+                .and_then(|n| n.as_str())
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned);
+            (id.is_some() || name.is_some()).then_some(Tag { id, name })
+        })
+        .collect()
+}
+
+/// A JSON request authenticated with `Authorization: Bearer TOKEN` (MailerLite, HighLevel,
+/// HubSpot), with any `extra` headers.
+fn bearer(
+    cfg: &CrmConfig,
+    extra: &[(&str, &str)],
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> HttpRequest {
+    request_with(
+        cfg,
+        ("Authorization", format!("Bearer {}", cfg.token.0)),
+        extra,
+        method,
+        path,
+        body,
+    )
+}
+
 /// The non-empty string value of `field` in a `{"key": "value"}` object of custom fields.
 fn object_field(fields: Option<&serde_json::Value>, field: &str) -> Option<Secret> {
     fields?
