@@ -17,7 +17,7 @@ const FRESH_PER_POST = 10;
  * @param {typeof fetch} [o.fetch]
  * @param {() => number} [o.now]
  * @param {(record: object) => void} [o.log]
- * @param {number} [o.rateLimit]   CRM requests per second (Keap 10, ActiveCampaign 5; 0: none)
+ * @param {number|((config: object) => number|undefined)} [o.rateLimit]   CRM requests per second (Keap 10, ActiveCampaign 5; 0: none)
  * @param {(eventIds: string[]) => Promise<void>} [o.dispatch]  hands recorded events to a queue
  *   (Workers) instead of running them here; a consumer then calls runEvent() for each
  * @param {number} [o.leaseMs]  how long one runner holds an event (stores with `claim`)
@@ -39,10 +39,12 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
   // 10% under the CRM's limit: its window and our clock do not start at the same instant.
   // No limit (a sandbox): every request's turn is now, with no call into the limiter.
   // `rateLimit` overrides it: a number, or a function of the configuration.
-  const limiterFor = (cfg) => {
+  const rateOf = (cfg) => {
     const given = typeof rateLimit === 'function' ? rateLimit(cfg) : rateLimit;
-    return tokenBucket((given ?? (cfg?.crm?.kind ? wasm.crmRateLimit(cfg.crm.kind) : 0)) * 0.9, 1);
+    return given ?? (cfg?.crm?.kind ? wasm.crmRateLimit(cfg.crm.kind) : 0);
   };
+  const limiterFor = (cfg) => tokenBucket(rateOf(cfg) * 0.9, 1);
+  let rateNow = rateOf(config);
   const running = new Map(); // eventId -> Promise of the final poll
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   const queue = crmQueue(limiterFor(config), { now, sleep });
@@ -197,7 +199,11 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       if (sources.length) fresh.setSources(sources);
       // The old registrar is not freed: a host's session store may still hash with it.
       registrar = fresh;
-      queue.setLimiter(limiterFor(next));
+      // A new bucket only for a new rate: the one in use knows the requests just sent.
+      if (rateOf(next) !== rateNow) {
+        rateNow = rateOf(next);
+        queue.setLimiter(limiterFor(next));
+      }
     },
 
     /**

@@ -69,7 +69,7 @@ export function createHandler({ wasm, engine, keyDigest, routeKeyDigest = () => 
           return r ?? error(404, 'not_found', `no route ${url.pathname}`);
         }
         // The route's own key where it has one, else the shared access key.
-        const route = url.pathname.replace(/^\/hooks\//, '').replace(/\/$/, '');
+        const route = url.pathname.replace(/^\/hooks\//, '').replace(/\/+$/, '');
         const digest = routeKeyDigest(route) ?? keyDigest();
         // Mailchimp checks a webhook's URL with a GET before it saves it.
         if (source === 'mailchimp' && (request.method === 'GET' || request.method === 'HEAD')) {

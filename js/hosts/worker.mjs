@@ -227,8 +227,9 @@ export default {
       let final;
       try {
         // Per message: after a trap the next one runs on the app built over the fresh instance.
-        const { engine, rules } = await appFor(env);
-        await rules.fresh().catch(() => {});
+        const { engine, rules, connection } = await appFor(env);
+        // The settings saved through another isolate (the CRM, its fields, the welcome tag).
+        await Promise.all([rules.fresh(), connection.fresh()].map((p) => p.catch(() => {})));
         final = await engine.runEvent(id);
       } catch (err) {
         console.error(`memberwire: ${id}: the consumer failed: ${err?.code ?? err?.name ?? 'error'}`);
@@ -242,7 +243,8 @@ export default {
   },
 
   async scheduled(controller, env, ctx) {
-    const { engine } = await appFor(env);
+    const { engine, connection } = await appFor(env);
+    await connection.fresh().catch(() => {});
     ctx.waitUntil(engine.redrive(Number(env.MEMBERWIRE_REDRIVE_AFTER_S ?? 60) * 1000));
   },
 };
@@ -254,7 +256,12 @@ function lockedByConfig(given, env) {
   for (const k of ['kind', 'baseUrl', 'accountId', 'passwordField', 'passwordFieldMax', 'linkField', 'welcomeTag']) {
     if (given.crm?.[k] !== undefined && given.crm?.[k] !== null) locked[`crm.${k}`] = why;
   }
-  if (env.MEMBERWIRE_CRM_TOKEN || given.crm?.token) locked['crm.token'] = 'the MEMBERWIRE_CRM_TOKEN secret';
+  if (env.MEMBERWIRE_CRM_TOKEN || given.crm?.token) {
+    locked['crm.token'] = 'the MEMBERWIRE_CRM_TOKEN secret';
+    // The secret goes only where the configuration sends it.
+    locked['crm.baseUrl'] ??= 'the MEMBERWIRE_CRM_TOKEN secret is sent only to the URL set with it';
+    locked['crm.kind'] ??= 'the MEMBERWIRE_CRM_TOKEN secret belongs to the CRM set with it';
+  }
   if (given.passwordMode) locked.passwordMode = why;
   if (given.linkTtlMs) locked.linkTtlMs = why;
   return locked;

@@ -104,6 +104,9 @@ export async function createAdminApi(o) {
   const sourceUrls = (list) => Object.fromEntries(list.map((s) => [s.name, `${o.publicUrl()}/hooks/mapped/${s.name}`]));
   // The admin page's CRM calls wait in the engine's one line to the CRM.
   const crmClient = createCrmClient({ wasm, crm, turn: engine.crmTurn, now });
+  // The CRM's tag names are listed once the admin API is up (in the background), so the first
+  // screens show names without waiting for them.
+  if (crm.kind && crm.kind !== 'generic') catalog.ready(crmClient, { waitMs: 0 }).catch(() => {});
   const bulk = await openBulk({ wasm, store, directory, engine, events, crm, crmClient, account, now, log });
   // The origins the admin page is served from: the configured ones (o.origins: the public URL,
   // the listening address), else the public URL alone; none on a Worker without a public URL.

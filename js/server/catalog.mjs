@@ -72,13 +72,19 @@ export async function openCatalog(settings, crm, { now = Date.now } = {}) {
     },
 
     /**
-     * Before tags are shown: the first listing is waited for (once: a failure is kept and not
-     * tried again before `maxAgeMs`); an old one is listed again in the background.
+     * Before tags are shown: the first listing is waited for, up to `waitMs` (a failure is kept
+     * and not tried again before `maxAgeMs`); an old one is listed again in the background.
      */
-    async ready(client, maxAgeMs = CATALOG_MAX_AGE_MS) {
+    async ready(client, { maxAgeMs = CATALOG_MAX_AGE_MS, waitMs = 2000 } = {}) {
       const at = Date.parse(stored?.failedAt ?? stored?.fetchedAt ?? '');
-      if (!Number.isFinite(at)) await api.refresh(client).catch(() => {});
-      else if (now() - at >= maxAgeMs) api.refresh(client).catch(() => {});
+      if (Number.isFinite(at) && now() - at < maxAgeMs) return;
+      const listing = api.refresh(client).catch(() => {});
+      // Never listed: wait a little (a slow CRM's long list goes on in the background).
+      if (!Number.isFinite(at)) {
+        let timer;
+        await Promise.race([listing, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+        clearTimeout(timer);
+      }
     },
 
     /** Lists again when the catalog is older than `maxAgeMs` (or was never listed); a failure is kept, not thrown. */

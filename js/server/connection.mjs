@@ -69,7 +69,8 @@ export async function openConnection(settings, wasm, { base, locked = {}, regist
           } catch {
             throw bad('crm.baseUrl must be a URL');
           }
-          if (u.protocol !== 'https:' && u.protocol !== 'http:') throw bad('crm.baseUrl must be an http(s) URL');
+          const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+          if (u.protocol !== 'https:' && !(u.protocol === 'http:' && loopback)) throw bad('crm.baseUrl must be an https URL (http only on this machine)');
         }
         out.crm[k] = typeof v === 'string' ? v.trim() : v;
       }
@@ -126,6 +127,11 @@ export async function openConnection(settings, wasm, { base, locked = {}, regist
           if (!Object.hasOwn(clean.crm, k) && !locked[`crm.${k}`]) next.crm[k] = null;
         }
       }
+      // The saved token goes only to the CRM it was saved for: a new kind, URL or location needs
+      // the token typed again, so a session cannot send the saved one somewhere else.
+      const before = merge(stored).crm;
+      const moved = ['kind', 'baseUrl', 'accountId'].some((k) => clean.crm && Object.hasOwn(clean.crm, k) && (clean.crm[k] ?? null) !== (before[k] ?? null));
+      if (moved && !clean.crm?.token && !locked['crm.token']) throw bad('a new CRM, API URL or location needs its API token typed again', 'token_required');
       const effective = merge(next);
       if (!effective.crm.baseUrl || !effective.crm.token) throw bad('the CRM needs its API URL and a token', 'invalid_config');
       let probe;

@@ -100,7 +100,9 @@ export function createCrmClient({ wasm, crm, fetch = globalThis.fetch, turn, now
     /** Contacts whose email is `email` (each loaded in full). Throws invalid_email (400). */
     async find(email) {
       const request = wasm.crmFindByEmail(crm, email);
-      const res = ok(await perform(request), 'finding contacts by email');
+      // Drip, MailerLite, HubSpot and Mailchimp answer a lookup by email with 404 when nobody has it.
+      const answer = await perform(request);
+      const res = answer.status === 404 ? answer : ok(answer, 'finding contacts by email');
       const ids = wasm.crmParseFind(crm, res);
       const out = [];
       for (const id of ids.slice(0, 20)) {
@@ -138,7 +140,8 @@ export function createCrmClient({ wasm, crm, fetch = globalThis.fetch, turn, now
       } catch (err) {
         return { ok: false, message: err.message };
       }
-      if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, message: `connected to ${crm.kind}` };
+      // A 404 to a lookup of a made-up address is an authenticated answer: nobody has it.
+      if ((res.status >= 200 && res.status < 300) || res.status === 404) return { ok: true, status: res.status, message: `connected to ${crm.kind}` };
       if (res.status === 401 || res.status === 403) return { ok: false, status: res.status, message: 'the CRM refused the API token' };
       if (res.status === 429) return { ok: false, status: res.status, message: 'the CRM is rate limiting this account; try again in a minute' };
       return { ok: false, status: res.status, message: `the CRM answered ${res.status}` };

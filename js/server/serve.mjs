@@ -89,11 +89,12 @@ export async function serve({
         kind: 'keap',
         baseUrl: `${served.url}/crm/rest`,
         token: KEAP_DEFAULT_API_KEY,
-        // The sandbox's seeded custom fields and tags (js/sandbox/keap.mjs).
-        passwordField: '11',
-        passwordFieldMax: 20,
-        linkField: '13',
-        welcomeTag: '95',
+        // The sandbox's seeded custom fields and tags (js/sandbox/keap.mjs), unless the
+        // environment names others (it wins, as for a real CRM).
+        passwordField: env.MEMBERWIRE_PASSWORD_FIELD || '11',
+        passwordFieldMax: env.MEMBERWIRE_PASSWORD_FIELD_MAX ? Number(env.MEMBERWIRE_PASSWORD_FIELD_MAX) : 20,
+        linkField: env.MEMBERWIRE_LINK_FIELD || '13',
+        welcomeTag: env.MEMBERWIRE_WELCOME_TAG || '95',
       };
     } else if (Object.hasOwn(CRM_ENV, crm)) {
       crmConfig = realCrm(crm, crmUrl, env);

@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::contact::{Contact, Secret};
+use super::contact::{Contact, Secret, Tag};
 use super::crm::{self, CrmConfig, HttpRequest, HttpResponse, Loaded};
 use super::directory::{DirOp, DirResult, Index};
 use super::error::{Error, ErrorCode};
@@ -86,6 +86,15 @@ impl Config {
             return bad("maxAttempts must be at least 1");
         }
         if let Some(c) = &self.crm {
+            if c.kind == crate::core::contact::CrmKind::HighLevel
+                && c.account_id
+                    .as_deref()
+                    .map_or(true, |a| a.trim().is_empty())
+            {
+                return bad(
+                    "HighLevel needs accountId, the location (sub-account) its API addresses",
+                );
+            }
             if c.welcome_tag.is_some() {
                 let carrier = match self.password_mode {
                     PasswordMode::Link => c.link_field.is_some(),
@@ -1103,8 +1112,10 @@ impl Workflow {
     /// `original` in any way (tags, names, or what the caller changed) is stamped as updated now.
     fn refresh_into(&self, original: &Member, m: &mut Member) {
         let c = &self.contact;
+        // The same tags, however named (a store may have kept the CRM catalog's names beside
+        // the ids), are no change.
         if let Some(tags) = &c.tags {
-            if m.tags != *tags {
+            if !same_tags(&m.tags, tags) {
                 m.tags = tags.clone();
             }
         }
@@ -1341,6 +1352,11 @@ impl Workflow {
                         self.contact.password = None;
                         self.password_fresh = true;
                     }
+                    // Kit's field update names the subscriber's email: the one Kit has now, not
+                    // an older one a delayed webhook carried, which the update would write back.
+                    if crm.kind == crate::core::contact::CrmKind::Kit && loaded.email.is_some() {
+                        self.contact.email = loaded.email.take();
+                    }
                     loaded.merge_into(&mut self.contact);
                     self.go(Step::FindByContact);
                 }
@@ -1499,6 +1515,16 @@ fn clip(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Whether two tag lists name the same tags: by id where both have one, else by name.
+fn same_tags(a: &[Tag], b: &[Tag]) -> bool {
+    let key = |t: &Tag| match (&t.id, &t.name) {
+        (Some(id), _) => format!("#{id}"),
+        (None, Some(n)) => n.trim().to_lowercase(),
+        (None, None) => String::new(),
+    };
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| key(x) == key(y))
 }
 
 /// Used by hosts to answer set-password requests: checks and hashes a new password.

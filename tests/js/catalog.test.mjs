@@ -46,6 +46,22 @@ for (const [kind, want] of Object.entries(EXPECTED)) {
   });
 }
 
+for (const kind of Object.keys(EXPECTED)) {
+  test(`${kind}: find by email finds the seeded contact and nobody for an unknown address (a 404 there), and Test connection says connected`, async () => {
+    const sandbox = CRMS[kind].sandbox();
+    const client = createCrmClient({ wasm, crm: CRMS[kind].config(), fetch: sandbox.fetch, rateLimit: 0 });
+    assert.deepEqual(await client.find('nobody-at-all@example.com'), []);
+    const test1 = await client.test();
+    assert.equal(test1.ok, true, JSON.stringify(test1));
+    const someone = sandbox.contacts()[0];
+    const email = JSON.stringify(someone).match(/"(?:email|email_address)":"([^"]+@[^"]+)"/)?.[1];
+    assert.ok(email, 'a seeded contact with an email');
+    const found = await client.find(email.toLowerCase());
+    assert.equal(found.length, 1, `${kind}: ${email}`);
+    assert.equal(found[0].email, email.toLowerCase());
+  });
+}
+
 test('pages are followed to the end: 250 ActiveCampaign tags in pages of 100', async () => {
   const sandbox = CRMS.activecampaign.sandbox();
   for (let i = 0; i < 246; i++) sandbox.addTag({ tag: `Course ${i}` });

@@ -33,6 +33,9 @@ const LINK = /^https:\/\/members\.example\/set-password#token=[A-Za-z0-9_-]{32,}
 const CASES = {
   kit: {
     route: '/hooks/kit',
+    // Kit's own record names the email (it wins over the webhook's, which Kit's update writes
+    // back): the clash is with a member another source made for that email.
+    conflictViaJson: true,
     fresh: { id: 3120002, email: 'grace.hopper@example.com' },
     other: 3120004,
     withPassword: { id: 3120001, email: 'ada.lovelace@example.com' },
@@ -146,13 +149,23 @@ for (const [kind, c] of Object.entries(CASES)) {
 
     test(`${kind}: another contact posting the member's email is a conflict, never a second member`, { skip: c.noConflict && `${kind} names a contact by its email: no other contact can have it` }, async () => {
       const r = await rigFor(kind);
-      const a = await send(r, c, c.body(c.fresh.id, c.fresh.email));
-      assert.equal(a.body.outcome, 'created', a.text);
-      const clash = await send(r, c, c.body(c.other, c.fresh.email.toUpperCase()));
+      let clash;
+      let loser;
+      if (c.conflictViaJson) {
+        const a = await r.postJson('/hooks/json', { contact_id: 'from-a-form-1', email: c.fresh.email });
+        assert.equal(a.body.outcome, 'created', a.text);
+        clash = await send(r, c, c.body(c.fresh.id, c.fresh.email));
+        loser = c.fresh.id;
+      } else {
+        const a = await send(r, c, c.body(c.fresh.id, c.fresh.email));
+        assert.equal(a.body.outcome, 'created', a.text);
+        clash = await send(r, c, c.body(c.other, c.fresh.email.toUpperCase()));
+        loser = c.other;
+      }
       assert.equal(clash.status, 200, clash.text);
       assert.equal(clash.body.outcome, 'conflict');
       assert.equal(await r.directory.size(), 1);
-      assert.equal(welcomeOf(r, kind, c.other).length, 0, 'no welcome for the contact that conflicted');
+      assert.equal(welcomeOf(r, kind, loser).length, 0, 'no welcome for the contact that conflicted');
     });
 
     test(`${kind}: crm mode takes the acceptable password the CRM record holds and writes nothing back; without one, a generated password is written back`, async () => {
@@ -181,7 +194,7 @@ for (const [kind, c] of Object.entries(CASES)) {
       assert.equal(bad.status, 400, bad.text);
       assert.equal(bad.body.error.code, 'missing_contact_id');
       assert.match(bad.body.error.message, c.form ? /`data\[email\]`/ : /no contact id at `/);
-      assert.equal((await r.events.list?.({}))?.total ?? 0, 0);
+      assert.equal((await r.engine.counts()).total, 0, 'nothing recorded');
       assert.equal(r.sandbox.requests().length, 0);
     });
   });

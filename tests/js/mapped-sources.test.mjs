@@ -89,10 +89,11 @@ test('a mapped source: saved through the admin API, posts to its route register 
   assert.deepEqual(again.json.results.map((r) => r.outcome), ['existing', 'existing']);
   const list = await admin('GET', '/api/members');
   assert.equal(list.json.total, 2);
-  // Activity records the source as mapped, the event type from the mapping.
+  // Activity records the source as mapped; its contacts are keyed by the source (ids of its own).
   const activity = await admin('GET', '/api/events');
   const ev = activity.json.events.find((e) => e.source === 'mapped');
   assert.ok(ev, JSON.stringify(activity.json.events.slice(0, 2)));
+  assert.match(ev.contactKey, /^generic:mapped-shop-orders:c-10[01]$/);
 
   // A post that does not fit: 400 naming the path; nothing recorded.
   const before = (await admin('GET', '/api/events')).json.total;
@@ -106,6 +107,26 @@ test('a mapped source: saved through the admin API, posts to its route register 
   assert.equal((await admin('GET', '/api/events')).json.total, before);
   // Other names are still unknown.
   assert.equal((await hook('other', {})).status, 404);
+});
+
+test('a mapped source without a CRM keeps its own ids: another sender\'s contact "1" is another contact; Mailchimp cannot be mapped', async (t) => {
+  const { srv, dir } = await start(t);
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const admin = await login(srv, srv.accessKey);
+  const mapping = { contactId: 'id', email: 'email' };
+  assert.equal((await admin('PUT', '/api/sources', { sources: [{ name: 'shop-a', mapping }, { name: 'shop-b', mapping }] })).status, 200);
+  const refused = await admin('PUT', '/api/sources', { sources: [{ name: 'mc', crm: 'mailchimp', mapping }] });
+  assert.equal(refused.status, 400);
+  assert.match(refused.json.error.message, /Mailchimp/);
+  const hook = (name, body) =>
+    fetch(`${srv.url}/hooks/mapped/${name}`, { method: 'POST', headers: { authorization: `Bearer ${srv.accessKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+  const a = await hook('shop-a', { id: '1', email: 'a1@example.com' });
+  assert.equal(a.outcome, 'created');
+  // Sender B's contact 1, with another email, is not sender A's member.
+  const b = await hook('shop-b', { id: '1', email: 'b1@example.com' });
+  assert.equal(b.outcome, 'created');
+  assert.notEqual(b.member.id, a.member.id);
+  assert.equal((await admin('GET', `/api/members/${a.member.id}`)).json.email, 'a1@example.com', 'A\'s member keeps its email');
 });
 
 test('mapped sources survive a restart', async (t) => {

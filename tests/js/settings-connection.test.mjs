@@ -84,7 +84,7 @@ test('a setting saved in the page applies to the next post, survives a restart, 
 });
 
 test('what the environment and the command line set wins: the page cannot change it, and says why', async (t) => {
-  const { srv } = await start(t, { env: { MEMBERWIRE_WELCOME_TAG: '95', MEMBERWIRE_LINK_FIELD: '13' }, passwordMode: 'link', crm: 'sandbox' });
+  const { srv } = await start(t, { env: { MEMBERWIRE_WELCOME_TAG: '97', MEMBERWIRE_LINK_FIELD: '13' }, passwordMode: 'link', crm: 'sandbox' });
   t.after(() => srv.close());
   const admin = await login(srv, srv.accessKey);
   const { locked } = (await admin('GET', '/api/settings')).json.editable;
@@ -96,18 +96,33 @@ test('what the environment and the command line set wins: the page cannot change
   assert.equal(r.status, 400);
   assert.equal(r.json.error.code, 'setting_locked');
   assert.match(r.json.error.message, /MEMBERWIRE_WELCOME_TAG/);
+  // And it is the one in force: the welcome tag is 97 (Silver Member), not the sandbox's 95.
+  assert.equal((await admin('GET', '/api/settings')).json.editable.crm.welcomeTag, '97');
+  const post = await fetch(`${srv.url}/hooks/keap?key=${srv.accessKey}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'contactId=105' }).then((x) => x.json());
+  assert.equal(post.outcome, 'created');
+  assert.deepEqual(srv.sandbox.api.tagApplications().filter((x) => x.contactId === '105').map((x) => x.tagId), ['97']);
 });
 
-test('the CRM connection itself can be changed in the page: kind, URL and token together', async (t) => {
+test('the CRM connection can be changed in the page; a new kind or URL needs the token typed again, and goes over https', async (t) => {
   const { srv } = await start(t);
   t.after(() => srv.close());
   const admin = await login(srv, srv.accessKey);
-  // Without its URL and token a new kind is refused.
+  // A new kind without its token (and URL) is refused.
   const half = await admin('PUT', '/api/settings/connection', { crm: { kind: 'kit' } });
   assert.equal(half.status, 400);
-  assert.match(half.json.error.message, /URL and a token/);
+  assert.equal(half.json.error.code, 'token_required');
+  const noUrl = await admin('PUT', '/api/settings/connection', { crm: { kind: 'kit', token: 'k'.repeat(20) } });
+  assert.equal(noUrl.status, 400);
+  assert.match(noUrl.json.error.message, /URL and a token/);
   // Another Keap account (here: the same sandbox, under a wrong token), then back.
   const base = (await admin('GET', '/api/settings')).json.editable.crm.baseUrl;
+  // The saved token is never sent to a new address: the URL alone is refused.
+  const moved = await admin('PUT', '/api/settings/connection', { crm: { baseUrl: 'https://attacker.example/crm/rest' } });
+  assert.equal(moved.status, 400);
+  assert.equal(moved.json.error.code, 'token_required');
+  const plain = await admin('PUT', '/api/settings/connection', { crm: { baseUrl: 'http://crm.example/api', token: 'x'.repeat(20) } });
+  assert.equal(plain.status, 400);
+  assert.match(plain.json.error.message, /https/);
   const wrong = await admin('PUT', '/api/settings/connection', { crm: { token: 'not-the-key' } });
   assert.equal(wrong.status, 200);
   assert.equal(wrong.json.editable.crm.tokenSet, true);

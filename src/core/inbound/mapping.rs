@@ -58,6 +58,13 @@ impl MappedSource {
                 "field `crm`: name a CRM, or leave it out for ids of the sender's own",
             ));
         }
+        // Mailchimp's ids are the MD5 of the email, which no mapping reads.
+        if self.crm == Some(CrmKind::Mailchimp) {
+            return Err(Error::new(
+                ErrorCode::InvalidField,
+                "field `crm`: Mailchimp names members by the hash of their email; post Mailchimp's webhook to /hooks/mailchimp",
+            ));
+        }
         self.mapping.validate()
     }
 
@@ -254,9 +261,18 @@ impl JsonMapping {
             None => event_type.to_owned(),
         };
         if let Some(p) = &self.fields {
-            if let Some((_, v)) = at_any(item, p)? {
+            if let Some((fields_at, v)) = at_any(item, p)? {
+                // The password is read above and never kept with the event.
+                let is_password = |k: &str| {
+                    password.as_deref().is_some_and(|pw| {
+                        pw.split('|').any(|alt| alt == format!("{fields_at}.{k}"))
+                    })
+                };
                 if let Ok(UniqueObject(object)) = serde_json::from_str::<UniqueObject>(v.get()) {
                     for (k, v) in object {
+                        if is_password(&k) {
+                            continue;
+                        }
                         match serde_json::from_str::<serde_json::Value>(v.get()) {
                             Ok(serde_json::Value::String(s)) => {
                                 keep_field(&mut contact.fields, &k, &s)?

@@ -322,9 +322,15 @@ pub fn parse_post(
             let m = options.mapped.as_ref().ok_or_else(|| {
                 Error::new(ErrorCode::UnknownSource, "no mapped source by that name")
             })?;
-            // The mapping names its own password path, if the sender carries one.
+            // The mapping names its own password path, if the sender carries one. A source
+            // without a CRM has ids of its own: they are keyed by the source, so two senders'
+            // contact "1" are two contacts.
+            let account = match m.crm {
+                Some(_) => options.account.clone(),
+                None => format!("mapped-{}", m.name),
+            };
             m.mapping
-                .read(body, source, m.crm_kind(), &options.account, &m.name, None)
+                .read(body, source, m.crm_kind(), &account, &m.name, None)
                 .map(|events| Inbound::Events { events })
         }
     }?;

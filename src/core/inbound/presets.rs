@@ -79,7 +79,9 @@ pub fn mapping(source: Source, batched: bool) -> Option<(JsonMapping, &'static s
                 email: path("subscriber.email|email"),
                 first_name: path("subscriber.fields.name|fields.name"),
                 last_name: path("subscriber.fields.last_name|fields.last_name"),
-                tags: path("subscriber.groups|groups|group"),
+                // A group event names the one group it is about, not the member's groups: the
+                // full list is loaded through the API when the body has none.
+                tags: path("subscriber.groups|groups"),
                 event_type: path("type|event"),
                 fields: path("subscriber.fields|fields"),
                 ..JsonMapping::default()
@@ -109,7 +111,8 @@ pub fn mapping(source: Source, batched: bool) -> Option<(JsonMapping, &'static s
         // lists, loaded through the API.
         (Source::HubSpot, false) => (
             JsonMapping {
-                contact_id: "hs_object_id|vid|objectId|properties.hs_object_id.value".into(),
+                contact_id: "hs_object_id|canonical-vid|vid|objectId|properties.hs_object_id.value"
+                    .into(),
                 email: path("email|properties.email.value"),
                 first_name: path("firstname|properties.firstname.value"),
                 last_name: path("lastname|properties.lastname.value"),
