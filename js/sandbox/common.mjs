@@ -108,31 +108,19 @@ export function realSleep(ms, signal) {
 }
 
 /**
- * Sliding-window rate limiter. `config` is `{perSecond, perMinute}` (either optional) or false.
- * Only admitted requests count towards the windows; a request at time t stops counting at
- * t + window.
+ * Sliding-window rate limiter over any windows: `specs` is `[{limit, ms, unit}]`. Only admitted
+ * requests count; a request at time t stops counting at t + ms. A refusal names the full window
+ * and when it frees a slot (`retryAfterMs`); an admission reports the first window, or with
+ * `report: 'tightest'` the one with the fewest slots left (as an X-RateLimit-Remaining header
+ * would).
  */
-export function createRateLimiter(config, now) {
-  if (config === false || config === null) return null;
-  const windows = [];
-  const add = (limit, ms, unit) => {
-    if (limit === undefined) return;
-    if (!Number.isInteger(limit) || limit < 1) {
-      throw new TypeError(`rateLimit: ${unit} limit must be a positive integer`);
-    }
-    windows.push({ limit, ms, unit, hits: [] });
-  };
-  add(config.perSecond, 1000, 'second');
-  add(config.perMinute, 60_000, 'minute');
-  if (windows.length === 0) return null;
-
-  const snapshot = (w) => ({
-    unit: w.unit,
-    limit: w.limit,
-    used: w.hits.length,
-    available: Math.max(0, w.limit - w.hits.length),
+export function createWindowLimiter(specs, now, { report = 'first' } = {}) {
+  const windows = specs.map((w) => {
+    if (!Number.isInteger(w.limit) || w.limit < 1) throw new TypeError(`rateLimit: ${w.unit} limit must be a positive integer`);
+    return { ...w, hits: [] };
   });
-
+  if (windows.length === 0) return null;
+  const snapshot = (w) => ({ unit: w.unit, ms: w.ms, limit: w.limit, used: w.hits.length, available: Math.max(0, w.limit - w.hits.length) });
   return {
     /** Admits the request or reports the window that refuses it. */
     admit() {
@@ -141,14 +129,32 @@ export function createRateLimiter(config, now) {
         while (w.hits.length > 0 && w.hits[0] <= t - w.ms) w.hits.shift();
       }
       const full = windows.find((w) => w.hits.length >= w.limit);
-      if (full) return { allowed: false, window: snapshot(full), windows: windows.map(snapshot) };
+      if (full) return { allowed: false, window: snapshot(full), windows: windows.map(snapshot), retryAfterMs: full.hits[0] + full.ms - t };
       for (const w of windows) w.hits.push(t);
-      return { allowed: true, window: snapshot(windows[0]), windows: windows.map(snapshot) };
+      const shown = report === 'tightest' ? windows.reduce((a, b) => (b.limit - b.hits.length < a.limit - a.hits.length ? b : a)) : windows[0];
+      return { allowed: true, window: snapshot(shown), windows: windows.map(snapshot) };
     },
     reset() {
       for (const w of windows) w.hits.length = 0;
     },
   };
+}
+
+/**
+ * The usual windows: `config` is `{perSecond, perMinute, perHour, perDay}` (each optional) or
+ * false.
+ */
+export function createRateLimiter(config, now) {
+  if (config === false || config === null || config === undefined) return null;
+  const specs = [
+    [config.perSecond, 1000, 'second'],
+    [config.perMinute, 60_000, 'minute'],
+    [config.perHour, 3_600_000, 'hour'],
+    [config.perDay, 86_400_000, 'day'],
+  ]
+    .filter(([limit]) => limit !== undefined)
+    .map(([limit, ms, unit]) => ({ limit, ms, unit }));
+  return createWindowLimiter(specs, now);
 }
 
 /**

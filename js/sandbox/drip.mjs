@@ -78,46 +78,6 @@ function dripError(status, code, message, attribute) {
 const notFound = () => dripError(404, 'not_found_error', 'The resource you requested was not found');
 
 /**
- * Sliding-window limiter with an hour window on top of common.mjs's second/minute windows
- * (createRateLimiter has none). Same admit()/reset() contract.
- */
-function createWindowLimiter(config, now) {
-  if (config === false || config === null || config === undefined) return null;
-  const { perHour, ...short } = config;
-  const base = short.perSecond !== undefined || short.perMinute !== undefined ? createRateLimiter(short, now) : null;
-  if (perHour === undefined) return base;
-  if (!Number.isInteger(perHour) || perHour < 1) throw new TypeError('rateLimit: hour limit must be a positive integer');
-  const HOUR = 3_600_000;
-  let hits = [];
-  let head = 0; // hits[head..] are inside the window (avoids shifting a 3,600-entry array)
-  const used = () => hits.length - head;
-  const snap = () => ({ unit: 'hour', limit: perHour, used: used(), available: Math.max(0, perHour - used()) });
-  return {
-    admit() {
-      const t = now();
-      while (head < hits.length && hits[head] <= t - HOUR) head += 1;
-      if (head > 4096) {
-        hits = hits.slice(head);
-        head = 0;
-      }
-      if (used() >= perHour) return { allowed: false, window: snap(), windows: [snap()] };
-      let verdict = null;
-      if (base) {
-        verdict = base.admit();
-        if (!verdict.allowed) return { ...verdict, windows: [...verdict.windows, snap()] };
-      }
-      hits.push(t);
-      return { allowed: true, window: verdict ? verdict.window : snap(), windows: [...(verdict ? verdict.windows : []), snap()] };
-    },
-    reset() {
-      hits = [];
-      head = 0;
-      base?.reset();
-    },
-  };
-}
-
-/**
  * createDripSandbox(options?) -> sandbox
  *
  * options:
@@ -151,7 +111,7 @@ export function createDripSandbox(options = {}) {
   const faults = createFaultQueue();
   // "3,600 individual requests per hour" per account (Rate Limiting). The batch endpoints' own
   // 50 per hour is not modelled: this fake has no batch endpoints.
-  const limiter = createWindowLimiter(rateLimit && { perHour: 3600, ...rateLimit }, now);
+  const limiter = createRateLimiter(rateLimit && { perHour: 3600, ...rateLimit }, now);
 
   // ---- state -------------------------------------------------------------------------------
   let state;

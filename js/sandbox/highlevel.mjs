@@ -29,6 +29,7 @@ import {
   createAuditLog,
   createFaultQueue,
   createPipeline,
+  createWindowLimiter,
   dispatch,
   fetchFor,
   isoTime,
@@ -89,44 +90,18 @@ function idMaker(seed) {
   return () => Array.from({ length: 20 }, () => ALNUM[next() % ALNUM.length]).join('');
 }
 
-/**
- * Sliding windows of arbitrary length (the shared limiter knows only seconds and minutes;
- * HighLevel counts per 10 seconds and per day). Same verdict shape as common.mjs's limiter,
- * plus retryAfterMs on a refusal.
- */
-function createWindowLimiter(specs, now) {
-  const windows = specs.map((w) => ({ ...w, hits: [] }));
-  const snapshot = (w) => ({ unit: w.unit, ms: w.ms, limit: w.limit, used: w.hits.length, available: Math.max(0, w.limit - w.hits.length) });
-  return {
-    admit() {
-      const t = now();
-      for (const w of windows) while (w.hits.length > 0 && w.hits[0] <= t - w.ms) w.hits.shift();
-      const full = windows.find((w) => w.hits.length >= w.limit);
-      if (full) {
-        return { allowed: false, window: snapshot(full), windows: windows.map(snapshot), retryAfterMs: full.hits[0] + full.ms - t };
-      }
-      for (const w of windows) w.hits.push(t);
-      return { allowed: true, window: snapshot(windows[0]), windows: windows.map(snapshot) };
-    },
-    reset() {
-      for (const w of windows) w.hits.length = 0;
-    },
-  };
-}
-
 function highLevelLimiter(config, now) {
   if (config === false || config === null) return null;
-  const specs = [];
-  const add = (limit, ms, unit) => {
-    if (limit === undefined) return;
-    if (!Number.isInteger(limit) || limit < 1) throw new TypeError(`rateLimit: ${unit} limit must be a positive integer`);
-    specs.push({ limit, ms, unit });
-  };
-  add(config.burst, BURST_WINDOW_MS, 'burst');
-  add(config.perDay, DAY_MS, 'day');
-  add(config.perSecond, 1000, 'second');
-  add(config.perMinute, 60_000, 'minute');
-  return specs.length === 0 ? null : createWindowLimiter(specs, now);
+  // (createWindowLimiter checks each limit.)
+  const specs = [
+    [config.burst, BURST_WINDOW_MS, 'burst'],
+    [config.perDay, DAY_MS, 'day'],
+    [config.perSecond, 1000, 'second'],
+    [config.perMinute, 60_000, 'minute'],
+  ]
+    .filter(([limit]) => limit !== undefined)
+    .map(([limit, ms, unit]) => ({ limit, ms, unit }));
+  return createWindowLimiter(specs, now);
 }
 
 /** NestJS-style 422 (UnprocessableDTO: message is a list of strings). */

@@ -98,39 +98,6 @@ function kitError(status, message) {
 const notFound = () => kitError(404, 'Not Found');
 
 /**
- * Sliding-window limiter with an optional hour window on top of common.mjs's second/minute
- * windows (createRateLimiter has none). Same admit()/reset() contract.
- */
-function createWindowLimiter(config, now) {
-  if (config === false || config === null || config === undefined) return null;
-  const { perHour, ...short } = config;
-  const base = short.perSecond !== undefined || short.perMinute !== undefined ? createRateLimiter(short, now) : null;
-  if (perHour === undefined) return base;
-  if (!Number.isInteger(perHour) || perHour < 1) throw new TypeError('rateLimit: hour limit must be a positive integer');
-  const HOUR = 3_600_000;
-  let hits = [];
-  const snap = () => ({ unit: 'hour', limit: perHour, used: hits.length, available: Math.max(0, perHour - hits.length) });
-  return {
-    admit() {
-      const t = now();
-      while (hits.length > 0 && hits[0] <= t - HOUR) hits.shift();
-      if (hits.length >= perHour) return { allowed: false, window: snap(), windows: [snap()] };
-      let verdict = null;
-      if (base) {
-        verdict = base.admit();
-        if (!verdict.allowed) return { ...verdict, windows: [...verdict.windows, snap()] };
-      }
-      hits.push(t);
-      return { allowed: true, window: verdict ? verdict.window : snap(), windows: [...(verdict ? verdict.windows : []), snap()] };
-    },
-    reset() {
-      hits = [];
-      base?.reset();
-    },
-  };
-}
-
-/**
  * createKitSandbox(options?) -> sandbox
  *
  * options:
@@ -166,8 +133,8 @@ export function createKitSandbox(options = {}) {
   // "120 requests in 60 seconds, for each API key"; "600 requests in 60 seconds, for each access
   // token" (Rate limits page). One window per credential.
   const limiters = {
-    apiKey: createWindowLimiter(rateLimit && { perMinute: 120, ...rateLimit }, now),
-    oauth: createWindowLimiter(oauthRateLimit && { perMinute: 600, ...oauthRateLimit }, now),
+    apiKey: createRateLimiter(rateLimit && { perMinute: 120, ...rateLimit }, now),
+    oauth: createRateLimiter(oauthRateLimit && { perMinute: 600, ...oauthRateLimit }, now),
   };
   // authenticate() and admit() run back to back without an await in createPipeline, so the
   // credential of the request being admitted is the one authenticate() saw last.

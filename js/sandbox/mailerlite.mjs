@@ -28,6 +28,7 @@ import {
   createAuditLog,
   createFaultQueue,
   createPipeline,
+  createWindowLimiter,
   dispatch,
   empty,
   fetchFor,
@@ -116,37 +117,16 @@ function mlTime(ms) {
   return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '');
 }
 
-/** Sliding-window limiter with retryAfterMs on a refusal (common.mjs's limiter has none). */
-function createWindowLimiter(specs, now) {
-  const windows = specs.map((w) => ({ ...w, hits: [] }));
-  const snapshot = (w) => ({ unit: w.unit, limit: w.limit, used: w.hits.length, available: Math.max(0, w.limit - w.hits.length) });
-  return {
-    admit() {
-      const t = now();
-      for (const w of windows) while (w.hits.length > 0 && w.hits[0] <= t - w.ms) w.hits.shift();
-      const full = windows.find((w) => w.hits.length >= w.limit);
-      if (full) return { allowed: false, window: snapshot(full), windows: windows.map(snapshot), retryAfterMs: full.hits[0] + full.ms - t };
-      for (const w of windows) w.hits.push(t);
-      // Report the tightest window, as X-RateLimit-Remaining would.
-      const tightest = windows.reduce((a, b) => (b.limit - b.hits.length < a.limit - a.hits.length ? b : a));
-      return { allowed: true, window: snapshot(tightest), windows: windows.map(snapshot) };
-    },
-    reset() {
-      for (const w of windows) w.hits.length = 0;
-    },
-  };
-}
-
 function mailerLiteLimiter(config, now) {
   if (config === false || config === null) return null;
   if (config.burst !== undefined) throw new TypeError('rateLimit: MailerLite has no burst window; use perMinute or perSecond');
-  const specs = [];
-  for (const [limit, ms, unit] of [[config.perMinute, 60_000, 'minute'], [config.perSecond, 1000, 'second']]) {
-    if (limit === undefined) continue;
-    if (!Number.isInteger(limit) || limit < 1) throw new TypeError(`rateLimit: ${unit} limit must be a positive integer`);
-    specs.push({ limit, ms, unit });
-  }
-  return specs.length === 0 ? null : createWindowLimiter(specs, now);
+  const specs = [
+    [config.perMinute, 60_000, 'minute'],
+    [config.perSecond, 1000, 'second'],
+  ]
+    .filter(([limit]) => limit !== undefined)
+    .map(([limit, ms, unit]) => ({ limit, ms, unit }));
+  return createWindowLimiter(specs, now, { report: 'tightest' });
 }
 
 /** A Laravel validation error: 422 {message, errors: {field: [text]}} (wording unverified). */
