@@ -6,6 +6,8 @@
 // the reason the page shows) and saving them is refused. The token is write-only: it is kept
 // server-side and never shown again once saved (the page only learns whether one is set).
 
+import { bad } from './settings.mjs';
+
 export const CONNECTION = 'connection';
 
 const CRM_FIELDS = ['kind', 'baseUrl', 'token', 'accountId', 'passwordField', 'passwordFieldMax', 'linkField', 'welcomeTag'];
@@ -13,10 +15,6 @@ const KINDS = ['keap', 'activecampaign', 'hubspot', 'mailchimp', 'kit', 'drip', 
 /** The set-password link's lifetime: an hour to thirty days. */
 const TTL_MIN = 60 * 60_000;
 const TTL_MAX = 30 * 24 * 60 * 60_000;
-
-function bad(message, code = 'invalid_field') {
-  return Object.assign(new Error(message), { code, status: 400 });
-}
 
 /**
  * @param {object} settings  the settings store

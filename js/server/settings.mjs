@@ -8,11 +8,9 @@ export const ACCESS_KEY = 'access-key';
 export const SOURCES = 'sources';
 const MAX_RULES = 1000;
 
-function bad(message) {
-  const e = new Error(message);
-  e.code = 'invalid_field';
-  e.status = 400;
-  return e;
+/** A 400 the admin API answers with `code` and the message naming the setting. */
+export function bad(message, code = 'invalid_field') {
+  return Object.assign(new Error(message), { code, status: 400 });
 }
 
 /** The access rules, validated by the wasm (the same types `levelsFor` reads). */

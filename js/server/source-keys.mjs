@@ -3,12 +3,10 @@
 // alone. A route with a key of its own no longer takes the shared access key; the others do.
 // Only digests are kept, as for the shared key.
 
+import { bad } from './settings.mjs';
+
 export const SOURCE_KEYS = 'source-keys';
 const ROUTE = /^(?:[a-z][a-z0-9-]{0,39}|mapped\/[a-z0-9][a-z0-9-]{0,39})$/;
-
-function bad(message) {
-  return Object.assign(new Error(message), { code: 'invalid_field', status: 400 });
-}
 
 export async function openSourceKeys(settings, wasm, { routes = () => [], now = Date.now } = {}) {
   let keys = (await settings.get(SOURCE_KEYS))?.keys ?? {};
