@@ -56,6 +56,7 @@ fn check(name: &str, http: &str, expected: &str) {
 
 macro_rules! golden {
     ($($name:ident),* $(,)?) => {
+        #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
         const FIXTURES: &[&str] = &[$(stringify!($name)),*];
         $(
             #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -173,6 +174,7 @@ golden!(
     mailchimp_profile,
     mailchimp_subscribe,
     mailchimp_upemail,
+    mailchimp_upemail_no_old_email,
     mailerlite_added_to_group,
     mailerlite_array_body,
     mailerlite_bad_email,

@@ -88,6 +88,8 @@ export interface Contact {
   /** True when the configured password field had a value; the value never crosses. */
   hasPassword?: true;
   fields?: Record<string, string>;
+  /** The contact's id before an email change re-keyed it (Mailchimp's `upemail`). */
+  previousId?: string;
 }
 
 export interface InboundEvent {

@@ -259,6 +259,11 @@ pub struct Contact {
     /// kept, even when listed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+    /// The id the CRM knew this contact by before an email change that re-keyed it (Mailchimp
+    /// names a member by the hash of its email): the member linked to it is moved onto
+    /// `contact_id` rather than a second member made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_id: Option<ContactId>,
 }
 
 fn serialize_presence<S: Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
@@ -277,6 +282,7 @@ impl Contact {
             tags: None,
             password: None,
             fields: BTreeMap::new(),
+            previous_id: None,
         }
     }
 
@@ -284,6 +290,13 @@ impl Contact {
     /// account, so Keap contact 7 and ActiveCampaign contact 7 are different people.
     pub fn key(&self) -> String {
         key_of(self.crm, &self.account, self.contact_id.as_str())
+    }
+
+    /// The key of [`Contact::previous_id`], when the contact was re-keyed.
+    pub fn previous_key(&self) -> Option<String> {
+        self.previous_id
+            .as_ref()
+            .map(|p| key_of(self.crm, &self.account, p.as_str()))
     }
 }
 

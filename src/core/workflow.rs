@@ -307,6 +307,9 @@ enum Step {
         part: usize,
     },
     FindByContact,
+    /// Look up the member linked to the contact's previous id (the CRM re-keyed the contact when
+    /// its email changed), to move that member onto the new id.
+    FindByPrevious,
     FindByEmail,
     Insert,
     /// Write `draft` (linking, refreshing, or changing the email of a member). The draft is the
@@ -351,6 +354,7 @@ impl TryFrom<RawStep> for Step {
                 part: needed(r.part, "part")?,
             },
             "find_by_contact" => Step::FindByContact,
+            "find_by_previous" => Step::FindByPrevious,
             "find_by_email" => Step::FindByEmail,
             "insert" => Step::Insert,
             "update" => Step::Update {
@@ -700,6 +704,14 @@ impl Workflow {
             Step::FindByContact => Effect::Directory {
                 op: DirOp::GetByContact { key: self.key() },
             },
+            Step::FindByPrevious => Effect::Directory {
+                op: DirOp::GetByContact {
+                    key: self
+                        .contact
+                        .previous_key()
+                        .ok_or("the contact has no previous id to look up")?,
+                },
+            },
             Step::FindByEmail => Effect::Directory {
                 op: DirOp::GetByEmail {
                     email: self
@@ -914,16 +926,34 @@ impl Workflow {
                         "no member is linked to this contact: link the contact to the member first"
                             .into(),
                     );
-                } else if self.contact.email.is_some() {
-                    self.go(Step::FindByEmail);
+                } else if self.contact.previous_id.is_some() {
+                    self.go(Step::FindByPrevious);
                 } else {
-                    self.park(
-                        "no_email",
-                        "the contact has no email address in the CRM, so no account can be created"
-                            .into(),
-                    );
+                    self.find_by_email();
                 }
             }
+            (Step::FindByPrevious, DirResult::Found { member: Some(m) })
+                if m.contact.as_ref().map(|c| c.key()) == self.contact.previous_key() =>
+            {
+                // The member the contact's old id names moves onto the new id (and address).
+                let mut d = m.clone();
+                d.contact = Some(self.link());
+                if let Some(e) = &self.contact.email {
+                    d.email = e.clone();
+                }
+                self.refresh_into(&m, &mut d);
+                self.member = Some(m);
+                self.log(
+                    "info",
+                    "the CRM re-keyed the contact (an email change): its member moves to the new id"
+                        .into(),
+                );
+                self.go(Step::Update {
+                    purpose: OutcomeKind::Updated,
+                    draft: Some(Box::new(d)),
+                });
+            }
+            (Step::FindByPrevious, DirResult::Found { .. }) => self.find_by_email(),
             (Step::FindByEmail, DirResult::Found { member: None }) => self.go(Step::Insert),
             (Step::FindByEmail, DirResult::Found { member: Some(m) }) => match &m.contact {
                 None => {
@@ -1051,6 +1081,18 @@ impl Workflow {
                 );
                 self.park("directory_protocol", msg);
             }
+        }
+    }
+
+    /// No member holds the contact: look for one with its email, or park when it has none.
+    fn find_by_email(&mut self) {
+        if self.contact.email.is_some() {
+            self.go(Step::FindByEmail);
+        } else {
+            self.park(
+                "no_email",
+                "the contact has no email address in the CRM, so no account can be created".into(),
+            );
         }
     }
 
@@ -1461,6 +1503,7 @@ fn step_name(s: &Step) -> &'static str {
     match s {
         Step::Load { .. } => "load",
         Step::FindByContact => "find_by_contact",
+        Step::FindByPrevious => "find_by_previous",
         Step::FindByEmail => "find_by_email",
         Step::Insert => "insert",
         Step::Update { .. } => "update",

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createRig, createSecrets, CRMS, tokenOf, JSON_TYPE } from './support/registration.mjs';
 import { HIGHLEVEL_DEFAULT_LOCATION } from '../../js/sandbox/highlevel.mjs';
 import { DRIP_DEFAULT_ACCOUNT } from '../../js/sandbox/drip.mjs';
-import { MAILCHIMP_DEFAULT_LIST } from '../../js/sandbox/mailchimp.mjs';
+import { MAILCHIMP_DEFAULT_LIST, MAILCHIMP_DEFAULT_API_KEY } from '../../js/sandbox/mailchimp.mjs';
 import { createHash } from 'node:crypto';
 
 const md5 = (s) => createHash('md5').update(s).digest('hex');
@@ -209,4 +209,39 @@ test('mailchimp: the GET Mailchimp sends to check a webhook URL is answered 200 
   assert.equal(anon.status, 401);
   // Other hook routes still take POST only.
   assert.equal((await r.call(`/hooks/kit?key=${encodeURIComponent(r.key)}`)).status, 405);
+});
+
+test('mailchimp: an email change (upemail) moves the member onto the new id and address; the new address posts as the same member, never a second one', async () => {
+  const r = await rigFor('mailchimp');
+  const c = CASES.mailchimp;
+  const a = await send(r, c, c.body(c.fresh.id, c.fresh.email));
+  assert.equal(a.body.outcome, 'created', a.text);
+
+  // The subscriber changes the address in Mailchimp: its API now knows the member by the new hash.
+  const renamed = 'a.m.turing@example.net';
+  const patch = await r.sandbox.fetch(`http://mailchimp.test/3.0/lists/${MAILCHIMP_DEFAULT_LIST}/members/${c.fresh.id}`, {
+    method: 'PATCH',
+    headers: { authorization: `Basic ${Buffer.from(`any:${MAILCHIMP_DEFAULT_API_KEY}`).toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ email_address: renamed }),
+  });
+  assert.equal(patch.status, 200, await patch.text());
+  assert.ok(r.sandbox.contact(md5(renamed)), 'the sandbox names the member by the new hash');
+
+  const change = new URLSearchParams({ type: 'upemail', fired_at: '2026-11-30 09:05:00', 'data[list_id]': MAILCHIMP_DEFAULT_LIST, 'data[new_id]': '51aa6d4f2e', 'data[new_email]': renamed, 'data[old_email]': c.fresh.email }).toString();
+  const b = await r.post(c.route, change);
+  assert.equal(b.status, 200, b.text);
+  assert.equal(b.body.outcome, 'updated');
+  assert.equal(b.body.member.id, a.body.member.id, 'the same member');
+  assert.equal(b.body.member.email, renamed);
+  assert.equal(b.body.member.contactId, md5(renamed));
+
+  // Mailchimp's next post names the new address: the same member, no new credentials or welcome.
+  const next = await send(r, c, c.body(md5(renamed), renamed));
+  assert.equal(next.body.outcome, 'existing', next.text);
+  assert.equal(next.body.member.id, a.body.member.id);
+  assert.equal(await r.directory.size(), 1);
+  assert.equal(welcomeOf(r, 'mailchimp', md5(renamed)).length, 0, 'no second welcome');
+  // A repeat of the change delivery is answered from the member's new id.
+  assert.equal((await r.post(c.route, change)).body.outcome, 'existing');
+  assert.equal(await r.directory.size(), 1);
 });

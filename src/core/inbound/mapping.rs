@@ -507,7 +507,7 @@ mod tests {
         m.email = Some("data..email".into());
         let e = m.validate().unwrap_err();
         assert!(e.message.contains("mapping `email`"), "{}", e.message);
-        m.email = Some(vec!["a"; 13].join("."));
+        m.email = Some(["a"; 13].join("."));
         assert!(m.validate().is_err());
     }
 }

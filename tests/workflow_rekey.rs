@@ -1,0 +1,192 @@
+//! A contact the CRM re-keys when its email changes (Mailchimp names a member by the MD5 of its
+//! email; its `upemail` webhook names the old and the new address): the member linked to the old
+//! id moves onto the new id and address, and is never made twice. Runs natively and as wasm.
+
+mod support;
+
+use memberwire::core::contact::{key_of, Contact, ContactId, CrmKind};
+use memberwire::core::directory::MemoryDirectory;
+use memberwire::core::email::Email;
+use memberwire::core::inbound::mailchimp::subscriber_hash;
+use memberwire::core::inbound::{InboundEvent, Source};
+use memberwire::core::workflow::{
+    Config, Effect, EffectResult, Outcome, OutcomeKind, Poll, Workflow,
+};
+
+const ACCOUNT: &str = "b7c1e0d2a4";
+
+fn hash(email: &str) -> String {
+    subscriber_hash(&Email::parse(email, "email").unwrap())
+}
+
+fn key(email: &str) -> String {
+    key_of(CrmKind::Mailchimp, ACCOUNT, &hash(email))
+}
+
+/// A Mailchimp member as its webhooks name it: `subscribe` (no previous address) or `upemail`.
+fn event(email: &str, previous: Option<&str>) -> InboundEvent {
+    let mut c = Contact::new(
+        CrmKind::Mailchimp,
+        ACCOUNT,
+        ContactId::parse(&hash(email), "data[email]", false).unwrap(),
+    );
+    c.email = Some(Email::parse(email, "data[email]").unwrap());
+    c.previous_id = previous.map(|p| ContactId::parse(&hash(p), "data[old_email]", false).unwrap());
+    InboundEvent {
+        source: Source::Mailchimp,
+        event_type: if previous.is_some() {
+            "upemail"
+        } else {
+            "subscribe"
+        }
+        .into(),
+        contact: c,
+    }
+}
+
+/// Posts from a Mailchimp audience on a site with no CRM connection: nothing is loaded.
+fn site() -> Config {
+    Config::default()
+}
+
+/// Runs to the end; with `restore`, the state is saved and restored after every directory op (a
+/// restart between the op and its result being taken).
+fn run(mut wf: Workflow, dir: &mut MemoryDirectory, restore: bool) -> Outcome {
+    let cfg = site();
+    for _ in 0..100 {
+        let result = match wf.poll(&cfg) {
+            Poll::Done { outcome } => return outcome,
+            Poll::Pending { code, reason } => panic!("pending ({code}): {reason}"),
+            Poll::Effect { effect } => match effect {
+                Effect::Http { request, .. } => panic!("no CRM to call: {}", request.url),
+                Effect::Directory { op } => {
+                    let result = dir.apply(op);
+                    if restore {
+                        wf = Workflow::restore(&wf.save()).unwrap();
+                    }
+                    EffectResult::Directory {
+                        result: Box::new(result),
+                    }
+                }
+                Effect::Random { bytes } => EffectResult::Random {
+                    bytes: vec![9; bytes],
+                },
+                Effect::Sleep { .. } => EffectResult::Slept,
+                Effect::Log { .. } => EffectResult::Logged,
+            },
+        };
+        wf.handle(&cfg, result, 2);
+    }
+    panic!("did not finish");
+}
+
+fn post(n: u32, e: InboundEvent, dir: &mut MemoryDirectory) -> Outcome {
+    post_restoring(n, e, dir, false)
+}
+
+fn post_restoring(n: u32, e: InboundEvent, dir: &mut MemoryDirectory, restore: bool) -> Outcome {
+    let wf = Workflow::new(&format!("ev_{n}"), e, &site(), 1).unwrap();
+    run(wf, dir, restore)
+}
+
+fn member_id(o: &Outcome) -> String {
+    o.member.as_ref().expect("a member").id.clone()
+}
+
+both_targets! {
+    fn an_email_change_moves_the_member_onto_the_new_id() {
+        let mut dir = MemoryDirectory::new();
+        let a = post(1, event("mia.wong@example.com", None), &mut dir);
+        assert_eq!(a.outcome, OutcomeKind::Created);
+
+        let b = post(2, event("Mia.Wong@Example.org", Some("mia.wong@example.com")), &mut dir);
+        assert_eq!(b.outcome, OutcomeKind::Updated);
+        assert_eq!(member_id(&b), member_id(&a), "the same member");
+        assert_eq!(dir.len(), 1);
+        let m = dir.get(&member_id(&a)).unwrap();
+        assert_eq!(m.email.as_str(), "mia.wong@example.org");
+        assert_eq!(m.contact.as_ref().unwrap().contact_id, hash("mia.wong@example.org"));
+        assert!(dir.get_by_contact(&key("mia.wong@example.com")).is_none(), "the old id is released");
+
+        // What Mailchimp sends next names the new address: the same member.
+        let c = post(3, event("mia.wong@example.org", None), &mut dir);
+        assert_eq!(c.outcome, OutcomeKind::Existing);
+        assert_eq!(member_id(&c), member_id(&a));
+        // The change delivered again finds the member under its new id.
+        let d = post(4, event("mia.wong@example.org", Some("mia.wong@example.com")), &mut dir);
+        assert_eq!(d.outcome, OutcomeKind::Existing);
+        assert_eq!(dir.len(), 1);
+        // Someone new may now subscribe with the old address.
+        let e = post(5, event("mia.wong@example.com", None), &mut dir);
+        assert_eq!(e.outcome, OutcomeKind::Created);
+        assert_ne!(member_id(&e), member_id(&a));
+    }
+
+    fn an_email_change_survives_a_restart_between_the_lookup_and_the_move() {
+        let mut dir = MemoryDirectory::new();
+        let a = post(1, event("ann@example.com", None), &mut dir);
+        let b = post_restoring(
+            2,
+            event("ann.new@example.com", Some("ann@example.com")),
+            &mut dir,
+            true,
+        );
+        assert_eq!(b.outcome, OutcomeKind::Updated);
+        assert_eq!(member_id(&b), member_id(&a));
+        assert_eq!(dir.len(), 1);
+    }
+
+    fn an_email_change_onto_an_id_or_address_another_member_holds_moves_nothing() {
+        let mut dir = MemoryDirectory::new();
+        let a = post(1, event("bo@example.com", None), &mut dir);
+        let other = post(2, event("bo@example.net", None), &mut dir);
+        let c = post(3, event("bo@example.net", Some("bo@example.com")), &mut dir);
+        // The new id is the other member's: the post is that member's now, and nothing moves.
+        assert_eq!(c.outcome, OutcomeKind::Existing);
+        assert_eq!(member_id(&c), member_id(&other));
+        assert_eq!(dir.get(&member_id(&a)).unwrap().email.as_str(), "bo@example.com");
+
+        // The new address belongs to a member another source made: a conflict, never a merge.
+        let mut form = Contact::new(
+            CrmKind::Generic,
+            "default",
+            ContactId::parse("form-7", "contact_id", false).unwrap(),
+        );
+        form.email = Some(Email::parse("bo@example.org", "email").unwrap());
+        let held = post(
+            4,
+            InboundEvent {
+                source: Source::Json,
+                event_type: "json".into(),
+                contact: form,
+            },
+            &mut dir,
+        );
+        let d = post(5, event("bo@example.org", Some("bo@example.com")), &mut dir);
+        assert_eq!(d.outcome, OutcomeKind::Conflict);
+        let conflict = d.conflict.expect("the conflict");
+        assert_eq!(conflict.reason, "email_change_taken");
+        assert_eq!(conflict.other_member, member_id(&held));
+        assert_eq!(conflict.member.as_deref(), Some(member_id(&a).as_str()));
+        assert_eq!(dir.get(&member_id(&a)).unwrap().email.as_str(), "bo@example.com");
+        assert_eq!(dir.len(), 3);
+    }
+
+    fn an_email_change_for_a_contact_with_no_member_registers_the_new_address() {
+        let mut dir = MemoryDirectory::new();
+        let a = post(1, event("cy.new@example.com", Some("cy@example.com")), &mut dir);
+        assert_eq!(a.outcome, OutcomeKind::Created);
+        let m = dir.get(&member_id(&a)).unwrap();
+        assert_eq!(m.email.as_str(), "cy.new@example.com");
+        assert_eq!(dir.get_by_contact(&key("cy.new@example.com")).map(|m| m.id.clone()), Some(member_id(&a)));
+    }
+
+    fn the_previous_id_is_kept_in_the_saved_state() {
+        let wf = Workflow::new("ev_1", event("dee.new@example.com", Some("dee@example.com")), &site(), 1).unwrap();
+        let saved = wf.save();
+        assert!(saved.contains(&format!("\"previousId\":\"{}\"", hash("dee@example.com"))), "{saved}");
+        // A state saved before the field existed still loads.
+        let old = saved.replace(&format!(",\"previousId\":\"{}\"", hash("dee@example.com")), "");
+        assert!(Workflow::restore(&old).is_ok());
+    }
+}
