@@ -76,6 +76,24 @@ export async function runCrossings() {
   const { wasm, counts, start, stop } = await countedWasm();
   const dir = mkdtempSync(join(tmpdir(), 'mw-bench-crossings-'));
   const db = await openSqlite(dir);
+  // The store's work per registration: write batches (each its own commit, unless the group
+  // commit joins it to others), the statements in them, and reads.
+  const sql = { batches: 0, statements: 0, reads: 0 };
+  const { batch, all, first } = db;
+  db.batch = (stmts) => {
+    sql.batches += 1;
+    sql.statements += stmts.length;
+    return batch(stmts);
+  };
+  db.all = (...a) => ((sql.reads += 1), all(...a));
+  db.first = (...a) => ((sql.reads += 1), first(...a));
+  const reset = () => {
+    counts.into = counts.out = 0;
+    counts.intoByName.clear();
+    counts.outByName.clear();
+    sql.batches = sql.statements = sql.reads = 0;
+  };
+  const tally = (outcome) => ({ outcome, into: counts.into, out: counts.out, intoByName: Object.fromEntries(counts.intoByName), outByName: Object.fromEntries(counts.outByName), sql: { ...sql } });
   try {
     const store = sqlStore(wasm, db);
     const sandbox = createKeapSandbox({ rateLimit: false });
@@ -102,14 +120,12 @@ export async function runCrossings() {
     const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded' });
 
     const one = async () => {
-      counts.into = counts.out = 0;
-      counts.intoByName.clear();
-      counts.outByName.clear();
+      reset();
       start();
       const accepted = await engine.accept('keap_post', headers, post);
       const final = await accepted.runs[0].done;
       stop();
-      return { outcome: final.outcome?.outcome ?? final.state, into: counts.into, out: counts.out, intoByName: Object.fromEntries(counts.intoByName), outByName: Object.fromEntries(counts.outByName) };
+      return tally(final.outcome?.outcome ?? final.state);
     };
     // Counts do not depend on warmth: the first post of the contact (created), then its repeat.
     const created = await one();
@@ -125,9 +141,7 @@ export async function runCrossings() {
       body: JSON.stringify({ given_name: 'Grace', family_name: 'Hopper', email_addresses: [{ email: 'grace@example.com', field: 'EMAIL1' }] }),
     }).then((r) => r.json());
     const limiter = tokenBucket(9, 1);
-    counts.into = counts.out = 0;
-    counts.intoByName.clear();
-    counts.outByName.clear();
+    reset();
     start();
     const t = Date.now();
     const accepted = engine.registrar.accept('keap_post', headers, new TextEncoder().encode(`Id=${second.id}&Email=grace%40example.com&FirstName=Grace&LastName=Hopper&Groups=91`), t);
@@ -152,7 +166,7 @@ export async function runCrossings() {
     await store.events.finish(id, p.outcome, wf.save());
     wf.free();
     stop();
-    const perEffect = { outcome: p.outcome?.outcome ?? p.state, into: counts.into, out: counts.out, intoByName: Object.fromEntries(counts.intoByName), outByName: Object.fromEntries(counts.outByName) };
+    const perEffect = tally(p.outcome?.outcome ?? p.state);
     // Counts of a registration that went wrong would mean nothing.
     for (const [what, r, want] of [['the first post', created, 'created'], ['the repeat', existing, 'existing'], ['the baseline', perEffect, 'created']]) {
       if (r.outcome !== want) throw new Error(`crossings: ${what} ended ${r.outcome}, not ${want}`);
@@ -167,7 +181,7 @@ export async function runCrossings() {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const r = await runCrossings();
   for (const [name, x] of Object.entries(r)) {
-    console.log(`${name} (${x.outcome}): ${x.into} calls into wasm, ${x.out} out of it`);
+    console.log(`${name} (${x.outcome}): ${x.into} calls into wasm, ${x.out} out of it; the store: ${x.sql.batches} write batches (${x.sql.statements} statements), ${x.sql.reads} reads`);
     console.log(`  into: ${Object.entries(x.intoByName).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     console.log(`  out:  ${Object.entries(x.outByName).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }

@@ -179,8 +179,8 @@ export interface LogRecord {
 /**
  * What `Workflow.step` returns: the next effect for the host to perform (never `random` or
  * `log`: those are answered inside wasm), or the end. `logs` are the records to write now;
- * `save`, when present, is the state the host must persist before it performs `effect` (the
- * last effect changed something outside; at the end it is always present).
+ * `save`, when present, is the state the host must persist before it performs `effect` (a CRM
+ * write; at the end it is always present).
  */
 export type Step =
 | { state: "effect"; effect: Exclude<Effect, { type: "random" } | { type: "log" }>; logs?: LogRecord[]; save?: string }
@@ -428,9 +428,9 @@ export class Workflow {
      * One step of the driver loop in one call: takes the result of the effect the last step
      * returned (`undefined` on the first call), then runs on inside wasm through every `random`
      * (drawn here) and `log` (collected) until the next effect the host must perform, or the
-     * end. The answer carries the state to persist when the last effect changed something
-     * outside (and always at the end), and the directory writes carry their stored form
-     * (`row`, as `memberRow` gives it) so a SQL store needs no second call.
+     * end. The answer carries the state to persist before that effect when it is a CRM write
+     * (`Effect::must_persist_before`), and always at the end; the directory writes carry their
+     * stored form (`row`, as `memberRow` gives it) so a SQL store needs no second call.
      */
     step(result: EffectResult | undefined, now: number): Step;
     /**

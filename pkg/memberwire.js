@@ -738,9 +738,9 @@ export class Workflow {
      * One step of the driver loop in one call: takes the result of the effect the last step
      * returned (`undefined` on the first call), then runs on inside wasm through every `random`
      * (drawn here) and `log` (collected) until the next effect the host must perform, or the
-     * end. The answer carries the state to persist when the last effect changed something
-     * outside (and always at the end), and the directory writes carry their stored form
-     * (`row`, as `memberRow` gives it) so a SQL store needs no second call.
+     * end. The answer carries the state to persist before that effect when it is a CRM write
+     * (`Effect::must_persist_before`), and always at the end; the directory writes carry their
+     * stored form (`row`, as `memberRow` gives it) so a SQL store needs no second call.
      * @param {EffectResult | undefined} result
      * @param {number} now
      * @returns {Step}

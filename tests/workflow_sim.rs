@@ -3,7 +3,8 @@
 //! kind with two-request loads, tags read from their own list and applied by path, and an
 //! update that names the email) and the in-memory directory, with injected
 //! faults (5xx, 429, timeouts before and after the CRM acted), crashes between any two steps
-//! (the workflow is restored from its last persisted state, losing what it held in memory),
+//! (the workflow is restored from its last persisted state, losing what it held in memory; the
+//! state is persisted where the hosts persist it, before a CRM write and at the end),
 //! duplicate and reordered deliveries, and concurrent workflows for one contact.
 //!
 //! Invariants checked on every seed:
@@ -310,8 +311,16 @@ impl World {
     /// Performs one effect of workflow `i`, possibly with a fault or a crash.
     fn step(&mut self, r: &mut Running) {
         let effect = match r.wf.poll(&self.cfg) {
-            Poll::Effect { effect } => effect,
+            Poll::Effect { effect } => {
+                // The hosts' policy: the state is made durable before a CRM write and at the end,
+                // nowhere else; a crash restores the last state kept that way.
+                if effect.must_persist_before() {
+                    self.persist(r);
+                }
+                effect
+            }
             Poll::Done { outcome } => {
+                self.persist(r);
                 if cfg!(not(target_arch = "wasm32")) && std::env::var_os("SIM_TRACE").is_some() {
                     eprintln!("{} DONE {:?}", r.wf.event_id(), outcome.outcome);
                 }
@@ -319,7 +328,9 @@ impl World {
                 return;
             }
             Poll::Pending { .. } => {
-                // Hosts retry pending events later (automatically or from the admin page).
+                // Hosts keep a parked event's state, and retry it later (automatically or from
+                // the admin page).
+                self.persist(r);
                 self.now += 60_000;
                 r.wf.retry();
                 return;
@@ -394,6 +405,9 @@ impl World {
             );
         }
         r.wf.handle(&self.cfg, result, self.now);
+    }
+
+    fn persist(&mut self, r: &mut Running) {
         r.persisted = r.wf.save();
         self.persisted_states.push(r.persisted.clone());
     }

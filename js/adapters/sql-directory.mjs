@@ -117,6 +117,25 @@ export function sqlDirectory(wasm, db) {
     if (row.rejected) return { result: 'rejected', reason: row.rejected };
     const seq = seqOf(member.id);
     if (seq === null) return { result: 'stale', member: null };
+    // Most updates keep the member's email and contact (tags, names, the welcome flag): then the
+    // identities it holds stay as they are, and one statement does it, guarded by the version
+    // and by both identities being the stored ones. When it changes nothing (another version,
+    // or an identity moves), the whole batch below decides.
+    const [same] = await db.batch([
+      stmt(
+        `UPDATE members SET version = version + 1, credentials = ?, search = ?, created_at = ?, updated_at = ?, data = ? WHERE seq = ? AND version = ? AND email = ? AND contact_key IS ? RETURNING seq, version, email, credentials, password_hash, created_at, updated_at, data`,
+        row.credentials,
+        row.search,
+        member.createdAt ?? 0,
+        member.updatedAt ?? 0,
+        row.data,
+        seq,
+        member.version,
+        row.email,
+        row.contactKey,
+      ),
+    ]);
+    if (same.rows.length) return { result: 'updated', member: memberOf(same.rows[0]) };
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         const out = await db.batch([

@@ -1,6 +1,7 @@
 // The generic driver: asks a workflow (the Rust state machine, in wasm) for its next effect,
-// performs it through the host's ports, hands the result back, and persists the state after
-// every step. It is the same on every host: it never reads `window`, and `fetch` is a port.
+// performs it through the host's ports, hands the result back, and persists the state where the
+// workflow says (before each CRM write, and at the end). It is the same on every host: it never
+// reads `window`, and `fetch` is a port.
 
 /**
  * @typedef {object} Ports
@@ -18,16 +19,16 @@
 /**
  * Runs `wf` until it is done or parked. Resolves to the final step: `done` or `pending`, with
  * the state to keep (`save`). One call into wasm per effect: `step` answers randomness and
- * collects log records inside wasm, and says when the state must be persisted (after an effect
- * that changed something outside: a directory write, a CRM write), so a read is never followed
- * by a write to the event store.
+ * collects log records inside wasm, and says when the state must be persisted: before a CRM
+ * write, which a restart must not repeat unseen. Reads and directory writes are not followed by
+ * a write to the event store (a restart meets the directory's writes again and recognizes them).
  */
 export async function runWorkflow(wf, ports) {
   let s = wf.step(undefined, ports.now());
   for (;;) {
     if (s.logs) for (const record of s.logs) ports.log(record);
     if (s.state !== 'effect') return s;
-    // Durable before the next effect, so a restart resumes after the last outside change.
+    // Durable before a CRM write, so a restart never repeats one it cannot see.
     if (s.save !== undefined) await ports.persist(s.save);
     s = wf.step(await perform(s, ports), ports.now());
   }

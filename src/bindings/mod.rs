@@ -198,8 +198,8 @@ export interface LogRecord {
 /**
  * What `Workflow.step` returns: the next effect for the host to perform (never `random` or
  * `log`: those are answered inside wasm), or the end. `logs` are the records to write now;
- * `save`, when present, is the state the host must persist before it performs `effect` (the
- * last effect changed something outside; at the end it is always present).
+ * `save`, when present, is the state the host must persist before it performs `effect` (a CRM
+ * write; at the end it is always present).
  */
 export type Step =
   | { state: "effect"; effect: Exclude<Effect, { type: "random" } | { type: "log" }>; logs?: LogRecord[]; save?: string }

@@ -272,7 +272,6 @@ impl Registrar {
         RunningWorkflow {
             wf,
             cfg: self.cfg.clone(),
-            wrote: false,
         }
     }
 
@@ -293,8 +292,6 @@ impl Registrar {
 pub struct RunningWorkflow {
     wf: Workflow,
     cfg: Rc<Config>,
-    /// The last effect `step` returned changes something outside: persist after its result.
-    wrote: bool,
 }
 
 #[wasm_bindgen(js_class = Workflow)]
@@ -347,25 +344,19 @@ impl RunningWorkflow {
     /// One step of the driver loop in one call: takes the result of the effect the last step
     /// returned (`undefined` on the first call), then runs on inside wasm through every `random`
     /// (drawn here) and `log` (collected) until the next effect the host must perform, or the
-    /// end. The answer carries the state to persist when the last effect changed something
-    /// outside (and always at the end), and the directory writes carry their stored form
-    /// (`row`, as `memberRow` gives it) so a SQL store needs no second call.
+    /// end. The answer carries the state to persist before that effect when it is a CRM write
+    /// (`Effect::must_persist_before`), and always at the end; the directory writes carry their
+    /// stored form (`row`, as `memberRow` gives it) so a SQL store needs no second call.
     #[wasm_bindgen(unchecked_return_type = "Step")]
     pub fn step(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "EffectResult | undefined")] result: JsValue,
         now: f64,
     ) -> Result<JsValue, JsValue> {
-        let mut save = false;
         if !result.is_undefined() {
             let result: EffectResult = parse_js(&result, "effect result")?;
-            save = self.wrote;
-            self.wrote = false;
             self.wf.handle(&self.cfg, result, now as u64);
         }
-        // The state right after a write's result, taken before anything below can fail: it is
-        // what the host must keep (a state saved at a draw restores to the draw).
-        let mut state = save.then(|| self.wf.save());
         let mut logs = Vec::new();
         loop {
             match self.wf.poll(&self.cfg) {
@@ -379,7 +370,7 @@ impl RunningWorkflow {
                     effect: Effect::Random { bytes },
                 } => self.provide_random(bytes, now)?,
                 Poll::Effect { effect } => {
-                    self.wrote = effect.changes_outside();
+                    let state = effect.must_persist_before().then(|| self.wf.save());
                     let row = match &effect {
                         Effect::Directory {
                             op: DirOp::Insert { member } | DirOp::Update { member },
@@ -391,7 +382,7 @@ impl RunningWorkflow {
                         row,
                         logs,
                     }
-                    .to_js(state.take());
+                    .to_js(state);
                 }
                 end => {
                     return StepOut {

@@ -211,14 +211,22 @@ pub enum Effect {
 }
 
 impl Effect {
-    /// Whether performing it changes something outside the workflow (a directory write, a CRM
-    /// request other than a read). Only after those must the host persist the state before the
-    /// next effect: a restart that repeats a read or a pause repeats nothing anyone can see.
-    pub fn changes_outside(&self) -> bool {
+    /// Whether the host must make the workflow's state durable before performing it: a CRM
+    /// write (any request other than a read), which nothing here could see again after a crash.
+    ///
+    /// Nothing else needs it. A restart from an earlier state repeats reads and pauses, which
+    /// nobody sees, and directory writes, which the workflow recognizes when it meets them again:
+    /// its own insert by `created_by`, an update by the version it finds changed, and a token or
+    /// password by issuing a fresh one before anything reaches the CRM. So a new member's state
+    /// is saved twice before its end (before the credentials are written and before the welcome
+    /// tag), not after each of its six writes.
+    pub fn must_persist_before(&self) -> bool {
         match self {
             Effect::Http { request, .. } => !request.method.eq_ignore_ascii_case("GET"),
-            Effect::Directory { op } => op.mutates(),
-            Effect::Random { .. } | Effect::Sleep { .. } | Effect::Log { .. } => false,
+            Effect::Directory { .. }
+            | Effect::Random { .. }
+            | Effect::Sleep { .. }
+            | Effect::Log { .. } => false,
         }
     }
 }
@@ -985,7 +993,7 @@ impl Workflow {
                 if member.created_by.as_deref() == Some(self.event_id.as_str()) {
                     // Our own insert, replayed after a crash.
                     self.member = Some(member);
-                    self.begin_credentials(cfg);
+                    self.begin_own_credentials(cfg);
                 } else {
                     self.restart();
                 }
@@ -1103,7 +1111,7 @@ impl Workflow {
         {
             // Our own member from before a crash, whose credentials step did not finish.
             self.member = Some(m);
-            self.begin_credentials(cfg);
+            self.begin_own_credentials(cfg);
             return;
         }
         let mut d = m.clone();
@@ -1187,7 +1195,19 @@ impl Workflow {
 
     // ----- credentials and welcome -----
 
+    /// Credentials for the member this workflow inserted before a crash, met again on replay.
+    /// Its state was saved last before any credentials reached the CRM (it is saved before each
+    /// CRM write), so whatever the member holds came from this workflow and was never delivered:
+    /// a password stored then must not pass for credentials the member has. Issue them again.
+    fn begin_own_credentials(&mut self, cfg: &Config) {
+        self.begin_credentials_as(cfg, true);
+    }
+
     fn begin_credentials(&mut self, cfg: &Config) {
+        self.begin_credentials_as(cfg, false);
+    }
+
+    fn begin_credentials_as(&mut self, cfg: &Config, replayed: bool) {
         let Some(crm) = self.crm(cfg) else {
             // No CRM to deliver credentials through. A password the post carried is used when
             // the site takes passwords from its source and it is acceptable; otherwise the
@@ -1208,7 +1228,7 @@ impl Workflow {
             }
             return;
         };
-        let reissue = self.refresh.is_some_and(|r| r.credentials);
+        let reissue = replayed || self.refresh.is_some_and(|r| r.credentials);
         if !reissue
             && self.member.as_ref().is_some_and(|m| {
                 m.credentials == Credentials::Password && m.password_hash.is_some()
