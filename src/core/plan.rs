@@ -113,9 +113,10 @@ struct CsvContact<'a> {
 /// (header names compare without case, spaces or punctuation). Blank rows are skipped.
 fn read_csv<'a>(text: &'a str, f: &mut dyn FnMut(CsvContact<'_>)) -> Result<(), String> {
     let mut rows = CsvRows::new(text.strip_prefix('\u{feff}').unwrap_or(text));
-    let Some(header) = rows.next() else {
+    let mut header = Vec::new();
+    if !rows.next_into(&mut header) {
         return Err("the CSV is empty".into());
-    };
+    }
     let norm = |h: &str| {
         h.chars()
             .filter(|c| c.is_alphanumeric())
@@ -134,8 +135,11 @@ fn read_csv<'a>(text: &'a str, f: &mut dyn FnMut(CsvContact<'_>)) -> Result<(), 
     let first_col = col(&["firstname", "first", "givenname"]);
     let last_col = col(&["lastname", "last", "familyname", "surname"]);
     let tags_col = col(&["tags", "groups", "tagids", "tagnames"]);
-    for (i, row) in rows.enumerate() {
-        let i = i + 1;
+    // One row buffer for the whole file: a row allocates only for its quoted fields.
+    let mut row = Vec::with_capacity(header.len());
+    let mut i = 0;
+    while rows.next_into(&mut row) {
+        i += 1;
         if row.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -239,10 +243,10 @@ impl<'a> CsvRows<'a> {
     }
 }
 
-impl<'a> Iterator for CsvRows<'a> {
-    type Item = Vec<Cow<'a, str>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<'a> CsvRows<'a> {
+    /// Reads the next row into `row` (cleared first); false at the end of the text.
+    fn next_into(&mut self, row: &mut Vec<Cow<'a, str>>) -> bool {
+        row.clear();
         let text = self.text;
         let b = text.as_bytes();
         let sep = |from: usize| {
@@ -252,9 +256,8 @@ impl<'a> Iterator for CsvRows<'a> {
                 .map_or(b.len(), |p| from + p)
         };
         if self.at >= b.len() {
-            return None;
+            return false;
         }
-        let mut row: Vec<Cow<str>> = Vec::new();
         let mut i = self.at;
         loop {
             if i < b.len() && b[i] == b'"' {
@@ -294,7 +297,7 @@ impl<'a> Iterator for CsvRows<'a> {
             }
             if i >= b.len() || b[i] == b'\n' {
                 self.at = i + 1;
-                return Some(row);
+                return true;
             }
             i += 1;
         }
