@@ -23,13 +23,13 @@ const FRESH_PER_POST = 10;
  * @param {number} [o.leaseMs]  how long one runner holds an event (stores with `claim`)
  * @param {(password: string) => Promise<string>} [o.hashPassword]  bcrypt for the set-password
  *   form; hosts pass one that runs off their event loop (Node: a worker thread)
- * @param {number} [o.maxRunning]  workflows run at once (default 64); the others wait their turn,
+ * @param {number} [o.maxRunning]  workflows run at once (default 32); the others wait their turn,
  *   recorded and counted as running
  * @param {(err: Error) => void} [o.onFatal]  called when the wasm instance trapped
  *   (WebAssembly.RuntimeError): nothing more can run on it, and the host replaces it; the
  *   events it was running stay recorded as running and resume on the new one
  */
-export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000, hashPassword, onFatal = () => {}, maxRunning = 64 }) {
+export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000, hashPassword, onFatal = () => {}, maxRunning = 32 }) {
   // `let`: the settings screen can change the configuration while the process runs
   // (`reconfigure`); workflows already started keep the settings they started with.
   let registrar = new wasm.Registrar(config);
@@ -97,6 +97,13 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
   // event loop by the registrations of those already answered.
   // A few slots are kept for fresh posts: a backlog of retries or resumed events never holds
   // them all.
+  // Why 32: a CRM's rate limit (10 requests a second for Keap, 5 for ActiveCampaign, at most about
+  // 20 for any of them) allows a few registrations at once, so more slots never register faster
+  // against a real CRM; and where no CRM call waits (a sandbox, a generic source), registrations
+  // are bound by the CPU, where more of them at once only take the event loop from the posts
+  // arriving. Measured with `node bench/posts.mjs --only accept,complete`, one run after another
+  // on one machine: 64 slots accepted 1,106 posts/s (p99 62 ms) and registered 772 events/s; 32
+  // slots 1,419/s (p99 44 ms) and 752/s; 24 slots 1,420/s and 629/s.
   const backgroundMax = Math.max(1, maxRunning - Math.max(1, Math.floor(maxRunning / 8)));
   const active = [0, 0]; // fresh, background
   const waiting = [[], []];
