@@ -86,8 +86,9 @@ impl<'de> Deserialize<'de> for Email {
 fn normalize(trimmed: &str, out: &mut String) -> Result<(), &'static str> {
     // Nearly every address is ASCII: lower-case it without Unicode tables.
     if trimmed.is_ascii() {
+        let start = out.len();
         out.push_str(trimmed);
-        out.make_ascii_lowercase();
+        out[start..].make_ascii_lowercase();
         return Ok(());
     }
     let lower = trimmed.to_lowercase();

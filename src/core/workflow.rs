@@ -426,6 +426,10 @@ pub struct Workflow {
     pending: Option<(String, String)>,
     /// Whether the welcome tag must be checked in the CRM before applying it.
     verify_welcome: bool,
+    /// A re-keyed contact (an email change) that no member held under either id was parked once
+    /// for an earlier change still on its way; on its retry it registers the new address.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    rekey_waited: bool,
     /// Set for a refresh of an existing member (not a registration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refresh: Option<Refresh>,
@@ -450,6 +454,9 @@ impl std::fmt::Debug for Held {
 }
 
 const MAX_RESTARTS: u32 = 8;
+
+/// The pending code of an email change that matched no member yet (retried automatically).
+pub const EMAIL_CHANGE_UNMATCHED: &str = "email_change_unmatched";
 
 /// The pending code of an event whose saved state the current configuration cannot continue.
 pub const CANNOT_CONTINUE: &str = "cannot_continue";
@@ -487,6 +494,7 @@ impl Workflow {
             restarts: 0,
             pending: None,
             verify_welcome: false,
+            rekey_waited: false,
             refresh: None,
             now,
             logs: Vec::new(),
@@ -494,7 +502,10 @@ impl Workflow {
             loaded: Loaded::default(),
             password_fresh: true,
         };
-        if wf.needs_load(cfg) {
+        // An email change that re-keys the contact carries all it needs to move the member, and
+        // must not wait for the CRM: by the time it runs, the CRM may know the contact under a
+        // later address. It loads only if it comes to register someone.
+        if wf.needs_load(cfg) && wf.contact.previous_id.is_none() {
             wf.step = Step::Load { part: 0 };
         }
         Ok(wf)
@@ -925,7 +936,16 @@ impl Workflow {
     fn on_directory(&mut self, cfg: &Config, result: DirResult) {
         match (&self.step, result) {
             (Step::FindByContact, DirResult::Found { member: Some(m) }) => {
-                self.on_found_by_contact(cfg, m)
+                if self.contact.previous_id.is_some()
+                    && self.refresh.is_none()
+                    && m.created_by.as_deref() != Some(self.event_id.as_str())
+                {
+                    // A member holds the new id already: the old id must not name another.
+                    self.member = Some(m);
+                    self.go(Step::FindByPrevious);
+                } else {
+                    self.on_found_by_contact(cfg, m)
+                }
             }
             (Step::FindByContact, DirResult::Found { member: None }) => {
                 if self.refresh.is_some() {
@@ -940,8 +960,23 @@ impl Workflow {
                     self.find_by_email();
                 }
             }
+            (Step::FindByPrevious, DirResult::Found { member: Some(old) })
+                if self.member.as_ref().is_some_and(|m| m.id != old.id) =>
+            {
+                // Two members: one under the new id (made by a post for the new address that ran
+                // first), one under the old. Merging is an operator's call: nothing moves.
+                let holder = self.member.take().map(|m| m.id).unwrap_or_default();
+                self.conflict = Some(Conflict {
+                    reason: "email_change_taken".into(),
+                    other_member: holder,
+                    member: Some(old.id.clone()),
+                });
+                self.member = Some(old);
+                self.finish(OutcomeKind::Conflict);
+            }
             (Step::FindByPrevious, DirResult::Found { member: Some(m) })
-                if m.contact.as_ref().map(|c| c.key()) == self.contact.previous_key() =>
+                if self.member.is_none()
+                    && m.contact.as_ref().map(|c| c.key()) == self.contact.previous_key() =>
             {
                 // The member the contact's old id names moves onto the new id (and address).
                 let mut d = m.clone();
@@ -961,8 +996,12 @@ impl Workflow {
                     draft: Some(Box::new(d)),
                 });
             }
-            (Step::FindByPrevious, DirResult::Found { .. }) => self.find_by_email(),
-            (Step::FindByEmail, DirResult::Found { member: None }) => self.go(Step::Insert),
+            (Step::FindByPrevious, DirResult::Found { .. }) => match self.member.take() {
+                // Only the new id is held (the change was applied before): as any post for it.
+                Some(m) => self.on_found_by_contact(cfg, m),
+                None => self.find_by_email(),
+            },
+            (Step::FindByEmail, DirResult::Found { member: None }) => self.register_new(cfg),
             (Step::FindByEmail, DirResult::Found { member: Some(m) }) => match &m.contact {
                 None => {
                     let mut d = m.clone();
@@ -1090,6 +1129,31 @@ impl Workflow {
                 self.park("directory_protocol", msg);
             }
         }
+    }
+
+    /// Nobody holds the contact or its email: insert a member. An email change (a re-keyed
+    /// contact) that matched nobody first waits once, parked for an automatic retry: an earlier
+    /// change of the same contact may not have landed yet (Mailchimp does not promise order),
+    /// and registering now would make a second member beside the one it is about to move. On
+    /// the retry it looks again, and registers the new address if still nobody holds it.
+    fn register_new(&mut self, cfg: &Config) {
+        if self.contact.previous_id.is_some() && self.refresh.is_none() {
+            if !self.rekey_waited {
+                self.rekey_waited = true;
+                self.go(Step::FindByContact);
+                self.park(
+                    EMAIL_CHANGE_UNMATCHED,
+                    "an email change for a contact no member holds under its old id or its new one: it is retried shortly (an earlier change may still be on its way), then registers the new address".into(),
+                );
+                return;
+            }
+            if self.needs_load(cfg) {
+                // It skipped the load to move a member; a new member needs the contact's record.
+                self.go(Step::Load { part: 0 });
+                return;
+            }
+        }
+        self.go(Step::Insert);
     }
 
     /// No member holds the contact: look for one with its email, or park when it has none.

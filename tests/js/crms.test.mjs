@@ -245,3 +245,28 @@ test('mailchimp: an email change (upemail) moves the member onto the new id and 
   assert.equal((await r.post(c.route, change)).body.outcome, 'existing');
   assert.equal(await r.directory.size(), 1);
 });
+
+test('mailchimp: a post for the new address that ran before the email change leaves two members, and the change says so as a conflict naming both', async () => {
+  const r = await rigFor('mailchimp');
+  const c = CASES.mailchimp;
+  const a = await send(r, c, c.body(c.fresh.id, c.fresh.email));
+  assert.equal(a.body.outcome, 'created', a.text);
+  const renamed = 'alan.m.turing@example.net';
+  const patch = await r.sandbox.fetch(`http://mailchimp.test/3.0/lists/${MAILCHIMP_DEFAULT_LIST}/members/${c.fresh.id}`, {
+    method: 'PATCH',
+    headers: { authorization: `Basic ${Buffer.from(`any:${MAILCHIMP_DEFAULT_API_KEY}`).toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ email_address: renamed }),
+  });
+  assert.equal(patch.status, 200);
+  // Mailchimp's profile post for the new address is handled first: nobody holds it yet.
+  const early = await send(r, c, c.body(md5(renamed), renamed));
+  assert.equal(early.body.outcome, 'created', early.text);
+  const change = new URLSearchParams({ type: 'upemail', 'data[list_id]': MAILCHIMP_DEFAULT_LIST, 'data[new_email]': renamed, 'data[old_email]': c.fresh.email }).toString();
+  const b = await r.post(c.route, change);
+  assert.equal(b.status, 200, b.text);
+  assert.equal(b.body.outcome, 'conflict');
+  assert.equal(b.body.conflict.reason, 'email_change_taken');
+  assert.equal(b.body.conflict.otherMember, early.body.member.id);
+  assert.equal(b.body.conflict.member, a.body.member.id);
+  assert.equal(await r.directory.size(), 2);
+});
