@@ -58,12 +58,12 @@ fn run(
     mut wf: Workflow,
     dir: &mut MemoryDirectory,
     restore: bool,
-) -> Result<Outcome, (Workflow, String)> {
+) -> Result<Outcome, (Box<Workflow>, String)> {
     let cfg = site();
     for _ in 0..100 {
         let result = match wf.poll(&cfg) {
             Poll::Done { outcome } => return Ok(outcome),
-            Poll::Pending { code, .. } => return Err((wf, code)),
+            Poll::Pending { code, .. } => return Err((Box::new(wf), code)),
             Poll::Effect { effect } => match effect {
                 Effect::Http { request, .. } => panic!("no CRM to call: {}", request.url),
                 Effect::Directory { op } => {
