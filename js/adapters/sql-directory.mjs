@@ -121,14 +121,12 @@ export function sqlDirectory(wasm, db) {
     // identities it holds stay as they are, and one statement does it, guarded by the version
     // and by both identities being the stored ones. When it changes nothing (another version,
     // or an identity moves), the whole batch below decides.
+    // What every rewrite of the row sets (the password hash only ever changes through set_password).
+    const fields = [row.credentials, row.search, member.createdAt ?? 0, member.updatedAt ?? 0, row.data];
     const [same] = await db.batch([
       stmt(
         `UPDATE members SET version = version + 1, credentials = ?, search = ?, created_at = ?, updated_at = ?, data = ? WHERE seq = ? AND version = ? AND email = ? AND contact_key IS ? RETURNING seq, version, email, credentials, password_hash, created_at, updated_at, data`,
-        row.credentials,
-        row.search,
-        member.createdAt ?? 0,
-        member.updatedAt ?? 0,
-        row.data,
+        ...fields,
         seq,
         member.version,
         row.email,
@@ -149,16 +147,11 @@ export function sqlDirectory(wasm, db) {
           ),
           ...(row.contactKey === null ? [] : [claim('contact', row.contactKey, String(seq))]),
           claim('email', row.email, String(seq)),
-          // The password hash is only ever changed through set_password.
           stmt(
             `UPDATE members SET version = version + 1, email = ?, contact_key = ?, credentials = ?, search = ?, created_at = ?, updated_at = ?, data = ? WHERE seq = ? RETURNING seq, version, email, credentials, password_hash, created_at, updated_at, data`,
             row.email,
             row.contactKey,
-            row.credentials,
-            row.search,
-            member.createdAt ?? 0,
-            member.updatedAt ?? 0,
-            row.data,
+            ...fields,
             seq,
           ),
         ]);

@@ -211,6 +211,16 @@ test('mailchimp: the GET Mailchimp sends to check a webhook URL is answered 200 
   assert.equal((await r.call(`/hooks/kit?key=${encodeURIComponent(r.key)}`)).status, 405);
 });
 
+/** The subscriber changes the address in Mailchimp, through its API (the sandbox re-keys the member). */
+async function renameInMailchimp(r, id, email) {
+  const patch = await r.sandbox.fetch(`http://mailchimp.test/3.0/lists/${MAILCHIMP_DEFAULT_LIST}/members/${id}`, {
+    method: 'PATCH',
+    headers: { authorization: `Basic ${Buffer.from(`any:${MAILCHIMP_DEFAULT_API_KEY}`).toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ email_address: email }),
+  });
+  assert.equal(patch.status, 200, await patch.text());
+}
+
 test('mailchimp: an email change (upemail) moves the member onto the new id and address; the new address posts as the same member, never a second one', async () => {
   const r = await rigFor('mailchimp');
   const c = CASES.mailchimp;
@@ -219,12 +229,7 @@ test('mailchimp: an email change (upemail) moves the member onto the new id and 
 
   // The subscriber changes the address in Mailchimp: its API now knows the member by the new hash.
   const renamed = 'a.m.turing@example.net';
-  const patch = await r.sandbox.fetch(`http://mailchimp.test/3.0/lists/${MAILCHIMP_DEFAULT_LIST}/members/${c.fresh.id}`, {
-    method: 'PATCH',
-    headers: { authorization: `Basic ${Buffer.from(`any:${MAILCHIMP_DEFAULT_API_KEY}`).toString('base64')}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ email_address: renamed }),
-  });
-  assert.equal(patch.status, 200, await patch.text());
+  await renameInMailchimp(r, c.fresh.id, renamed);
   assert.ok(r.sandbox.contact(md5(renamed)), 'the sandbox names the member by the new hash');
 
   const change = new URLSearchParams({ type: 'upemail', fired_at: '2026-11-30 09:05:00', 'data[list_id]': MAILCHIMP_DEFAULT_LIST, 'data[new_id]': '51aa6d4f2e', 'data[new_email]': renamed, 'data[old_email]': c.fresh.email }).toString();
@@ -252,12 +257,7 @@ test('mailchimp: a post for the new address that ran before the email change lea
   const a = await send(r, c, c.body(c.fresh.id, c.fresh.email));
   assert.equal(a.body.outcome, 'created', a.text);
   const renamed = 'alan.m.turing@example.net';
-  const patch = await r.sandbox.fetch(`http://mailchimp.test/3.0/lists/${MAILCHIMP_DEFAULT_LIST}/members/${c.fresh.id}`, {
-    method: 'PATCH',
-    headers: { authorization: `Basic ${Buffer.from(`any:${MAILCHIMP_DEFAULT_API_KEY}`).toString('base64')}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ email_address: renamed }),
-  });
-  assert.equal(patch.status, 200);
+  await renameInMailchimp(r, c.fresh.id, renamed);
   // Mailchimp's profile post for the new address is handled first: nobody holds it yet.
   const early = await send(r, c, c.body(md5(renamed), renamed));
   assert.equal(early.body.outcome, 'created', early.text);
