@@ -332,6 +332,9 @@ impl World {
                 // the admin page).
                 self.persist(r);
                 self.now += 60_000;
+                // As hosts do: the retry starts from the kept state, without what the parked
+                // workflow held in memory (a drawn password or token).
+                r.wf = Workflow::restore(&r.persisted).expect("persisted state restores");
                 r.wf.retry();
                 return;
             }
