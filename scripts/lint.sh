@@ -3,7 +3,8 @@
 #
 #   1. cargo fmt --check
 #   2. cargo clippy --all-targets -- -D warnings                      (native: lib, tests, ...)
-#   3. cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings (the wasm build)
+#   3. cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings (the wasm build,
+#      and the tests as they run in Node and Chromium)
 #   4. only src/bindings/ may mention wasm_bindgen, js_sys, web_sys or getrandom; Rust files
 #      under tests/ may also use wasm_bindgen_test (and its macros). Comments (after //) are
 #      not checked, so docs may name the crates.
@@ -22,8 +23,8 @@ cargo fmt --check
 step "cargo clippy (native, all targets)"
 cargo clippy --all-targets -- -D warnings
 
-step "cargo clippy (wasm32-unknown-unknown, lib)"
-cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+step "cargo clippy (wasm32-unknown-unknown, all targets)"
+cargo clippy --all-targets --target wasm32-unknown-unknown -- -D warnings
 
 step "binding layer boundary"
 # Every Rust file in the repo that git would track (so target/ and node_modules/ are skipped).
