@@ -7,12 +7,14 @@
 mod support;
 
 use memberwire::core::contact::{key_of, Contact, ContactId, CrmKind};
+use memberwire::core::crm::{ApiToken, CrmConfig, HttpResponse};
 use memberwire::core::directory::MemoryDirectory;
 use memberwire::core::email::Email;
 use memberwire::core::inbound::mailchimp::subscriber_hash;
 use memberwire::core::inbound::{InboundEvent, Source};
 use memberwire::core::workflow::{
-    Config, Effect, EffectResult, Outcome, OutcomeKind, Poll, Workflow, EMAIL_CHANGE_UNMATCHED,
+    Config, Effect, EffectResult, Outcome, OutcomeKind, PasswordMode, Poll, Workflow,
+    EMAIL_CHANGE_UNMATCHED,
 };
 
 const ACCOUNT: &str = "b7c1e0d2a4";
@@ -122,6 +124,26 @@ fn retried(mut wf: Workflow, dir: &mut MemoryDirectory) -> Outcome {
 
 fn member_id(o: &Outcome) -> String {
     o.member.as_ref().expect("a member").id.clone()
+}
+
+/// A site connected to the Mailchimp audience, in crm mode: the password merge field is where a
+/// generated password goes.
+fn mailchimp_site() -> Config {
+    Config {
+        crm: Some(CrmConfig {
+            kind: CrmKind::Mailchimp,
+            base_url: format!("https://us21.api.mailchimp.com/3.0/lists/{ACCOUNT}"),
+            token: ApiToken::new("t"),
+            password_field: Some("PASSWORD".into()),
+            password_field_max: None,
+            link_field: Some("SETPWLINK".into()),
+            welcome_tag: Some("Welcome".into()),
+            account_id: None,
+        }),
+        password_mode: PasswordMode::Crm,
+        bcrypt_cost: 4,
+        ..Config::default()
+    }
 }
 
 both_targets! {
@@ -243,5 +265,64 @@ both_targets! {
         // A state saved before the field existed still loads.
         let old = saved.replace(&format!(",\"previousId\":\"{}\"", hash("dee@example.com")), "");
         assert!(Workflow::restore(&old).is_ok());
+    }
+
+    fn an_email_change_that_comes_to_register_loads_the_contact_once_even_without_a_password() {
+        // Crm mode wants the CRM's password field; this subscriber's record has none, so the
+        // contact still "needs" it after the load: the load must not repeat.
+        let cfg = mailchimp_site();
+        let mut dir = MemoryDirectory::new();
+        let mut wf = Workflow::new("ev_1", event("dan.new@example.com", Some("dan@example.com")), &cfg, 1).unwrap();
+        let mut gets = 0;
+        let mut parks = 0;
+        let outcome = loop {
+            let result = match wf.poll(&cfg) {
+                Poll::Done { outcome } => break outcome,
+                Poll::Pending { code, .. } => {
+                    assert_eq!(code, EMAIL_CHANGE_UNMATCHED);
+                    parks += 1;
+                    assert_eq!(parks, 1, "it waits once");
+                    wf = Workflow::restore(&wf.save()).unwrap();
+                    wf.retry();
+                    continue;
+                }
+                Poll::Effect { effect } => match effect {
+                    Effect::Http { request, .. } => {
+                        let body = if request.method == "GET" {
+                            gets += 1;
+                            assert!(gets <= 1, "the contact is loaded once");
+                            format!(
+                                r#"{{"id":"{}","email_address":"dan.new@example.com","status":"subscribed","merge_fields":{{"FNAME":"Dan"}},"tags":[{{"id":7,"name":"Gold"}}]}}"#,
+                                hash("dan.new@example.com")
+                            )
+                        } else {
+                            "{}".to_owned()
+                        };
+                        EffectResult::Http {
+                            response: HttpResponse {
+                                status: 200,
+                                body,
+                                retry_after: None,
+                            },
+                        }
+                    }
+                    Effect::Directory { op } => EffectResult::Directory {
+                        result: Box::new(dir.apply(op)),
+                    },
+                    Effect::Random { bytes } => EffectResult::Random {
+                        bytes: (0..bytes).map(|i| i as u8 ^ 0x5a).collect(),
+                    },
+                    Effect::Sleep { .. } => EffectResult::Slept,
+                    Effect::Log { .. } => EffectResult::Logged,
+                },
+            };
+            wf.handle(&cfg, result, 2);
+        };
+        assert_eq!(outcome.outcome, OutcomeKind::Created);
+        assert_eq!(gets, 1);
+        assert_eq!(dir.len(), 1);
+        let m = dir.get(&member_id(&outcome)).unwrap();
+        assert_eq!(m.tags.len(), 1, "the tags came from the load");
+        assert!(m.password_hash.is_some(), "a generated password");
     }
 }

@@ -445,6 +445,10 @@ pub struct Workflow {
     /// so a restored workflow must load it again before deciding on credentials).
     #[serde(skip)]
     password_fresh: bool,
+    /// Whether the contact was loaded from the CRM in this process (an email change that comes
+    /// to register someone loads it once, however little the record holds).
+    #[serde(skip)]
+    loaded_here: bool,
 }
 
 impl std::fmt::Debug for Held {
@@ -501,6 +505,7 @@ impl Workflow {
             held: Held::default(),
             loaded: Loaded::default(),
             password_fresh: true,
+            loaded_here: false,
         };
         // An email change that re-keys the contact carries all it needs to move the member, and
         // must not wait for the CRM: by the time it runs, the CRM may know the contact under a
@@ -1147,7 +1152,7 @@ impl Workflow {
                 );
                 return;
             }
-            if self.needs_load(cfg) {
+            if !self.loaded_here && self.needs_load(cfg) {
                 // It skipped the load to move a member; a new member needs the contact's record.
                 self.go(Step::Load { part: 0 });
                 return;
@@ -1484,6 +1489,7 @@ impl Workflow {
                         self.contact.email = loaded.email.take();
                     }
                     loaded.merge_into(&mut self.contact);
+                    self.loaded_here = true;
                     self.go(Step::FindByContact);
                 }
             }
