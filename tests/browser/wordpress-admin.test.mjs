@@ -189,17 +189,24 @@ test('WordPress: Setup connects memberwire, its screens work in wp-admin, member
     const button = page.locator('#createusersub');
     assert.equal(await button.isDisabled(), false, 'WordPress enabled Add New User once the password rated strong');
     // On a loaded machine WordPress's password script may still be re-rating the password when
-    // the form is submitted, and then it holds the post back: submit again while the form is
-    // still there (a post that did go through has left this page; a repeat is refused anyway).
+    // the form is submitted, and then it holds the post back: submit again, but only while no
+    // post has left. A post that left is waited for however long WordPress takes to answer it
+    // (memberwire's claim runs inside it): submitting again then would race the first one.
+    const isPost = (r) => r.method() === 'POST' && new URL(r.url()).pathname.endsWith('/wp-admin/user-new.php');
     for (let attempt = 1; ; attempt++) {
       await page.locator('#pass-strength-result.strong').waitFor();
-      const left = await Promise.all([
-        page.waitForNavigation({ waitUntil: 'load', timeout: 20_000 }).then(() => true, () => false),
+      // The page WordPress answers with (after any redirect), however long it takes.
+      const answered = page.waitForNavigation({ waitUntil: 'load', timeout: 0 });
+      answered.catch(() => {});
+      const [request] = await Promise.all([
+        page.waitForRequest(isPost, { timeout: 10_000 }).catch(() => null),
         button.evaluate((b) => b.form.requestSubmit(b)).catch(() => {}),
-      ]).then(([navigated]) => navigated);
-      if (left) break;
-      const still = new URL(page.url()).pathname.endsWith('/user-new.php') && (await button.count()) === 1;
-      if (!still || attempt === 3) assert.fail(`Add New User did not post (attempt ${attempt})`);
+      ]);
+      if (request) {
+        await answered;
+        break;
+      }
+      if (attempt === 3) assert.fail(`Add New User did not post (attempt ${attempt})`);
     }
   };
   // Ada's contact is a member already: refused, naming the member, and no second account.
