@@ -90,12 +90,7 @@ impl FakeCrm {
             body: body.to_string(),
             retry_after: None,
         };
-        let key = req
-            .headers
-            .iter()
-            .find(|(k, _)| k == "X-Kit-Api-Key")
-            .map(|(_, v)| v.as_str());
-        if key != Some(API_KEY) {
+        if header(req, "X-Kit-Api-Key") != Some(API_KEY) {
             return answer(401, json!({"errors": ["The access token is invalid"]}));
         }
         let path = req
@@ -177,12 +172,7 @@ impl FakeCrm {
             body: body.to_string(),
             retry_after: None,
         };
-        let key = req
-            .headers
-            .iter()
-            .find(|(k, _)| k == "X-Keap-API-Key")
-            .map(|(_, v)| v.as_str());
-        if key != Some(API_KEY) {
+        if header(req, "X-Keap-API-Key") != Some(API_KEY) {
             return HttpResponse {
                 status: 401,
                 body: "{}".into(),
@@ -414,6 +404,14 @@ impl World {
         r.persisted = r.wf.save();
         self.persisted_states.push(r.persisted.clone());
     }
+}
+
+/// The value of the request's header `name`, as the fake CRMs check their API keys.
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn short(r: &EffectResult) -> String {
