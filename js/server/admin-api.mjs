@@ -90,6 +90,7 @@ const tagFromRef = (ref) => (/^[0-9]+$/.test(ref) ? { id: ref } : { name: ref })
  * @param {(digest: string) => void} o.setKeyDigest
  * @param {boolean} [o.keyFromEnv]  MEMBERWIRE_KEY is set: rotation must happen there
  * @param {(body: string) => Promise<Response>} o.testPost  posts to /hooks/json through the handler
+ * @param {typeof fetch} [o.fetch]  the HTTP client for CRM calls (default: the global fetch)
  * @param {() => number} [o.now]
  * @param {(line: string) => void} [o.log]
  */
@@ -103,7 +104,7 @@ export async function createAdminApi(o) {
   if (!o.catalog) rules.setNamer(catalog.named);
   const sourceUrls = (list) => Object.fromEntries(list.map((s) => [s.name, `${o.publicUrl()}/hooks/mapped/${s.name}`]));
   // The admin page's CRM calls wait in the engine's one line to the CRM.
-  const crmClient = createCrmClient({ wasm, crm, turn: engine.crmTurn, now });
+  const crmClient = createCrmClient({ wasm, crm, fetch: o.fetch, turn: engine.crmTurn, now });
   // The CRM's tag names are listed once the admin API is up (in the background), so the first
   // screens show names without waiting for them.
   if (crm.kind && crm.kind !== 'generic') catalog.ready(crmClient, { waitMs: 0 }).catch(() => {});

@@ -13,6 +13,7 @@ import { openConnection } from './connection.mjs';
 import { openSourceKeys } from './source-keys.mjs';
 import { createStatic } from './static.mjs';
 import { workerHasher } from './hasher.mjs';
+import { createHttpClient } from './http-client.mjs';
 import { createEngine } from '../engine/engine.mjs';
 import { createHandler } from '../engine/handler.mjs';
 import { listen } from './http-bridge.mjs';
@@ -151,8 +152,12 @@ export async function serve({
     const hasher = workerHasher({ bcryptCost });
     cleanup.push(() => hasher.close());
     publicUrlOf = () => publicUrl;
+    // Registrations reach the CRM through node:http rather than Node's fetch (http-client.mjs).
+    const crmFetch = createHttpClient();
+    cleanup.push(() => crmFetch.close());
     const engine = createEngine({
       wasm,
+      fetch: crmFetch,
       config: engineConfig({ ...settingsNow, crm: crmConfig }),
       events,
       directory,
@@ -187,6 +192,7 @@ export async function serve({
       directory,
       events,
       crm: crmConfig,
+      fetch: crmFetch,
       // Whether the CRM in use is the built-in sandbox (the Settings screen may have changed it).
       sandbox: () => Boolean(sandbox) && crmConfig.baseUrl === sandbox.crmBase,
       passwordMode: () => settingsNow.passwordMode,
