@@ -79,7 +79,7 @@ export function sqlDirectory(wasm, db) {
       value,
     );
 
-  async function insert(member, stored) {
+  async function insert(member, stored, opts) {
     const row = stored ?? wasm.memberRow(member);
     if (row.rejected) return { result: 'rejected', reason: row.rejected };
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -100,7 +100,7 @@ export function sqlDirectory(wasm, db) {
           ...(row.contactKey === null ? [] : [stmt("INSERT INTO identities (kind, value, member_seq) VALUES ('contact', ?, last_insert_rowid())", row.contactKey)]),
           stmt("INSERT INTO identities (kind, value, member_seq) VALUES ('email', ?, last_insert_rowid())", row.email),
           stmt(`${SELECT_MEMBER} WHERE seq = last_insert_rowid()`),
-        ]);
+        ], opts);
         return { result: 'inserted', member: memberOf(out.at(-1).rows[0]) };
       } catch (err) {
         if (!(err instanceof SqlConstraintError)) throw err;
@@ -112,7 +112,7 @@ export function sqlDirectory(wasm, db) {
     throw new Error('the directory kept losing an insert race without finding the holder');
   }
 
-  async function update(member, stored) {
+  async function update(member, stored, opts) {
     const row = stored ?? wasm.memberRow(member);
     if (row.rejected) return { result: 'rejected', reason: row.rejected };
     const seq = seqOf(member.id);
@@ -132,7 +132,7 @@ export function sqlDirectory(wasm, db) {
         row.email,
         row.contactKey,
       ),
-    ]);
+    ], opts);
     if (same.rows.length) return { result: 'updated', member: memberOf(same.rows[0]) };
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
@@ -154,7 +154,7 @@ export function sqlDirectory(wasm, db) {
             ...fields,
             seq,
           ),
-        ]);
+        ], opts);
         return { result: 'updated', member: memberOf(out.at(-1).rows[0]) };
       } catch (err) {
         if (!(err instanceof SqlConstraintError)) throw err;
@@ -187,7 +187,7 @@ export function sqlDirectory(wasm, db) {
     return out;
   }
 
-  async function putToken({ tokenHash, memberId, expiresAt }) {
+  async function putToken({ tokenHash, memberId, expiresAt }, opts) {
     const seq = seqOf(memberId);
     if (seq === null) return { result: 'no_such_member' };
     try {
@@ -198,7 +198,7 @@ export function sqlDirectory(wasm, db) {
         stmt('DELETE FROM tokens WHERE member_seq = ?', seq),
         stmt('INSERT INTO tokens (token_hash, member_seq, expires_at) VALUES (?, ?, ?) ON CONFLICT (token_hash) DO UPDATE SET member_seq = excluded.member_seq, expires_at = excluded.expires_at', tokenHash, seq, expiresAt),
         stmt(`${SELECT_MEMBER} WHERE seq = ?`, seq),
-      ]);
+      ], opts);
       return { result: 'token_stored', member: memberOf(out.at(-1).rows[0]) };
     } catch (err) {
       if (err instanceof SqlConstraintError && err.constraint === 'guard_failed') return { result: 'no_such_member' };
@@ -244,20 +244,21 @@ export function sqlDirectory(wasm, db) {
     /**
      * Performs one directory operation (DirOp) and resolves, once durable, to its DirResult.
      * `stored`: the member's stored form when the caller has it already (a workflow's step
-     * carries it for its writes), else it is computed here.
+     * carries it for its writes), else it is computed here. `{ durable: false }`: a write a
+     * replay redoes (a workflow's), durable with the next durable write (js/store/sql.mjs).
      */
-    async apply(op, stored) {
+    async apply(op, stored, opts) {
       switch (op?.op) {
         case 'get_by_contact':
           return { result: 'found', member: await holderOf('contact', String(op.key)) };
         case 'get_by_email':
           return { result: 'found', member: await holderOf('email', normalEmail(op.email)) };
         case 'insert':
-          return insert(op.member, stored);
+          return insert(op.member, stored, opts);
         case 'update':
-          return update(op.member, stored);
+          return update(op.member, stored, opts);
         case 'put_token':
-          return putToken(op);
+          return putToken(op, opts);
         case 'consume_token':
           return consumeToken(op);
         case 'set_password':

@@ -44,14 +44,18 @@ export function sqlEvents(db, { now = Date.now } = {}) {
     },
     progress: (id, state, status) =>
       write('UPDATE events SET state = coalesce(?, state), status = coalesce(?, status), updated_at = ? WHERE id = ?', [state ?? null, status ?? null, now(), id]),
-    finish: (id, outcome, state) =>
-      write("UPDATE events SET state = coalesce(?, state), status = 'done', outcome = ?, outcome_kind = ?, pending = NULL, lease_until = NULL, next_retry_at = NULL, updated_at = ? WHERE id = ?", [
-        state ?? null,
-        JSON.stringify(outcome ?? null),
-        outcome?.outcome ?? null,
-        now(),
-        id,
-      ]),
+    // `{ durable: false }`: the engine's record of a finished workflow, which a replay from the
+    // last saved state redoes (js/store/sql.mjs).
+    finish: (id, outcome, state, opts) =>
+      db.batch(
+        [
+          {
+            sql: "UPDATE events SET state = coalesce(?, state), status = 'done', outcome = ?, outcome_kind = ?, pending = NULL, lease_until = NULL, next_retry_at = NULL, updated_at = ? WHERE id = ?",
+            params: [state ?? null, JSON.stringify(outcome ?? null), outcome?.outcome ?? null, now(), id],
+          },
+        ],
+        opts,
+      ),
     /**
      * Parks an event; its next automatic retry is due after a delay that doubles with each park
      * (none for a code only an operator can fix).

@@ -23,6 +23,8 @@
  * write, which a restart must not repeat unseen. Reads and directory writes are not followed by
  * a write to the event store (a restart meets the directory's writes again and recognizes them).
  */
+const REPLAYED = Object.freeze({ durable: false });
+
 export async function runWorkflow(wf, ports) {
   let s = wf.step(undefined, ports.now());
   for (;;) {
@@ -40,7 +42,10 @@ async function perform({ effect, row }, ports) {
       await ports.sleep(effect.ms);
       return { type: 'slept' };
     case 'directory':
-      return { type: 'directory', result: await ports.directory.apply(effect.op, row) };
+      // A workflow's directory write need not reach the disk before the workflow goes on: a
+      // restart replays from the last saved state and meets it again, and the save before the
+      // next CRM write (durable) carries it to the disk first (js/store/sql.mjs).
+      return { type: 'directory', result: await ports.directory.apply(effect.op, row, REPLAYED) };
     case 'http':
       return http(effect.request, ports);
     default:

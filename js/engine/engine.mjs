@@ -135,7 +135,9 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
         // The instance trapped while this one waited: it runs on the fresh one (recorded, it resumes).
         if (abandoned) return { state: 'pending', code: 'host_error', reason: 'the engine was replaced before this event ran; it resumes on the new one' };
         const final = await runWorkflow(wf, portsFor(id, priority));
-        if (final.state === 'done') await events.finish(id, final.outcome, final.save);
+        // The final record may reach the disk with the next durable write: a restart before that
+        // replays from the last save (before the last CRM write) and ends the same way.
+        if (final.state === 'done') await events.finish(id, final.outcome, final.save, { durable: false });
         else await events.park(id, { code: final.code, reason: final.reason }, final.save);
         return final;
       } catch (err) {

@@ -4,9 +4,12 @@
 // the same SQL runs on both.
 //
 // A driver is { kind, batch(statements), all(sql, params), first(sql, params) }:
-//   batch([{sql, params}, ...]) runs the statements in order as one transaction: all of them or
-//     none. It resolves, once durable, to one { rows, changes } per statement, and rejects with
-//     a SqlConstraintError when a constraint stops it (nothing of it is kept).
+//   batch([{sql, params}, ...], { durable }) runs the statements in order as one transaction: all
+//     of them or none. It resolves, once durable, to one { rows, changes } per statement, and
+//     rejects with a SqlConstraintError when a constraint stops it (nothing of it is kept).
+//     `durable: false` (default true) lets a driver resolve once committed, before the commit
+//     reaches the disk, provided a later durable batch's commit makes it durable too (SQLite's
+//     write-ahead log does): for writes a replay redoes, such as a workflow's directory writes.
 //   all / first read committed data.
 
 export class StoreError extends Error {

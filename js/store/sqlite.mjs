@@ -2,11 +2,16 @@
 // Node uses better-sqlite3; Deno passes its `node:sqlite` DatabaseSync (the two share the
 // synchronous prepare/all/get/run API this file uses; transactions are plain SQL here).
 //
-// Durability: WAL with synchronous=FULL, so a batch's promise resolves only after its commit
-// record is fsynced: an acknowledged post survives kill -9 and power loss. Group commit: the
-// batches called within one turn of the event loop run as one transaction (each inside its own
-// savepoint, so a batch a constraint refuses rolls back alone) and share one fsync; every
-// promise of the group settles only after that commit.
+// Durability: WAL. A batch's promise resolves only after its commit record is fsynced
+// (synchronous=FULL for that commit): an acknowledged post survives kill -9 and power loss. A
+// batch written with { durable: false } (a workflow's directory writes and its final record,
+// which a replay redoes) commits without an fsync of its own (synchronous=NORMAL): it survives a
+// crash of the process at once, and a power loss from the next durable commit on, since that
+// commit's fsync of the write-ahead log covers every frame before it, in order. So a power loss
+// can only take a suffix of such writes, and never one that a durable write after it relies on.
+// Group commit: the batches called within one turn of the event loop run as one transaction
+// (each inside its own savepoint, so a batch a constraint refuses rolls back alone) and share
+// one commit, durable when any of them asks; every promise of the group settles only after it.
 //
 // Failure: a commit that fails (disk full, I/O error, read-only file) rejects every batch of
 // its group with store_unavailable and nothing of them is kept; `health()` then reports the
@@ -85,7 +90,7 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
     raw.exec('PRAGMA busy_timeout = 1000');
     raw.exec('PRAGMA locking_mode = EXCLUSIVE');
     raw.exec('PRAGMA journal_mode = WAL');
-    raw.exec('PRAGMA synchronous = FULL');
+    raw.exec('PRAGMA synchronous = FULL'); // per group below: FULL unless no batch needs it
     raw.exec('PRAGMA foreign_keys = ON');
     // Takes the exclusive lock now (a second process fails here, not at its first post).
     raw.exec('BEGIN IMMEDIATE; COMMIT');
@@ -122,7 +127,15 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
   const savepoint = control('SAVEPOINT mw_batch');
   const release = control('RELEASE mw_batch');
   const rollbackTo = control('ROLLBACK TO mw_batch');
+  // The level can only change outside a transaction, and only by running the PRAGMA's text:
+  // SQLite applies it while preparing, so a prepared copy run later changes nothing.
+  let fullNow = true;
   const runGroup = (group) => {
+    const full = group.some((item) => item.durable);
+    if (full !== fullNow) {
+      raw.exec(full ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL');
+      fullNow = full;
+    }
     begin();
     try {
       if (group.length === 1) {
@@ -210,9 +223,9 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
     kind: 'sqlite',
     file,
     dir,
-    batch(stmts) {
+    batch(stmts, { durable = true } = {}) {
       return new Promise((resolve, reject) => {
-        queue.push({ statements: stmts, resolve, reject });
+        queue.push({ statements: stmts, durable, resolve, reject });
         if (!scheduled) {
           scheduled = true;
           setImmediate(flush);

@@ -295,3 +295,21 @@ test('the SQL event store keeps the retry schedule: a delay that doubles per par
   await events.finish('ev_a', { outcome: 'created' }, null);
   await expectNext(null);
 });
+
+test('a commit is fsynced unless every batch of its group may wait for the next durable one', async (t) => {
+  const db = await openSqlite(await tempDir(t));
+  t.after(() => db.close());
+  // The level the last commit ran at: FULL (2) fsyncs the write-ahead log, NORMAL (1) does not.
+  const level = () => db.raw.prepare('PRAGMA synchronous').get().synchronous;
+  const put = (name, durable) => db.batch([{ sql: "INSERT INTO settings (name, value, updated_at) VALUES (?, '1', 0)", params: [name] }], durable === undefined ? undefined : { durable });
+  await put('a');
+  assert.equal(level(), 2, 'a batch is durable by default');
+  await put('b', false);
+  assert.equal(level(), 1, 'a group of batches that may wait commits without an fsync');
+  await Promise.all([put('c', false), put('d'), put('e', false)]);
+  assert.equal(level(), 2, 'one durable batch makes its whole group durable');
+  await put('f', false);
+  assert.equal(level(), 1);
+  const names = (await db.all("SELECT name FROM settings WHERE name IN ('a','b','c','d','e','f') ORDER BY name", [])).map((r) => r.name);
+  assert.deepEqual(names, ['a', 'b', 'c', 'd', 'e', 'f']);
+});
