@@ -25,11 +25,16 @@ const FRESH_PER_POST = 10;
  *   form; hosts pass one that runs off their event loop (Node: a worker thread)
  * @param {number} [o.maxRunning]  workflows run at once (default 32); the others wait their turn,
  *   recorded and counted as running
+ * @param {{ run(eventId: string, priority: number): Promise<object> }} [o.runner]  runs recorded
+ *   events elsewhere (the Node server's registration thread, js/server/runner.mjs) and resolves
+ *   to each one's final step: this engine then records, retries and resumes, and runs nothing
+ * @param {(priority: number) => Promise<void>} [o.turn]  the CRM line to wait in, when it is
+ *   another engine's (the registration thread waits in the main thread's); default: its own
  * @param {(err: Error) => void} [o.onFatal]  called when the wasm instance trapped
  *   (WebAssembly.RuntimeError): nothing more can run on it, and the host replaces it; the
  *   events it was running stay recorded as running and resume on the new one
  */
-export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000, hashPassword, onFatal = () => {}, maxRunning = 32 }) {
+export function createEngine({ wasm, config, events, directory, fetch = globalThis.fetch, now = Date.now, log = () => {}, rateLimit, httpTimeoutMs, dispatch, leaseMs = 10 * 60_000, hashPassword, onFatal = () => {}, maxRunning = 32, runner, turn }) {
   // `let`: the settings screen can change the configuration while the process runs
   // (`reconfigure`); workflows already started keep the settings they started with.
   let registrar = new wasm.Registrar(config);
@@ -66,7 +71,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     return {
       fetch: (url, init) => fetch(url, init),
       directory,
-      turn: queue.turn,
+      turn: turn ?? queue.turn,
       priority,
       now,
       sleep,
@@ -127,7 +132,19 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     }
   };
 
+  /** Hands a recorded event to the runner; its promise is tracked like a local run's. */
+  function handOver(id, priority) {
+    if (running.has(id)) return running.get(id);
+    const run = runner.run(id, priority).finally(() => running.delete(id));
+    running.set(id, run);
+    return run;
+  }
+
   function start(wf, priority = BACKGROUND, id = wf.eventId) {
+    if (runner) {
+      free(wf);
+      return handOver(id, priority);
+    }
     const run = (async () => {
       const wait = slot(priority);
       if (wait) await wait;
@@ -221,6 +238,9 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
      */
     crmTurn: (priority = FRESH) => queue.turn(priority),
 
+    /** CRM requests per second for a configuration (0: no limit), as this engine paces them. */
+    crmRate: (cfg) => rateOf(cfg),
+
     /** The host found the instance trapped: this engine frees nothing more (its objects are stale). */
     abandon() {
       abandoned = true;
@@ -272,8 +292,9 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
      * time gets it (`{state: 'busy'}` for the others). Redelivery never repeats a finished step:
      * the workflow resumes from its saved state.
      */
-    async runEvent(eventId) {
+    async runEvent(eventId, priority = BACKGROUND) {
       if (running.has(eventId)) return running.get(eventId);
+      if (runner) return handOver(eventId, priority);
       const e = await events.get(eventId);
       if (!e) return { state: 'missing' };
       if (e.status === 'done') return { state: 'done', outcome: e.outcome };
@@ -284,7 +305,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
         wf.retry();
         await events.progress(eventId, wf.save(), 'running');
       }
-      return start(wf);
+      return start(wf, priority);
     },
 
     /** Events left running with no runner (a consumer that died): hands them to `dispatch` again. */
@@ -299,6 +320,11 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       const list = await events.unfinished();
       for (const e of list) {
         if (running.has(e.id)) continue;
+        // The runner restores each from the store itself.
+        if (runner) {
+          handOver(e.id, BACKGROUND);
+          continue;
+        }
         const wf = await restored(e);
         if (wf && !running.has(e.id)) start(wf);
       }

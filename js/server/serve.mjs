@@ -14,6 +14,7 @@ import { openSourceKeys } from './source-keys.mjs';
 import { createStatic } from './static.mjs';
 import { workerHasher } from './hasher.mjs';
 import { createHttpClient } from './http-client.mjs';
+import { registrationThread } from './runner.mjs';
 import { createEngine } from '../engine/engine.mjs';
 import { createHandler } from '../engine/handler.mjs';
 import { listen } from './http-bridge.mjs';
@@ -40,6 +41,9 @@ import { createAdminApi } from './admin-api.mjs';
  *   MEMBERWIRE_PASSWORD_FIELD, MEMBERWIRE_LINK_FIELD, MEMBERWIRE_WELCOME_TAG,
  *   MEMBERWIRE_PUBLIC_URL (where members reach the set-password page)
  * @param {(line: string) => void} [o.log]
+ * @param {boolean} [o.registrationThread]  run registrations in a worker thread of their own
+ *   (default, with the SQLite directory: js/server/runner.mjs); false: on the main thread
+ * @param {object} [o.registrationFaults]  tests only (js/server/runner.mjs)
  */
 export async function serve({
   port = 8787,
@@ -58,6 +62,8 @@ export async function serve({
   log = (line) => console.log(line),
   wasm = loadWasm(),
   onFatal = () => {},
+  registrationThread: threaded = true,
+  registrationFaults = null,
 } = {}) {
   const db = await openSqlite(dataDir);
   const store = sqlStore(wasm, db);
@@ -155,7 +161,12 @@ export async function serve({
     // Registrations reach the CRM through node:http rather than Node's fetch (http-client.mjs).
     const crmFetch = createHttpClient();
     cleanup.push(() => crmFetch.close());
+    const logRecord = (r) => log(`${r.level === 'info' ? '' : `${r.level}: `}${r.event}: ${r.message}`);
+    // Registrations run in a thread of their own, beside the posts (the SQLite directory; a
+    // WordPress directory's calls are HTTP, and stay here).
+    let thread = null;
     const engine = createEngine({
+      ...(threaded && directoryKind === 'sqlite' ? { runner: { run: (id, priority) => thread.run(id, priority) } } : {}),
       wasm,
       fetch: crmFetch,
       config: engineConfig({ ...settingsNow, crm: crmConfig }),
@@ -166,8 +177,21 @@ export async function serve({
       // One line to the CRM for the whole process (the engine's: the admin API waits in it too).
       // (Per configuration: the Settings screen may move from the sandbox to a real CRM.)
       rateLimit: (c) => crmRate ?? (sandbox && c.crm?.baseUrl === sandbox.crmBase ? sandboxRateLimit : undefined),
-      log: (r) => log(`${r.level === 'info' ? '' : `${r.level}: `}${r.event}: ${r.message}`),
+      log: logRecord,
     });
+    if (threaded && directoryKind === 'sqlite') {
+      thread = registrationThread({
+        dataDir: db.dir,
+        config: engineConfig({ ...settingsNow, crm: crmConfig }),
+        limited: (c) => engine.crmRate(c) > 0,
+        turn: (priority) => engine.crmTurn(priority),
+        log: logRecord,
+        faults: registrationFaults,
+      });
+      // Before the store closes: the thread's connection goes first.
+      cleanup.push(() => thread.close());
+      await thread.ready();
+    }
     // The admin page's "test post" goes through a second instance of the same handler, keyed
     // with a key that exists only in this process (the real key is known only by its digest).
     const internal = wasm.generateAccessKey();
@@ -177,7 +201,9 @@ export async function serve({
       settingsNow = c;
       for (const k of Object.keys(crmConfig)) delete crmConfig[k];
       Object.assign(crmConfig, c.crm);
-      engine.reconfigure(engineConfig({ ...c, crm: crmConfig }));
+      const next = engineConfig({ ...c, crm: crmConfig });
+      engine.reconfigure(next);
+      thread?.configure(next);
       catalog.rebind(crmConfig);
       log(`admin: settings saved (crm ${crmConfig.kind}, passwords by ${c.passwordMode})`);
     };
@@ -273,6 +299,8 @@ export async function serve({
       admin,
       health,
       hasher,
+      /** The registration thread (null when registrations run on the main thread). */
+      registrations: thread,
       /** Stops; with `graceMs`, answers under way get that long to go out first. */
       async close({ graceMs = 0 } = {}) {
         closeOptions = { graceMs };

@@ -12,6 +12,8 @@
 // Group commit: the batches called within one turn of the event loop run as one transaction
 // (each inside its own savepoint, so a batch a constraint refuses rolls back alone) and share
 // one commit, durable when any of them asks; every promise of the group settles only after it.
+// (Committing the batches that need no fsync at once, each alone, was measured and not kept:
+// each commit writes its pages to the log again, and the CPU per registration rose by a third.)
 //
 // Failure: a commit that fails (disk full, I/O error, read-only file) rejects every batch of
 // its group with store_unavailable and nothing of them is kept; `health()` then reports the
@@ -19,8 +21,11 @@
 // answers 503 meanwhile and recovers without a restart. A database file that is not SQLite or
 // fails SQLite's integrity check refuses to open with store_corrupt naming the file.
 //
-// One process at a time: the connection holds SQLite's exclusive lock (locking_mode=EXCLUSIVE),
-// so a second server on the same DIR gets store_locked.
+// One process at a time: the first connection of a process also holds DIR/memberwire.lock, a
+// tiny SQLite file kept under an exclusive lock until it closes (the operating system drops it
+// when the process dies, kill -9 included), so a second server on the same DIR gets
+// store_locked. The database itself uses SQLite's normal locking, so more connections of the
+// same process (the Node server's registration thread, js/server/runner.mjs) can share it.
 
 import { chmodSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -67,13 +72,19 @@ function sqliteCode(err) {
   return err?.code ?? 'error';
 }
 
+export const LOCK_FILE = 'memberwire.lock';
+/** How long a write waits for another connection's write lock before failing as busy. */
+const BUSY_LIMIT_MS = 1000;
+
 /**
  * Opens (creating if needed) DIR/memberwire.db and applies the migrations.
  * @param {string} dir
- * @param {{ now?: () => number, probeEveryMs?: number, Database?: Function }} [options]
+ * @param {{ now?: () => number, probeEveryMs?: number, Database?: Function, shared?: boolean }} [options]
  *   Database: the binding's class (default better-sqlite3; Deno passes node:sqlite's DatabaseSync)
+ *   shared: a further connection of a process that already opened DIR (the registration
+ *   thread's): it neither takes the process lock nor checks or migrates the database
  */
-export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Database = null } = {}) {
+export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Database = null, shared = false } = {}) {
   Database ??= loadDriver();
   dir = path.resolve(dir);
   const file = path.join(dir, DB_FILE);
@@ -83,21 +94,27 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
     throw new StoreError('store_unavailable', `cannot create the data directory ${dir}: ${err.code ?? err.message}`, { cause: err, file: dir });
   }
   let raw;
+  let lock = null;
   try {
+    if (!shared) lock = processLock(Database, path.join(dir, LOCK_FILE));
     raw = new Database(file, { timeout: 1000 });
     // Member data and digests: readable by the owner only (the WAL file takes the same mode).
     chmodSync(file, 0o600);
     raw.exec('PRAGMA busy_timeout = 1000');
-    raw.exec('PRAGMA locking_mode = EXCLUSIVE');
     raw.exec('PRAGMA journal_mode = WAL');
     raw.exec('PRAGMA synchronous = FULL'); // per group below: FULL unless no batch needs it
     raw.exec('PRAGMA foreign_keys = ON');
-    // Takes the exclusive lock now (a second process fails here, not at its first post).
-    raw.exec('BEGIN IMMEDIATE; COMMIT');
-    const check = pragma(raw, 'quick_check');
-    if (check !== 'ok') throw Object.assign(new Error(String(check)), { code: 'SQLITE_CORRUPT' });
+    if (!shared) {
+      // A write lock held elsewhere (an older version keeps the database itself locked) fails here.
+      raw.exec('BEGIN IMMEDIATE; COMMIT');
+      const check = pragma(raw, 'quick_check');
+      if (check !== 'ok') throw Object.assign(new Error(String(check)), { code: 'SQLITE_CORRUPT' });
+    }
+    // From here a write that meets another connection's lock waits without blocking (flush).
+    raw.exec('PRAGMA busy_timeout = 0');
   } catch (err) {
     raw?.close();
+    lock?.close();
     throw openError(err, file);
   }
 
@@ -130,13 +147,19 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
   // The level can only change outside a transaction, and only by running the PRAGMA's text:
   // SQLite applies it while preparing, so a prepared copy run later changes nothing.
   let fullNow = true;
+  // null: another connection of this process holds the write lock (see flush).
   const runGroup = (group) => {
     const full = group.some((item) => item.durable);
     if (full !== fullNow) {
       raw.exec(full ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL');
       fullNow = full;
     }
-    begin();
+    try {
+      begin();
+    } catch (err) {
+      if (sqliteCode(err) === 'SQLITE_BUSY') return null;
+      throw err;
+    }
     try {
       if (group.length === 1) {
         let out;
@@ -188,6 +211,11 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
     return new StoreError(code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' ? 'store_corrupt' : 'store_unavailable', `${what} ${file} failed: ${code}: ${err?.message ?? err}`, { cause: err, file });
   };
 
+  // When another connection holds the write lock (the registration thread's, for a commit's
+  // fraction of a millisecond), the group waits a turn of the event loop and tries again,
+  // instead of putting the thread to sleep in SQLite's busy handler (1 ms at least), which would
+  // stop every answer meanwhile. After BUSY_LIMIT_MS of that, it fails as a busy store would.
+  let busySince = 0;
   function flush() {
     scheduled = false;
     const group = queue;
@@ -197,7 +225,19 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
     try {
       if (closed) throw new Error('the store is closed');
       outcomes = runGroup(group);
+      if (outcomes === null) {
+        const t = now();
+        busySince ||= t;
+        if (t - busySince < BUSY_LIMIT_MS) {
+          queue = group.concat(queue);
+          schedule();
+          return;
+        }
+        throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      }
+      busySince = 0;
     } catch (err) {
+      busySince = 0;
       // The whole group rolled back: nothing of it is stored, and every caller is told so.
       const e = closed ? new StoreError('store_unavailable', 'the store is closed') : unavailable(err, 'writing to');
       if (!closed) failure = { code: e.code, message: e.message, since: now() };
@@ -206,6 +246,13 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
     }
     failure = null;
     group.forEach((item, i) => (outcomes[i].err ? item.reject(outcomes[i].err) : item.resolve(outcomes[i].ok)));
+  }
+
+  function schedule() {
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
   }
 
   function read(fn) {
@@ -226,10 +273,7 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
     batch(stmts, { durable = true } = {}) {
       return new Promise((resolve, reject) => {
         queue.push({ statements: stmts, durable, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        schedule();
       });
     },
     all: (sql, params = []) => read(() => prepared(sql).all(...params)),
@@ -261,16 +305,38 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
       if (queue.length) flush();
       closed = true;
       raw.close();
+      lock?.close();
     },
   };
 
+  if (shared) return db;
   try {
     await applyMigrations(db, readMigrations());
   } catch (err) {
     raw.close();
+    lock?.close();
     throw err instanceof StoreError ? err : openError(err, file);
   }
   return db;
+}
+
+/**
+ * The process lock: DIR/memberwire.lock, a SQLite file this connection writes once in exclusive
+ * locking mode, which keeps its exclusive lock until the connection closes. Another process
+ * (or another first connection of this one) gets SQLITE_BUSY: store_locked.
+ */
+function processLock(Database, file) {
+  const conn = new Database(file, { timeout: 0 });
+  try {
+    chmodSync(file, 0o600);
+    conn.exec('PRAGMA busy_timeout = 0');
+    conn.exec('PRAGMA locking_mode = EXCLUSIVE');
+    conn.exec('BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS held (at INTEGER); DELETE FROM held; INSERT INTO held VALUES (unixepoch()); COMMIT');
+    return conn;
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
 }
 
 function openError(err, file) {

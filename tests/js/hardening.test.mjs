@@ -275,7 +275,8 @@ test('a wasm instance that traps is replaced by a fresh one on the same address;
   const dataDir = await mkdtemp(join(tmpdir(), 'mw-trap-'));
   t.after(() => rm(dataDir, { recursive: true, force: true }));
   const logs = [];
-  const srv = await supervise({ port: 0, dataDir, log: (l) => logs.push(l), env: {}, bcryptCost: 4, sandboxRateLimit: 0, budgetMs: 2_000 });
+  // Registrations on the main thread (as with a WordPress directory): its own instance traps.
+  const srv = await supervise({ port: 0, dataDir, log: (l) => logs.push(l), env: {}, bcryptCost: 4, sandboxRateLimit: 0, budgetMs: 2_000, registrationThread: false });
   t.after(() => srv.close());
   const key = secrets.add(srv.accessKey);
   const first = srv.current();
@@ -302,6 +303,28 @@ test('a wasm instance that traps is replaced by a fresh one on the same address;
   // And it keeps serving.
   const again = await fetch(`${url}/hooks/json`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ contact_id: 'trap-1', email: 'trap@example.com' }) });
   assert.equal((await again.json()).outcome, 'existing');
+});
+
+test('a registration thread whose wasm instance traps is replaced by a fresh thread; the event it was running finishes there', { timeout: 60_000 }, async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'mw-thread-trap-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const logs = [];
+  const srv = await serve({ port: 0, dataDir, log: (l) => logs.push(l), env: {}, bcryptCost: 4, sandboxRateLimit: 0, budgetMs: 10_000, registrationFaults: { trapOn: 'insert' } });
+  t.after(() => srv.close());
+  const key = secrets.add(srv.accessKey);
+  assert.equal(srv.registrations.restarts, 0);
+  const post = () => fetch(`${srv.url}/hooks/json`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ contact_id: 'trap-2', email: 'thread-trap@example.com' }) });
+  // The post waits for its registration: the first thread traps at the insert, the second finishes it.
+  const res = await post();
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(body.outcome, 'created');
+  assert.equal(srv.registrations.restarts, 1, 'one fresh thread');
+  assert.ok(logs.some((l) => /registration thread stopped \(RuntimeError: unreachable\)/.test(l)), logs.join('\n'));
+  const e = await srv.events.get(body.event);
+  assert.equal(e.status, 'done');
+  assert.equal((await srv.directory.search('thread-trap@example.com', 0, 5)).total, 1);
+  assert.equal((await (await post()).json()).outcome, 'existing', 'and it keeps registering');
 });
 
 test('international emails (issue 10, item 5): NFC and NFD, a Unicode domain and its A-labels, full-width forms are one member, through the hooks and the bulk planner; a domain that cannot be converted is refused', async () => {

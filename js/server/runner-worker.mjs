@@ -1,0 +1,102 @@
+// The registration thread (started by js/server/runner.mjs): an engine of its own, on its own
+// wasm instance and its own connection to the server's SQLite database, that runs the events the
+// main thread recorded (engine.runEvent: each restored from its saved state) and answers each
+// with its final step. It never accepts posts and never writes settings.
+
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadWasm } from '../hosts/node.mjs';
+import { openSqlite } from '../store/sqlite.mjs';
+import { sqlStore } from '../adapters/sql-store.mjs';
+import { createEngine } from '../engine/engine.mjs';
+import { createHttpClient } from './http-client.mjs';
+
+const { dataDir, config, maxRunning, nice, faults } = workerData;
+
+// Registrations take the CPU after the posts: on Linux this thread runs at a lower priority
+// (a higher nice value) than the main thread, which answers them.
+if (nice) {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (tid > 0) setPriority(tid, nice);
+  } catch {
+    // not Linux, or not allowed: the same priority as the main thread
+  }
+}
+let limited = workerData.limited;
+
+const wasm = loadWasm();
+const db = await openSqlite(dataDir, { shared: true });
+const store = sqlStore(wasm, db);
+const fetch = createHttpClient();
+if (faults?.trapOn) {
+  const apply = store.directory.apply;
+  store.directory.apply = async (op, ...rest) => {
+    if (op?.op === faults.trapOn) throw new WebAssembly.RuntimeError('unreachable');
+    return apply(op, ...rest);
+  };
+}
+
+// The CRM line is the main thread's: a turn is asked for there, unless the CRM has no limit.
+const turns = new Map();
+let nextTurn = 0;
+const turn = (priority) => {
+  if (!limited) return Promise.resolve();
+  return new Promise((resolve) => {
+    const n = ++nextTurn;
+    turns.set(n, resolve);
+    parentPort.postMessage({ type: 'turn', n, priority });
+  });
+};
+
+// One runner per process: the main thread hands each event over once, so no lease is taken.
+const { claim, ...events } = store.events;
+const engine = createEngine({
+  wasm,
+  config,
+  events,
+  directory: store.directory,
+  fetch,
+  rateLimit: 0,
+  turn,
+  maxRunning,
+  log: (record) => parentPort.postMessage({ type: 'log', record }),
+  onFatal: (err) => parentPort.postMessage({ type: 'fatal', message: `${err?.name ?? 'Error'}: ${String(err?.message ?? err).slice(0, 120)}` }),
+});
+
+/** What crosses back of a final step: the outcome (ids and tags, never a secret), not the saved state. */
+const answer = (final) => {
+  const { save, ...rest } = final ?? { state: 'pending', code: 'host_error' };
+  return rest;
+};
+
+parentPort.on('message', async (m) => {
+  switch (m.type) {
+    case 'run': {
+      let final;
+      try {
+        final = await engine.runEvent(m.id, m.priority);
+      } catch (err) {
+        // The store failed under it: the event stays recorded as running and is resumed.
+        final = { state: 'pending', code: 'host_error', reason: `the registration thread could not run it (${err?.code ?? err?.name ?? 'error'}); it resumes` };
+      }
+      parentPort.postMessage({ type: 'final', id: m.id, final: answer(final) });
+      break;
+    }
+    case 'config':
+      limited = m.limited;
+      engine.reconfigure(m.config);
+      break;
+    case 'turn':
+      turns.get(m.n)?.();
+      turns.delete(m.n);
+      break;
+    case 'close':
+      await engine.idle().catch(() => {});
+      await fetch.close();
+      await db.close();
+      process.exit(0);
+  }
+});
+parentPort.postMessage({ type: 'ready' });

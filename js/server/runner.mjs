@@ -1,0 +1,150 @@
+// The Node server's registration thread: recorded events run in a worker thread with its own
+// wasm instance and its own connection to the same SQLite database, while the main thread
+// answers posts, records them and serves the admin page. On one event loop the registrations
+// took most of it, and posts arriving during a burst waited behind them; here they run beside.
+//
+// The main thread's engine is created with `runner` (this object's `run`): it records events
+// as before and hands each to the thread, which restores it from the store (engine.runEvent)
+// and answers with its final step. The thread's CRM calls wait in the main thread's one line to
+// the CRM (engine.crmTurn), so the process keeps one rate limit with the admin page's calls;
+// a new configuration (the Settings screen) is sent before any event recorded under it.
+//
+// When the thread dies (a trapped wasm instance, an error nobody caught), a fresh one starts
+// after a short wait that doubles while it keeps dying (up to 30 s), and every event handed
+// over and not answered is handed to it again: each is recorded as running, and resumes from
+// its saved state.
+
+import { Worker } from 'node:worker_threads';
+
+const WORKER = new URL('./runner-worker.mjs', import.meta.url);
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * @param {object} o
+ * @param {string} o.dataDir          the server's data directory (already opened and migrated)
+ * @param {object} o.config           the Registrar configuration
+ * @param {(config: object) => boolean} o.limited  whether the CRM of a configuration has a rate limit
+ * @param {(priority: number) => Promise<void>} o.turn  the main thread's CRM line
+ * @param {(record: object) => void} o.log
+ * @param {number} [o.maxRunning]
+ * @param {number} [o.nice]  the thread's nice value on Linux (default 10: below the main thread)
+ * @param {{ trapOn?: string }} [o.faults]  tests only: the first thread's directory traps (as
+ *   wasm's `unreachable` does) on its first operation of this kind
+ */
+export function registrationThread({ dataDir, config, limited, turn, log, maxRunning, nice = 10, faults = null }) {
+  const waiting = new Map(); // event id -> { priority, resolve }
+  let current = config;
+  let worker = null;
+  let ready = null;
+  let closed = false;
+  let restarts = 0;
+  let backoff = 250;
+  let lastStart = 0;
+
+  function spawn() {
+    lastStart = Date.now();
+    // Faults (tests only) go to the first thread: the fresh one must work.
+    const w = new Worker(WORKER, { workerData: { dataDir, config: current, limited: limited(current), maxRunning, nice, faults: restarts === 0 ? faults : null } });
+    worker = w;
+    let up;
+    ready = new Promise((resolve) => (up = resolve));
+    w.on('message', (m) => {
+      if (w !== worker) return;
+      switch (m.type) {
+        case 'ready':
+          up();
+          break;
+        case 'final': {
+          const entry = waiting.get(m.id);
+          waiting.delete(m.id);
+          for (const resolve of entry?.resolvers ?? []) resolve(m.final);
+          break;
+        }
+        case 'turn':
+          turn(m.priority).then(
+            () => w.postMessage({ type: 'turn', n: m.n }),
+            () => w.postMessage({ type: 'turn', n: m.n }),
+          );
+          break;
+        case 'log':
+          log(m.record);
+          break;
+        case 'fatal':
+          died(w, m.message);
+          break;
+      }
+    });
+    w.on('error', (err) => died(w, `${err?.name ?? 'Error'}: ${String(err?.message ?? err).slice(0, 120)}`));
+    w.on('exit', (code) => died(w, `exited with code ${code}`));
+    // Everything handed over and not answered goes to the fresh thread.
+    for (const [id, { priority }] of waiting) w.postMessage({ type: 'run', id, priority });
+  }
+
+  function died(w, why) {
+    if (w !== worker || closed) return;
+    worker = null;
+    w.terminate().catch(() => {});
+    // A thread that lived a while starts again at once; one that keeps dying, ever more slowly.
+    backoff = Date.now() - lastStart > 60_000 ? 250 : Math.min(backoff * 2, MAX_BACKOFF_MS);
+    log({ level: 'error', event: 'registrations', message: `the registration thread stopped (${why}); a fresh one starts in ${backoff} ms and resumes the ${waiting.size} event(s) it was running (nothing recorded is lost)` });
+    restarts += 1;
+    setTimeout(() => {
+      if (!closed) spawn();
+    }, backoff).unref();
+  }
+
+  spawn();
+
+  return {
+    /** Runs a recorded event in the thread; resolves to its final step (never rejects). */
+    run(id, priority) {
+      return new Promise((resolve) => {
+        if (closed) {
+          resolve({ state: 'pending', code: 'host_error', reason: 'the server is stopping; the event resumes at the next start' });
+          return;
+        }
+        // Handed over already: the same answer for both callers.
+        const entry = waiting.get(id);
+        if (entry) {
+          entry.resolvers.push(resolve);
+          return;
+        }
+        waiting.set(id, { priority, resolvers: [resolve] });
+        worker?.postMessage({ type: 'run', id, priority });
+      });
+    },
+
+    /** A new configuration, for every event handed over from now on. */
+    configure(next) {
+      current = next;
+      worker?.postMessage({ type: 'config', config: next, limited: limited(next) });
+    },
+
+    /** Resolves once the thread has opened the store and loaded its wasm. */
+    ready: () => ready,
+
+    get restarts() {
+      return restarts;
+    },
+
+    /**
+     * Stops the thread. Workflows still running stay recorded as running and resume at the next
+     * start; their callers are answered `pending` now.
+     */
+    async close() {
+      closed = true;
+      const w = worker;
+      worker = null;
+      if (w) {
+        const done = new Promise((resolve) => w.once('exit', resolve));
+        w.postMessage({ type: 'close' });
+        const timer = setTimeout(() => w.terminate().catch(() => {}), 2_000);
+        await done;
+        clearTimeout(timer);
+      }
+      const stopped = { state: 'pending', code: 'host_error', reason: 'the server stopped before this event finished; it resumes at the next start' };
+      for (const { resolvers } of waiting.values()) for (const resolve of resolvers) resolve(stopped);
+      waiting.clear();
+    },
+  };
+}
