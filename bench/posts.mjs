@@ -270,7 +270,9 @@ async function stopChild(child, { group = false } = {}) {
  * events, logLines(), stderrTail() }.
  */
 function startMemberwire({ dataDir, budgetMs, key, profileName, sandboxUrl }) {
-  const nodeArgs = args['cpu-prof'] && profileName ? ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`, `--cpu-prof-name=${profileName}.cpuprofile`] : [];
+  // One directory per phase, with Node's own names: one profile per thread (the main thread's
+  // and the registration thread's).
+  const nodeArgs = args['cpu-prof'] && profileName ? ['--cpu-prof', `--cpu-prof-dir=${join(args['cpu-prof'], profileName)}`] : [];
   // The CRM is the sandbox in its own process (`memberwire sandbox`), spoken to as Keap: its CPU
   // is not the server's. No limit on either side: the benchmark measures memberwire, not Keap's 10/s.
   const cli = [BIN, 'serve', '--port', '0', '--data', dataDir, '--crm', 'keap', '--crm-url', sandboxUrl, '--crm-rate', '0'];

@@ -35,8 +35,10 @@ class NodeRequest {
   #req;
   #real = null;
   #consumed = false;
-  constructor(req, url, headers, signal) {
+  #max;
+  constructor(req, url, headers, signal, max) {
     this.#req = req;
+    this.#max = max;
     this.method = req.method;
     this.url = url.href;
     this.headers = headers;
@@ -54,16 +56,26 @@ class NodeRequest {
     return this.#request().body;
   }
 
+  // text(), json() and arrayBuffer() read the bytes straight from Node's stream too (the CRM
+  // sandboxes read every body this way); only `body` and formData() make the Request.
+  async #bytes() {
+    if (this.#real) return new Uint8Array(await this.#real.arrayBuffer());
+    const bytes = await this.readBodyUpTo(this.#max);
+    if (bytes === null) throw new TypeError(`the body is larger than ${this.#max} bytes`);
+    return bytes;
+  }
+
   async text() {
-    return this.#request().text();
+    return new TextDecoder().decode(await this.#bytes());
   }
 
   async json() {
-    return this.#request().json();
+    return JSON.parse(await this.text());
   }
 
   async arrayBuffer() {
-    return this.#request().arrayBuffer();
+    const b = await this.#bytes();
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
   }
 
   async formData() {
@@ -157,7 +169,7 @@ export async function listen(handle, { port = 0, host = '127.0.0.1', maxBodyByte
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
         if (!HOP_BY_HOP.has(req.rawHeaders[i].toLowerCase())) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
       }
-      const request = new NodeRequest(req, url, headers, controller.signal);
+      const request = new NodeRequest(req, url, headers, controller.signal, maxBodyBytes);
       // The peer's address, for per-client limits (failed logins, set-password attempts).
       const response = await handle(request, { remoteAddress: req.socket.remoteAddress ?? null });
       const body = Buffer.from(await response.arrayBuffer());

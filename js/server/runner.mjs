@@ -27,7 +27,7 @@ const MAX_BACKOFF_MS = 30_000;
  * @param {(priority: number) => Promise<void>} o.turn  the main thread's CRM line
  * @param {(record: object) => void} o.log
  * @param {number} [o.maxRunning]
- * @param {number} [o.nice]  the thread's nice value on Linux (default 10: below the main thread)
+ * @param {number} [o.nice]  the thread's nice value on Linux (10: below the main thread; 0: the same)
  * @param {{ trapOn?: string }} [o.faults]  tests only: the first thread's directory traps (as
  *   wasm's `unreachable` does) on its first operation of this kind
  */

@@ -2,16 +2,22 @@
 // Node uses better-sqlite3; Deno passes its `node:sqlite` DatabaseSync (the two share the
 // synchronous prepare/all/get/run API this file uses; transactions are plain SQL here).
 //
-// Durability: WAL. A batch's promise resolves only after its commit record is fsynced
-// (synchronous=FULL for that commit): an acknowledged post survives kill -9 and power loss. A
-// batch written with { durable: false } (a workflow's directory writes and its final record,
-// which a replay redoes) commits without an fsync of its own (synchronous=NORMAL): it survives a
-// crash of the process at once, and a power loss from the next durable commit on, since that
-// commit's fsync of the write-ahead log covers every frame before it, in order. So a power loss
-// can only take a suffix of such writes, and never one that a durable write after it relies on.
+// Durability: WAL, every commit with synchronous=NORMAL (SQLite writes the commit's frames to
+// the write-ahead log and does not wait for the disk), and the wait for the disk done here, off
+// the thread: a batch's promise resolves only after its commit AND an fsync of the log that
+// began after that commit, run on Node's thread pool (fs.fsync). The thread goes on answering
+// meanwhile, and the write lock is free for the other connection during the fsync (SQLite's own
+// FULL mode holds it through one). So an acknowledged post survives kill -9 and power loss.
+// fsyncs coalesce: every commit made while one runs waits for the next, one for all of them.
+// A batch written with { durable: false } (a workflow's directory writes and its final record,
+// which a replay redoes) resolves at its commit: it survives a crash of the process at once,
+// and a power loss from the next fsync on, which covers every frame of the log before it, in
+// order. So a power loss can only take a suffix of such writes, never one that a durable write
+// after it relies on. (Checkpoints keep this: in NORMAL mode SQLite syncs the log before it
+// copies frames into the database file, and the database file before the log is reused.)
 // Group commit: the batches called within one turn of the event loop run as one transaction
 // (each inside its own savepoint, so a batch a constraint refuses rolls back alone) and share
-// one commit, durable when any of them asks; every promise of the group settles only after it.
+// one commit, and its durable batches one fsync.
 // (Committing the batches that need no fsync at once, each alone, was measured and not kept:
 // each commit writes its pages to the log again, and the CPU per registration rose by a third.)
 //
@@ -27,7 +33,7 @@
 // store_locked. The database itself uses SQLite's normal locking, so more connections of the
 // same process (the Node server's registration thread, js/server/runner.mjs) can share it.
 
-import { chmodSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { applyMigrations, constraintOf, StoreError } from './sql.mjs';
@@ -83,8 +89,9 @@ const BUSY_LIMIT_MS = 1000;
  *   Database: the binding's class (default better-sqlite3; Deno passes node:sqlite's DatabaseSync)
  *   shared: a further connection of a process that already opened DIR (the registration
  *   thread's): it neither takes the process lock nor checks or migrates the database
+ *   syncFile: fs.fsync's shape (tests watch it)
  */
-export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Database = null, shared = false } = {}) {
+export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Database = null, shared = false, syncFile = fsync } = {}) {
   Database ??= loadDriver();
   dir = path.resolve(dir);
   const file = path.join(dir, DB_FILE);
@@ -102,7 +109,7 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
     chmodSync(file, 0o600);
     raw.exec('PRAGMA busy_timeout = 1000');
     raw.exec('PRAGMA journal_mode = WAL');
-    raw.exec('PRAGMA synchronous = FULL'); // per group below: FULL unless no batch needs it
+    raw.exec('PRAGMA synchronous = NORMAL'); // the fsync is ours (syncLog below)
     raw.exec('PRAGMA foreign_keys = ON');
     if (!shared) {
       // A write lock held elsewhere (an older version keeps the database itself locked) fails here.
@@ -144,16 +151,8 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
   const savepoint = control('SAVEPOINT mw_batch');
   const release = control('RELEASE mw_batch');
   const rollbackTo = control('ROLLBACK TO mw_batch');
-  // The level can only change outside a transaction, and only by running the PRAGMA's text:
-  // SQLite applies it while preparing, so a prepared copy run later changes nothing.
-  let fullNow = true;
   // null: another connection of this process holds the write lock (see flush).
   const runGroup = (group) => {
-    const full = group.some((item) => item.durable);
-    if (full !== fullNow) {
-      raw.exec(full ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL');
-      fullNow = full;
-    }
     try {
       begin();
     } catch (err) {
@@ -245,7 +244,74 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
       return;
     }
     failure = null;
-    group.forEach((item, i) => (outcomes[i].err ? item.reject(outcomes[i].err) : item.resolve(outcomes[i].ok)));
+    let synced = null;
+    group.forEach((item, i) => {
+      const o = outcomes[i];
+      if (o.err) item.reject(o.err);
+      else if (!item.durable) item.resolve(o.ok);
+      else {
+        synced ??= syncLog();
+        synced.then(
+          () => item.resolve(o.ok),
+          (err) => item.reject(err),
+        );
+      }
+    });
+  }
+
+  // The write-ahead log's fsync, on the thread pool. `syncLog()` resolves after an fsync that
+  // began after the call: when one is running (it may have begun before the caller's commit),
+  // the callers wait for the next, which begins when it ends, one for all of them.
+  let logFd = null;
+  let dirSynced = false;
+  let syncing = null; // the promise of the fsync running
+  let next = null;
+  function syncLog() {
+    if (!next) {
+      let resolve;
+      let reject;
+      const promise = new Promise((a, b) => ((resolve = a), (reject = b)));
+      next = { promise, resolve, reject };
+    }
+    const mine = next.promise;
+    if (!syncing) startSync();
+    return mine;
+  }
+  function startSync() {
+    const waiting = next;
+    next = null;
+    syncing = waiting.promise.catch(() => {});
+    const done = (err) => {
+      syncing = null;
+      if (err) {
+        const e = unavailable(err, 'making durable');
+        failure = { code: e.code, message: e.message, since: now() };
+        waiting.reject(e);
+      } else waiting.resolve();
+      if (next) startSync();
+    };
+    try {
+      logFd ??= openSync(`${file}-wal`, 'r');
+    } catch (err) {
+      done(err);
+      return;
+    }
+    syncFile(logFd, (err) => {
+      // A log file new to this directory: its name must reach the disk too, once (as SQLite's
+      // own first sync of a new log does).
+      if (err || dirSynced) return done(err);
+      let dirFd;
+      try {
+        dirFd = openSync(dir, 'r');
+      } catch (e) {
+        return done(e);
+      }
+      syncFile(dirFd, (e) => {
+        closeSync(dirFd);
+        if (!e) dirSynced = true;
+        done(e);
+      });
+    });
   }
 
   function schedule() {
@@ -289,6 +355,8 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
         lastProbe = now();
         try {
           raw.prepare("INSERT INTO settings (name, value, updated_at) VALUES ('store-probe', '0', ?) ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at").run(now());
+          // The failure may have been the disk's: the probe's write must reach it too.
+          if (logFd !== null) fsyncSync(logFd);
           failure = null;
         } catch {
           // still failing
@@ -304,8 +372,12 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
       if (closed) return;
       if (queue.length) flush();
       closed = true;
+      // The fsyncs asked for go first (their callers are waiting, and the descriptor must stay open).
+      while (syncing) await syncing;
       raw.close();
       lock?.close();
+      if (logFd !== null) closeSync(logFd);
+      logFd = null;
     },
   };
 
