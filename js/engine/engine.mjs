@@ -132,18 +132,21 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     }
   };
 
-  /** Hands a recorded event to the runner; its promise is tracked like a local run's. */
-  function handOver(id, priority) {
+  /**
+   * Hands a recorded event to the runner; its promise is tracked like a local run's. `state`:
+   * the state just recorded for it, which the runner then need not read back.
+   */
+  function handOver(id, priority, state) {
     if (running.has(id)) return running.get(id);
-    const run = runner.run(id, priority).finally(() => running.delete(id));
+    const run = runner.run(id, priority, state).finally(() => running.delete(id));
     running.set(id, run);
     return run;
   }
 
-  function start(wf, priority = BACKGROUND, id = wf.eventId) {
+  function start(wf, priority = BACKGROUND, id = wf.eventId, state) {
     if (runner) {
       free(wf);
-      return handOver(id, priority);
+      return handOver(id, priority, state);
     }
     const run = (async () => {
       const wait = slot(priority);
@@ -206,7 +209,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     }
     // A post's first few events go in the fresh line; the bulk of a large delivery waits behind
     // other posts' fresh events.
-    return { kind: 'events', runs: wfs.map((wf, i) => ({ eventId: records[i].eventId, done: start(wf, priority ?? (i < FRESH_PER_POST ? FRESH : BACKGROUND), records[i].eventId) })) };
+    return { kind: 'events', runs: wfs.map((wf, i) => ({ eventId: records[i].eventId, done: start(wf, priority ?? (i < FRESH_PER_POST ? FRESH : BACKGROUND), records[i].eventId, records[i].state) })) };
   }
 
   return {
@@ -292,10 +295,11 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
      * time gets it (`{state: 'busy'}` for the others). Redelivery never repeats a finished step:
      * the workflow resumes from its saved state.
      */
-    async runEvent(eventId, priority = BACKGROUND) {
+    async runEvent(eventId, priority = BACKGROUND, recorded) {
       if (running.has(eventId)) return running.get(eventId);
-      if (runner) return handOver(eventId, priority);
-      const e = await events.get(eventId);
+      if (runner) return handOver(eventId, priority, recorded);
+      // `recorded`: the state the recording engine just wrote for it, running (no read back).
+      const e = recorded !== undefined ? { id: eventId, status: 'running', state: recorded } : await events.get(eventId);
       if (!e) return { state: 'missing' };
       if (e.status === 'done') return { state: 'done', outcome: e.outcome };
       if (events.claim && !(await events.claim(eventId, now(), leaseMs))) return { state: 'busy' };
@@ -340,13 +344,14 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       const wf = await restored(e);
       if (!wf) return { state: 'pending', code: 'state_unreadable' };
       wf.retry();
-      await events.progress(eventId, wf.save(), 'running');
+      const saved = wf.save();
+      await events.progress(eventId, saved, 'running');
       if (dispatch) {
         free(wf);
         await dispatch([eventId]);
         return { state: 'queued' };
       }
-      return start(wf);
+      return start(wf, BACKGROUND, eventId, saved);
     },
 
     /**

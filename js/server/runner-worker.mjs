@@ -71,19 +71,37 @@ const answer = (final) => {
   return rest;
 };
 
+// The answers of one turn of the event loop cross in one message.
+let finals = [];
+let sending = false;
+function reply(id, final) {
+  finals.push({ id, final: answer(final) });
+  if (sending) return;
+  sending = true;
+  setImmediate(() => {
+    sending = false;
+    const list = finals;
+    finals = [];
+    parentPort.postMessage({ type: 'finals', list });
+  });
+}
+
+async function run({ id, priority, state }) {
+  let final;
+  try {
+    final = await engine.runEvent(id, priority, state);
+  } catch (err) {
+    // The store failed under it: the event stays recorded as running and is resumed.
+    final = { state: 'pending', code: 'host_error', reason: `the registration thread could not run it (${err?.code ?? err?.name ?? 'error'}); it resumes` };
+  }
+  reply(id, final);
+}
+
 parentPort.on('message', async (m) => {
   switch (m.type) {
-    case 'run': {
-      let final;
-      try {
-        final = await engine.runEvent(m.id, m.priority);
-      } catch (err) {
-        // The store failed under it: the event stays recorded as running and is resumed.
-        final = { state: 'pending', code: 'host_error', reason: `the registration thread could not run it (${err?.code ?? err?.name ?? 'error'}); it resumes` };
-      }
-      parentPort.postMessage({ type: 'final', id: m.id, final: answer(final) });
+    case 'run':
+      for (const item of m.list) run(item);
       break;
-    }
     case 'config':
       limited = m.limited;
       engine.reconfigure(m.config);

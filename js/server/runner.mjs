@@ -54,12 +54,13 @@ export function registrationThread({ dataDir, config, limited, turn, log, maxRun
         case 'ready':
           up();
           break;
-        case 'final': {
-          const entry = waiting.get(m.id);
-          waiting.delete(m.id);
-          for (const resolve of entry?.resolvers ?? []) resolve(m.final);
+        case 'finals':
+          for (const { id, final } of m.list) {
+            const entry = waiting.get(id);
+            waiting.delete(id);
+            for (const resolve of entry?.resolvers ?? []) resolve(final);
+          }
           break;
-        }
         case 'turn':
           turn(m.priority).then(
             () => w.postMessage({ type: 'turn', n: m.n }),
@@ -76,8 +77,26 @@ export function registrationThread({ dataDir, config, limited, turn, log, maxRun
     });
     w.on('error', (err) => died(w, `${err?.name ?? 'Error'}: ${String(err?.message ?? err).slice(0, 120)}`));
     w.on('exit', (code) => died(w, `exited with code ${code}`));
-    // Everything handed over and not answered goes to the fresh thread.
-    for (const [id, { priority }] of waiting) w.postMessage({ type: 'run', id, priority });
+    // Everything handed over and not answered goes to the fresh thread (which reads each
+    // event's state from the store: it may have moved on since it was recorded).
+    outbox = [];
+    const list = [...waiting].map(([id, { priority }]) => ({ id, priority }));
+    if (list.length) w.postMessage({ type: 'run', list });
+  }
+
+  // The runs handed over within one turn of the event loop cross in one message.
+  let outbox = [];
+  let sending = false;
+  function send(item) {
+    outbox.push(item);
+    if (sending) return;
+    sending = true;
+    setImmediate(() => {
+      sending = false;
+      const list = outbox;
+      outbox = [];
+      if (list.length) worker?.postMessage({ type: 'run', list });
+    });
   }
 
   function died(w, why) {
@@ -96,8 +115,11 @@ export function registrationThread({ dataDir, config, limited, turn, log, maxRun
   spawn();
 
   return {
-    /** Runs a recorded event in the thread; resolves to its final step (never rejects). */
-    run(id, priority) {
+    /**
+     * Runs a recorded event in the thread; resolves to its final step (never rejects). `state`:
+     * the state just recorded for it (else the thread reads it from the store).
+     */
+    run(id, priority, state) {
       return new Promise((resolve) => {
         if (closed) {
           resolve({ state: 'pending', code: 'host_error', reason: 'the server is stopping; the event resumes at the next start' });
@@ -110,13 +132,18 @@ export function registrationThread({ dataDir, config, limited, turn, log, maxRun
           return;
         }
         waiting.set(id, { priority, resolvers: [resolve] });
-        worker?.postMessage({ type: 'run', id, priority });
+        if (worker) send({ id, priority, state });
       });
     },
 
     /** A new configuration, for every event handed over from now on. */
     configure(next) {
       current = next;
+      // The runs handed over before the change go first, under the configuration they were recorded with.
+      if (outbox.length) {
+        worker?.postMessage({ type: 'run', list: outbox });
+        outbox = [];
+      }
       worker?.postMessage({ type: 'config', config: next, limited: limited(next) });
     },
 
