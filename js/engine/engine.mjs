@@ -143,7 +143,16 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     return run;
   }
 
+  // Events written as running whose run has not started yet (their write is committed before
+  // it is durable, and a resume or a retry reading the store meanwhile must not start them too).
+  const claimed = new Set();
+
   function start(wf, priority = BACKGROUND, id = wf.eventId, state) {
+    // One run per event: a second start joins the first.
+    if (running.has(id)) {
+      free(wf);
+      return running.get(id);
+    }
     if (runner) {
       free(wf);
       return handOver(id, priority, state);
@@ -186,6 +195,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     let records;
     try {
       records = given ?? wfs.map((wf) => wf.record());
+      for (const r of records) claimed.add(r.eventId);
       await events.accept(
         records.map((r) => ({
           id: r.eventId,
@@ -197,9 +207,11 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
         })),
       );
     } catch (err) {
+      for (const r of records ?? []) claimed.delete(r.eventId);
       for (const wf of wfs) free(wf);
       throw err;
     }
+    for (const r of records) claimed.delete(r.eventId);
     if (dispatch) {
       // Recorded: the queue carries them from here (a failed send is re-driven by the cron).
       const ids = records.map((r) => r.eventId);
@@ -298,16 +310,26 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     async runEvent(eventId, priority = BACKGROUND, recorded) {
       if (running.has(eventId)) return running.get(eventId);
       if (runner) return handOver(eventId, priority, recorded);
-      // `recorded`: the state the recording engine just wrote for it, running (no read back).
-      const e = recorded !== undefined ? { id: eventId, status: 'running', state: recorded } : await events.get(eventId);
-      if (!e) return { state: 'missing' };
-      if (e.status === 'done') return { state: 'done', outcome: e.outcome };
-      if (events.claim && !(await events.claim(eventId, now(), leaseMs))) return { state: 'busy' };
-      const wf = await restored(e);
-      if (!wf) return { state: 'pending', code: 'state_unreadable' };
-      if (e.status === 'pending') {
-        wf.retry();
-        await events.progress(eventId, wf.save(), 'running');
+      if (claimed.has(eventId)) return { state: 'busy' };
+      claimed.add(eventId);
+      let wf;
+      try {
+        // `recorded`: the state the recording engine just wrote for it, running (no read back).
+        const e = recorded !== undefined ? { id: eventId, status: 'running', state: recorded } : await events.get(eventId);
+        if (!e) return { state: 'missing' };
+        if (e.status === 'done') return { state: 'done', outcome: e.outcome };
+        if (events.claim && !(await events.claim(eventId, now(), leaseMs))) return { state: 'busy' };
+        wf = await restored(e);
+        if (!wf) return { state: 'pending', code: 'state_unreadable' };
+        if (e.status === 'pending') {
+          wf.retry();
+          await events.progress(eventId, wf.save(), 'running');
+        }
+      } catch (err) {
+        if (wf) free(wf);
+        throw err;
+      } finally {
+        claimed.delete(eventId);
       }
       return start(wf, priority);
     },
@@ -323,14 +345,14 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     async resumeUnfinished() {
       const list = await events.unfinished();
       for (const e of list) {
-        if (running.has(e.id)) continue;
+        if (running.has(e.id) || claimed.has(e.id)) continue;
         // The runner restores each from the store itself.
         if (runner) {
           handOver(e.id, BACKGROUND);
           continue;
         }
         const wf = await restored(e);
-        if (wf && !running.has(e.id)) start(wf);
+        if (wf) start(wf);
       }
       return list.length;
     },
@@ -338,14 +360,25 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     /** Retries a parked event now (the admin page's retry button, or the retry timer). */
     async retry(eventId) {
       if (running.has(eventId)) return running.get(eventId);
-      const e = await events.get(eventId);
-      if (!e) return null;
-      if (e.status !== 'pending') return { state: e.status, outcome: e.outcome };
-      const wf = await restored(e);
-      if (!wf) return { state: 'pending', code: 'state_unreadable' };
-      wf.retry();
-      const saved = wf.save();
-      await events.progress(eventId, saved, 'running');
+      if (claimed.has(eventId)) return { state: 'running' };
+      claimed.add(eventId);
+      let wf;
+      let saved;
+      try {
+        const e = await events.get(eventId);
+        if (!e) return null;
+        if (e.status !== 'pending') return { state: e.status, outcome: e.outcome };
+        wf = await restored(e);
+        if (!wf) return { state: 'pending', code: 'state_unreadable' };
+        wf.retry();
+        saved = wf.save();
+        await events.progress(eventId, saved, 'running');
+      } catch (err) {
+        if (wf) free(wf);
+        throw err;
+      } finally {
+        claimed.delete(eventId);
+      }
       if (dispatch) {
         free(wf);
         await dispatch([eventId]);

@@ -13,11 +13,13 @@
 //   answers are small; more than 32 MiB is refused);
 // - redirects as fetch follows them: at most 20; a 303, or a 301/302 answering a POST, goes on
 //   as a GET without the body; a redirect to another origin drops the Authorization header;
-// - gzip, deflate and br answers are decoded (it asks for them, as fetch does);
-// - connections are kept alive and reused. A request sent on a reused connection that the server
-//   had closed meanwhile (it fails before any byte of an answer) is sent again on a new
-//   connection, at most three times: the server never saw it. Idle connections close after 4 s,
-//   or a second before the server's `Keep-Alive: timeout` hint.
+// - gzip, deflate (zlib or raw) and br answers are decoded (it asks for them, as fetch does),
+//   except for HEAD, 204 and 304;
+// - connections are kept alive and reused. An idempotent request (GET, HEAD, PUT, DELETE,
+//   OPTIONS) sent on a reused connection that the server had closed meanwhile (a reset before
+//   any byte of an answer) is sent again on a new connection, at most three times; a POST or a
+//   PATCH is not (the server may have read it), and fails as with fetch. Idle connections close
+//   after 4 s, or a second before the server's `Keep-Alive: timeout` hint.
 // Failures reject with a TypeError('fetch failed') whose `cause` is the socket's error, like
 // fetch's; the message never carries the request (its headers hold the CRM's API token).
 
@@ -29,6 +31,7 @@ const MAX_BODY = 32 * 1024 * 1024;
 const MAX_REDIRECTS = 20;
 const RETRIES_ON_STALE_CONNECTION = 3;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
 /**
  * @param {{ idleMs?: number, maxBody?: number }} [o]
@@ -100,32 +103,38 @@ export function createHttpClient({ idleMs = 4000, maxBody = MAX_BODY } = {}) {
           answered = true;
           const chunks = [];
           let size = 0;
-          const stream = decoded(res);
-          stream.on('data', (chunk) => {
+          const tooLarge = () => new TypeError('fetch failed: the answer is larger than the client accepts');
+          res.on('data', (chunk) => {
             size += chunk.length;
             if (size > maxBody) {
               req.destroy();
-              finish(reject, new TypeError('fetch failed: the answer is larger than the client accepts'));
+              finish(reject, tooLarge());
               return;
             }
             chunks.push(chunk);
           });
-          stream.on('end', () =>
-            finish(resolve, {
-              status: res.statusCode,
-              statusText: res.statusMessage ?? '',
-              headers: res.headers,
-              body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
-            }),
-          );
-          stream.on('error', (err) => finish(reject, new TypeError('fetch failed', { cause: err })));
+          res.on('end', () => {
+            const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+            // No body to decode: a HEAD's answer, 204 and 304 (fetch decodes none of them).
+            const encoding = method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304 ? '' : String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
+            let body;
+            try {
+              body = decode(raw, encoding, maxBody);
+            } catch (err) {
+              finish(reject, err?.code === 'ERR_BUFFER_TOO_LARGE' ? tooLarge() : new TypeError('fetch failed: the answer could not be decoded', { cause: err }));
+              return;
+            }
+            finish(resolve, { status: res.statusCode, statusText: res.statusMessage ?? '', headers: res.headers, body });
+          });
           res.on('error', (err) => finish(reject, new TypeError('fetch failed', { cause: err })));
         });
         req.on('error', (err) => {
           if (settled) return;
           // The server closed a kept-alive connection just as this request went out on it: the
           // request never reached it, so it goes again on a fresh connection.
-          if (!answered && req.reusedSocket && retriesLeft > 0 && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          // Only a request that may safely go twice: a reset does not prove the server never
+          // read a POST (as fetch, which sends none again).
+          if (!answered && req.reusedSocket && retriesLeft > 0 && IDEMPOTENT.has(method) && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
             attempt(retriesLeft - 1);
             return;
           }
@@ -171,13 +180,24 @@ function bodyOf(body, headers) {
   throw new TypeError('this client sends a string, a Uint8Array or URLSearchParams as a body');
 }
 
-/** The answer's body stream, decoded when the server compressed it. */
-function decoded(res) {
-  const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
-  if (encoding === 'gzip' || encoding === 'x-gzip') return res.pipe(zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH }));
-  if (encoding === 'deflate') return res.pipe(zlib.createInflate());
-  if (encoding === 'br') return res.pipe(zlib.createBrotliDecompress());
-  return res;
+/**
+ * The answer's body, decoded when the server compressed it (whole: a CRM's answers are small),
+ * at most `max` bytes decoded. `deflate` is read in the zlib format the standard names, or raw,
+ * as some servers send it (fetch reads both; the first byte tells them apart).
+ */
+function decode(body, encoding, max) {
+  const opts = { maxOutputLength: max };
+  switch (encoding) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.gunzipSync(body, { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    case 'deflate':
+      return body.length && (body[0] & 0x0f) === 0x08 ? zlib.inflateSync(body, opts) : zlib.inflateRawSync(body, opts);
+    case 'br':
+      return zlib.brotliDecompressSync(body, opts);
+    default:
+      return body;
+  }
 }
 
 /** The Response-like object callers read. */

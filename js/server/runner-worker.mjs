@@ -26,6 +26,7 @@ if (nice) {
 }
 let limited = workerData.limited;
 
+if (faults?.failStart) throw new Error('the store could not be opened (a fault injected by a test)');
 const wasm = loadWasm();
 const db = await openSqlite(dataDir, { shared: true });
 const store = sqlStore(wasm, db);
@@ -78,12 +79,13 @@ function reply(id, final) {
   finals.push({ id, final: answer(final) });
   if (sending) return;
   sending = true;
-  setImmediate(() => {
-    sending = false;
-    const list = finals;
-    finals = [];
-    parentPort.postMessage({ type: 'finals', list });
-  });
+  setImmediate(sendFinals);
+}
+function sendFinals() {
+  sending = false;
+  const list = finals;
+  finals = [];
+  if (list.length) parentPort.postMessage({ type: 'finals', list });
 }
 
 async function run({ id, priority, state }) {
@@ -111,7 +113,9 @@ parentPort.on('message', async (m) => {
       turns.delete(m.n);
       break;
     case 'close':
+      // The workflows running finish (the main thread stops waiting after two seconds).
       await engine.idle().catch(() => {});
+      sendFinals();
       await fetch.close();
       await db.close();
       process.exit(0);

@@ -28,15 +28,23 @@ const MAX_BACKOFF_MS = 30_000;
  * @param {(record: object) => void} o.log
  * @param {number} [o.maxRunning]
  * @param {number} [o.nice]  the thread's nice value on Linux (10: below the main thread; 0: the same)
- * @param {{ trapOn?: string }} [o.faults]  tests only: the first thread's directory traps (as
- *   wasm's `unreachable` does) on its first operation of this kind
+ * @param {{ trapOn?: string, failStart?: boolean }} [o.faults]  tests only: the first thread's
+ *   directory traps (as wasm's `unreachable` does) on operations of this kind, or the first
+ *   thread fails as it starts
  */
 export function registrationThread({ dataDir, config, limited, turn, log, maxRunning, nice = 10, faults = null }) {
   const waiting = new Map(); // event id -> { priority, resolve }
   let current = config;
   let worker = null;
-  let ready = null;
+  let closing = null; // the thread being closed: its answers, turns and logs are still taken
   let closed = false;
+  // The first thread's start: resolves once it is ready, rejects when it dies before (the server
+  // does not start without it).
+  let firstUp;
+  let firstDown;
+  const first = new Promise((resolve, reject) => ((firstUp = resolve), (firstDown = reject)));
+  first.catch(() => {});
+  let everUp = false;
   let restarts = 0;
   let backoff = 250;
   let lastStart = 0;
@@ -46,13 +54,12 @@ export function registrationThread({ dataDir, config, limited, turn, log, maxRun
     // Faults (tests only) go to the first thread: the fresh one must work.
     const w = new Worker(WORKER, { workerData: { dataDir, config: current, limited: limited(current), maxRunning, nice, faults: restarts === 0 ? faults : null } });
     worker = w;
-    let up;
-    ready = new Promise((resolve) => (up = resolve));
     w.on('message', (m) => {
-      if (w !== worker) return;
+      if (w !== worker && w !== closing) return;
       switch (m.type) {
         case 'ready':
-          up();
+          everUp = true;
+          firstUp();
           break;
         case 'finals':
           for (const { id, final } of m.list) {
@@ -71,7 +78,7 @@ export function registrationThread({ dataDir, config, limited, turn, log, maxRun
           log(m.record);
           break;
         case 'fatal':
-          died(w, m.message);
+          if (w === worker) died(w, m.message);
           break;
       }
     });
@@ -102,13 +109,22 @@ export function registrationThread({ dataDir, config, limited, turn, log, maxRun
   function died(w, why) {
     if (w !== worker || closed) return;
     worker = null;
-    w.terminate().catch(() => {});
+    if (!everUp) {
+      // It never started (the wasm or the store could not be opened): the server says why.
+      w.terminate().catch(() => {});
+      firstDown(new Error(`the registration thread could not start (${why})`));
+      return;
+    }
     // A thread that lived a while starts again at once; one that keeps dying, ever more slowly.
     backoff = Date.now() - lastStart > 60_000 ? 250 : Math.min(backoff * 2, MAX_BACKOFF_MS);
     log({ level: 'error', event: 'registrations', message: `the registration thread stopped (${why}); a fresh one starts in ${backoff} ms and resumes the ${waiting.size} event(s) it was running (nothing recorded is lost)` });
     restarts += 1;
+    // The fresh one starts once the old one has stopped: never two running the same events.
+    const gone = w.terminate().catch(() => {});
     setTimeout(() => {
-      if (!closed) spawn();
+      gone.then(() => {
+        if (!closed) spawn();
+      });
     }, backoff).unref();
   }
 
@@ -147,8 +163,8 @@ export function registrationThread({ dataDir, config, limited, turn, log, maxRun
       worker?.postMessage({ type: 'config', config: next, limited: limited(next) });
     },
 
-    /** Resolves once the thread has opened the store and loaded its wasm. */
-    ready: () => ready,
+    /** Resolves once the first thread has opened the store and loaded its wasm; rejects when it could not. */
+    ready: () => first,
 
     get restarts() {
       return restarts;
@@ -163,11 +179,17 @@ export function registrationThread({ dataDir, config, limited, turn, log, maxRun
       const w = worker;
       worker = null;
       if (w) {
+        // Until it exits, its answers and CRM turns are still served (its workflows get up to
+        // two seconds to finish; those that do not resume at the next start).
+        closing = w;
+        // Runs not handed over yet stay recorded as running: they resume at the next start.
+        outbox = [];
         const done = new Promise((resolve) => w.once('exit', resolve));
         w.postMessage({ type: 'close' });
         const timer = setTimeout(() => w.terminate().catch(() => {}), 2_000);
         await done;
         clearTimeout(timer);
+        closing = null;
       }
       const stopped = { state: 'pending', code: 'host_error', reason: 'the server stopped before this event finished; it resumes at the next start' };
       for (const { resolvers } of waiting.values()) for (const resolve of resolvers) resolve(stopped);

@@ -152,7 +152,8 @@ export async function serve({
       { port, host },
     );
     let closeOptions = {};
-    cleanup.unshift(() => served.close(closeOptions));
+    const closeServer = () => served.close(closeOptions);
+    cleanup.unshift(closeServer);
     const publicUrl = (env.MEMBERWIRE_PUBLIC_URL ?? '').replace(/\/$/, '') || served.url;
     // The set-password form's bcrypt runs in a worker thread, not on this event loop.
     const hasher = workerHasher({ bcryptCost });
@@ -194,8 +195,9 @@ export async function serve({
         nice: budgetMs === 0 ? 10 : 0,
         faults: registrationFaults,
       });
-      // Before the store closes: the thread's connection goes first.
-      cleanup.push(() => thread.close());
+      // Right after the HTTP server stops (before the sandbox and the store): its workflows may
+      // finish their CRM calls, and its connection closes first.
+      cleanup.splice(cleanup.indexOf(closeServer) + 1, 0, () => thread.close());
       await thread.ready();
     }
     // The admin page's "test post" goes through a second instance of the same handler, keyed

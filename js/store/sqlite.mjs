@@ -24,7 +24,9 @@
 // Failure: a commit that fails (disk full, I/O error, read-only file) rejects every batch of
 // its group with store_unavailable and nothing of them is kept; `health()` then reports the
 // failure until a write succeeds again (it probes at most once a second), so the server
-// answers 503 meanwhile and recovers without a restart. A database file that is not SQLite or
+// answers 503 meanwhile and recovers without a restart. A failed fsync is different: the
+// commit stands, but nothing proves it reached the disk, nor will a later fsync; every write is
+// refused until a restart, and health() says so. A database file that is not SQLite or
 // fails SQLite's integrity check refuses to open with store_corrupt naming the file.
 //
 // One process at a time: the first connection of a process also holds DIR/memberwire.lock, a
@@ -214,7 +216,10 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
   // fraction of a millisecond), the group waits a turn of the event loop and tries again,
   // instead of putting the thread to sleep in SQLite's busy handler (1 ms at least), which would
   // stop every answer meanwhile. After BUSY_LIMIT_MS of that, it fails as a busy store would.
+  // The first two retries take the next turn, the others wait a millisecond (the other thread
+  // may be the one waiting for this core).
   let busySince = 0;
+  let busyTries = 0;
   function flush() {
     scheduled = false;
     const group = queue;
@@ -223,23 +228,38 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
     let outcomes;
     try {
       if (closed) throw new Error('the store is closed');
+      // After a failed fsync nothing more is written (see startSync).
+      if (lost) throw lost;
       outcomes = runGroup(group);
       if (outcomes === null) {
         const t = now();
         busySince ||= t;
         if (t - busySince < BUSY_LIMIT_MS) {
           queue = group.concat(queue);
-          schedule();
+          busyTries += 1;
+          if (busyTries <= 2) schedule();
+          else if (!scheduled) {
+            scheduled = true;
+            setTimeout(flush, 1);
+          }
           return;
         }
-        throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+        // Held that long, the lock is someone's fault, not the disk's: this group is refused
+        // (its callers answer 503 and the CRM sends again), and the store is not marked failed.
+        busySince = 0;
+        busyTries = 0;
+        const e = new StoreError('store_unavailable', `writing to ${file} failed: SQLITE_BUSY: another connection held the write lock for ${BUSY_LIMIT_MS} ms`, { file });
+        for (const item of group) item.reject(e);
+        return;
       }
       busySince = 0;
+      busyTries = 0;
     } catch (err) {
       busySince = 0;
+      busyTries = 0;
       // The whole group rolled back: nothing of it is stored, and every caller is told so.
-      const e = closed ? new StoreError('store_unavailable', 'the store is closed') : unavailable(err, 'writing to');
-      if (!closed) failure = { code: e.code, message: e.message, since: now() };
+      const e = closed ? new StoreError('store_unavailable', 'the store is closed') : err === lost ? lost : unavailable(err, 'writing to');
+      if (!closed && err !== lost) failure = { code: e.code, message: e.message, since: now() };
       for (const item of group) item.reject(e);
       return;
     }
@@ -264,6 +284,10 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
   // the callers wait for the next, which begins when it ends, one for all of them.
   let logFd = null;
   let dirSynced = false;
+  // Set once an fsync failed: the kernel may have dropped the pages it could not write and now
+  // calls them clean, so no later fsync proves anything. Writes are refused from then on and
+  // health() reports it until the server is restarted (after the disk is looked at); reads go on.
+  let lost = null;
   let syncing = null; // the promise of the fsync running
   let next = null;
   function syncLog() {
@@ -284,9 +308,9 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
     const done = (err) => {
       syncing = null;
       if (err) {
-        const e = unavailable(err, 'making durable');
-        failure = { code: e.code, message: e.message, since: now() };
-        waiting.reject(e);
+        const code = sqliteCode(err);
+        lost ??= new StoreError('store_unavailable', `making ${file} durable failed (${code}): writes are refused until memberwire is restarted; check the disk first`, { cause: err, file });
+        waiting.reject(lost);
       } else waiting.resolve();
       if (next) startSync();
     };
@@ -350,6 +374,7 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
      * tries a small write at most once per probe interval, and reports healthy once one commits.
      */
     health() {
+      if (lost && !closed) return { code: lost.code, message: lost.message };
       if (!failure || closed) return closed ? { code: 'store_unavailable', message: 'the store is closed' } : null;
       if (now() - lastProbe >= probeEveryMs) {
         lastProbe = now();

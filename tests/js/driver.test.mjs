@@ -210,3 +210,28 @@ test('engine.register: a contact registered without a post to build and parse, r
   await assert.rejects(engine.register('12ab'), (err) => err.code === 'invalid_contact_id');
   await assert.rejects(engine.register('103', { email: 'not an email' }), (err) => err.code === 'invalid_email');
 });
+
+test('an event whose record is committed but not yet durable is not started a second time by a resume or a retry', async () => {
+  const { engine, events, trail } = traced();
+  // The store makes the record visible at once and durable later (js/store/sqlite.mjs).
+  let release;
+  const gate = new Promise((r) => (release = r));
+  const accept = events.accept.bind(events);
+  events.accept = async (evs) => {
+    await accept(evs);
+    await gate;
+  };
+  const pending = engine.accept('keap_post', ...post('Id=101&Email=ada.lovelace%40example.com&FirstName=Ada&LastName=Lovelace&Groups=91'));
+  await new Promise((r) => setImmediate(r));
+  const [recorded] = await events.unfinished();
+  assert.ok(recorded, 'the record is visible before it is durable');
+  assert.equal(await engine.resumeUnfinished(), 1);
+  assert.deepEqual(await engine.retry(recorded.id), { state: 'running' });
+  assert.equal(engine.runningCount, 0, 'nothing started before the record is durable');
+  release();
+  const final = await (await pending).runs[0].done;
+  await engine.idle();
+  assert.equal(final.outcome.outcome, 'created');
+  assert.equal(trail.filter((t) => t.what === 'directory insert').length, 1, JSON.stringify(trail.map((t) => t.what)));
+  assert.equal(trail.filter((t) => t.kind === 'write' && t.what.startsWith('crm ')).length, 2, 'each CRM write once');
+});

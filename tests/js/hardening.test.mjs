@@ -327,6 +327,15 @@ test('a registration thread whose wasm instance traps is replaced by a fresh thr
   assert.equal((await (await post()).json()).outcome, 'existing', 'and it keeps registering');
 });
 
+test('a registration thread that cannot start stops the server from starting, saying why', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'mw-thread-start-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  await assert.rejects(serve({ port: 0, dataDir, log: () => {}, env: {}, bcryptCost: 4, sandboxRateLimit: 0, registrationFaults: { failStart: true } }), /registration thread could not start .*could not be opened/);
+  // Nothing of it stays behind: the data directory opens again.
+  const srv = await serve({ port: 0, dataDir, log: () => {}, env: {}, bcryptCost: 4, sandboxRateLimit: 0 });
+  await srv.close();
+});
+
 test('international emails (issue 10, item 5): NFC and NFD, a Unicode domain and its A-labels, full-width forms are one member, through the hooks and the bulk planner; a domain that cannot be converted is refused', async () => {
   const r = await createRig({ secrets });
   const first = await r.postJson('/hooks/json', { contact_id: 'intl-1', email: 'j\u00fcrgen@b\u00fccher.de' });

@@ -106,6 +106,28 @@ test('compressed answers are decoded', async () => {
   for (const enc of ['gzip', 'deflate', 'br']) assert.equal(await (await client(`${origin}/${enc}`)).text(), text, enc);
 });
 
+test('deflate in either form, nothing decoded for an answer without a body, and a body that cannot be decoded fails', async () => {
+  const text = '{"ok":true}';
+  const origin = await serve((req, body, res) => {
+    if (req.url === '/raw') {
+      res.writeHead(200, { 'content-encoding': 'deflate' });
+      return res.end(zlib.deflateRawSync(text));
+    }
+    if (req.url === '/empty') {
+      res.writeHead(204, { 'content-encoding': 'br' });
+      return res.end();
+    }
+    res.writeHead(200, { 'content-encoding': 'gzip' });
+    res.end('not gzip at all');
+  });
+  assert.equal(await (await client(`${origin}/raw`)).text(), text);
+  const empty = await client(`${origin}/empty`);
+  assert.equal(empty.status, 204);
+  assert.equal(await empty.text(), '');
+  await assert.rejects(client(`${origin}/bad`), /could not be decoded/);
+  assert.equal(await (await client(`${origin}/raw`)).text(), text, 'and the client goes on');
+});
+
 test('an aborted request rejects with the signal reason, and failures never name the request', async () => {
   const origin = await serve((req, body, res) => setTimeout(() => echo(req, body, res), 2000));
   await assert.rejects(client(`${origin}/slow`, { signal: AbortSignal.timeout(50) }), { name: 'TimeoutError' });
@@ -158,6 +180,11 @@ test('a kept-alive connection the server closed is replaced, and the request goe
   assert.equal(await (await client(`${origin}/first`)).text(), 'ok');
   assert.equal(await (await client(`${origin}/second`, { method: 'PUT', body: 'x' })).text(), 'ok');
   assert.deepEqual(received, ['/first', '/second'], 'the second request was answered once, on a new connection');
+  // A POST is not sent again: the server may have read it before the reset.
+  const err = await client(`${origin}/third`, { method: 'POST', body: 'x' }).catch((e) => e);
+  assert.ok(err instanceof TypeError, String(err));
+  assert.equal(err.cause?.code, 'ECONNRESET');
+  assert.deepEqual(received, ['/first', '/second']);
 });
 
 test('an answer larger than the limit is refused', async () => {

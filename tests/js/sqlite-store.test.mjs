@@ -353,5 +353,12 @@ test('a durable batch resolves only after an fsync of the log that began after i
   for (let i = 0; i < 3; i++) await tick();
   assert.equal(e.done, false);
   assert.equal(e.err?.code, 'store_unavailable');
+  // Nothing proves a later fsync covers what that one could not write: writes stop until a
+  // restart, and health says so (no probe clears it); reads go on.
+  assert.match(db.health()?.message ?? '', /refused until memberwire is restarted/);
+  await assert.rejects(put('f', { durable: false }), /refused until memberwire is restarted/);
+  assert.equal(syncs.length, 4);
+  assert.ok(await committed('e'), 'the commit itself stands');
+  assert.equal(await committed('f'), false);
   assert.ok(syncs.every((x) => typeof x.fd === 'number'));
 });
