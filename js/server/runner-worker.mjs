@@ -51,6 +51,11 @@ const turn = (priority) => {
   });
 };
 
+// The answers and log records of one turn of the event loop cross in one message each.
+let finals = [];
+let logs = [];
+let sending = false;
+
 // One runner per process: the main thread hands each event over once, so no lease is taken.
 const { claim, ...events } = store.events;
 const engine = createEngine({
@@ -62,8 +67,16 @@ const engine = createEngine({
   rateLimit: 0,
   turn,
   maxRunning,
-  log: (record) => parentPort.postMessage({ type: 'log', record }),
-  onFatal: (err) => parentPort.postMessage({ type: 'fatal', message: `${err?.name ?? 'Error'}: ${String(err?.message ?? err).slice(0, 120)}` }),
+  log: (record) => {
+    logs.push(record);
+    later();
+  },
+  // The log records go first; the answers not yet sent do not (the events go to a fresh thread).
+  onFatal: (err) => {
+    if (logs.length) parentPort.postMessage({ type: 'logs', list: logs });
+    logs = [];
+    parentPort.postMessage({ type: 'fatal', message: `${err?.name ?? 'Error'}: ${String(err?.message ?? err).slice(0, 120)}` });
+  },
 });
 
 /** What crosses back of a final step: the outcome (ids and tags, never a secret), not the saved state. */
@@ -72,20 +85,21 @@ const answer = (final) => {
   return rest;
 };
 
-// The answers of one turn of the event loop cross in one message.
-let finals = [];
-let sending = false;
 function reply(id, final) {
   finals.push({ id, final: answer(final) });
+  later();
+}
+function later() {
   if (sending) return;
   sending = true;
   setImmediate(sendFinals);
 }
 function sendFinals() {
   sending = false;
-  const list = finals;
+  if (logs.length) parentPort.postMessage({ type: 'logs', list: logs });
+  if (finals.length) parentPort.postMessage({ type: 'finals', list: finals });
+  logs = [];
   finals = [];
-  if (list.length) parentPort.postMessage({ type: 'finals', list });
 }
 
 async function run({ id, priority, state }) {

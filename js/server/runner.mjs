@@ -74,8 +74,8 @@ export function registrationThread({ dataDir, config, limited, turn, log, maxRun
             () => w.postMessage({ type: 'turn', n: m.n }),
           );
           break;
-        case 'log':
-          log(m.record);
+        case 'logs':
+          for (const record of m.list) log(record);
           break;
         case 'fatal':
           if (w === worker) died(w, m.message);

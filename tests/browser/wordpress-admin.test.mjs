@@ -177,12 +177,19 @@ test('WordPress: Setup connects memberwire, its screens work in wp-admin, member
   // ---- Users → Add New with a contact id: through memberwire's claims ----
   const addNew = async (email, contactId) => {
     await page.goto(`${wp.url}/wp-admin/user-new.php`);
-    await page.locator('#user_login').fill(email);
-    await page.locator('#email').fill(email);
-    await page.locator('#memberwire_contact_id').fill(contactId);
     // WordPress's own check wants a password, which its script fills in and rates once the page
     // and its strength meter (zxcvbn, loaded last) are ready; until then the form does not post.
+    // The fields are filled after that: in CI a username typed before the page had settled was
+    // found empty at the submit (the held-back log below showed user_login(0)), so they are
+    // filled then, and checked again before every submit.
     await page.locator('#pass-strength-result.strong').waitFor();
+    const fields = { '#user_login': email, '#email': email, '#memberwire_contact_id': contactId };
+    const fillAll = async () => {
+      for (const [sel, value] of Object.entries(fields)) {
+        if ((await page.locator(sel).inputValue()) !== value) await page.locator(sel).fill(value);
+      }
+    };
+    await fillAll();
     // The form posts and the next page loads (WordPress's answer, or the new user's profile).
     // Submitted as the button would, but not by a pointer click: the rows above the button move
     // while the strength meter settles, and a click at the button's old place posts nothing.
@@ -195,6 +202,11 @@ test('WordPress: Setup connects memberwire, its screens work in wp-admin, member
     const isPost = (r) => r.method() === 'POST' && new URL(r.url()).pathname.endsWith('/wp-admin/user-new.php');
     for (let attempt = 1; ; attempt++) {
       await page.locator('#pass-strength-result.strong').waitFor();
+      // A value lost since it was typed is typed again (and said, so the cause stays visible).
+      for (const [sel, value] of Object.entries(fields)) {
+        if ((await page.locator(sel).inputValue()) !== value) console.log(`# ${sel} lost its value before submit (attempt ${attempt}); filled again`);
+      }
+      await fillAll();
       // The page WordPress answers with (after any redirect), however long it takes.
       const answered = page.waitForNavigation({ waitUntil: 'load', timeout: 0 });
       answered.catch(() => {});
