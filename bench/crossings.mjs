@@ -1,6 +1,9 @@
-// Calls between JS and wasm for one registration, as the Node server makes them: the engine with
-// the SQLite store (directory and events), a Keap post carrying the whole contact, the Keap
-// sandbox answering in this process (its `fetch`, no sockets: the sandbox does not use the wasm).
+// Calls between JS and wasm for one registration, as the Node server makes them: the main
+// thread's engine records the post and its registration thread's engine runs it (both here, in
+// one thread), with the SQLite store (directory and events), a Keap post carrying the whole
+// contact, the Keap sandbox answering in this process (its `fetch`, no sockets: the sandbox
+// does not use the wasm). Also a new member with one engine doing both (Deno; a WordPress
+// directory).
 //
 //   node bench/crossings.mjs
 //
@@ -80,10 +83,10 @@ export async function runCrossings() {
   // commit joins it to others), the statements in them, and reads.
   const sql = { batches: 0, statements: 0, reads: 0 };
   const { batch, all, first } = db;
-  db.batch = (stmts) => {
+  db.batch = (stmts, opts) => {
     sql.batches += 1;
     sql.statements += stmts.length;
-    return batch(stmts);
+    return batch(stmts, opts);
   };
   db.all = (...a) => ((sql.reads += 1), all(...a));
   db.first = (...a) => ((sql.reads += 1), first(...a));
@@ -98,19 +101,37 @@ export async function runCrossings() {
     const store = sqlStore(wasm, db);
     const sandbox = createKeapSandbox({ rateLimit: false });
     const baseUrl = 'http://sandbox.test/crm/rest';
-    const engine = createEngine({
-      wasm,
-      config: {
-        crm: { kind: 'keap', baseUrl, token: KEAP_DEFAULT_API_KEY, passwordField: '11', passwordFieldMax: 20, linkField: '13', welcomeTag: '95' },
-        passwordMode: 'link',
-        linkUrl: 'https://members.example.com/set-password',
-      },
+    const config = {
+      crm: { kind: 'keap', baseUrl, token: KEAP_DEFAULT_API_KEY, passwordField: '11', passwordFieldMax: 20, linkField: '13', welcomeTag: '95' },
+      passwordMode: 'link',
+      linkUrl: 'https://members.example.com/set-password',
+    };
+    const ports = {
       events: store.events,
       directory: store.directory,
       fetch: sandbox.fetch,
-      // Keap's limit, as in production: each CRM request asks the core's token bucket for its turn.
+      // Keap's limit, as in production: each CRM request waits for its turn in the token bucket.
       rateLimit: 10,
+    };
+    // As the Node server runs: the main thread's engine records the post and hands the event
+    // to the registration thread's engine (js/server/runner.mjs), which restores it from the
+    // recorded state and runs it. Here both are in this thread, on one counted instance: the
+    // counts are the calls into both instances the server has.
+    const { claim, ...unleased } = store.events;
+    const runnerEngine = createEngine({ wasm, config, ...ports, events: unleased });
+    const engine = createEngine({
+      wasm,
+      config,
+      ...ports,
+      runner: {
+        run: async (id, priority, state) => {
+          const { save, ...final } = await runnerEngine.runEvent(id, priority, state);
+          return final;
+        },
+      },
     });
+    // As Deno runs, and the Node server with a WordPress directory: one engine does both.
+    const oneEngine = createEngine({ wasm, config, ...ports });
     const contact = await sandbox.fetch(`${baseUrl}/v2/contacts`, {
       method: 'POST',
       headers: { 'x-keap-api-key': KEAP_DEFAULT_API_KEY, 'content-type': 'application/json' },
@@ -119,10 +140,10 @@ export async function runCrossings() {
     const post = new TextEncoder().encode(`Id=${contact.id}&Email=ada%40example.com&FirstName=Ada&LastName=Lovelace&Groups=91`);
     const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded' });
 
-    const one = async () => {
+    const one = async (e = engine, body = post) => {
       reset();
       start();
-      const accepted = await engine.accept('keap_post', headers, post);
+      const accepted = await e.accept('keap_post', headers, body);
       const final = await accepted.runs[0].done;
       stop();
       return tally(final.outcome?.outcome ?? final.state);
@@ -130,6 +151,13 @@ export async function runCrossings() {
     // Counts do not depend on warmth: the first post of the contact (created), then its repeat.
     const created = await one();
     const existing = await one();
+    // A new member again, with one engine for both sides (a third contact).
+    const third = await sandbox.fetch(`${baseUrl}/v2/contacts`, {
+      method: 'POST',
+      headers: { 'x-keap-api-key': KEAP_DEFAULT_API_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ given_name: 'Mary', family_name: 'Somerville', email_addresses: [{ email: 'mary@example.com', field: 'EMAIL1' }] }),
+    }).then((r) => r.json());
+    const createdInOneEngine = await one(oneEngine, new TextEncoder().encode(`Id=${third.id}&Email=mary%40example.com&FirstName=Mary&LastName=Somerville&Groups=91`));
 
     // The baseline, in the same run: the same registration for a second contact, driven through
     // the per-effect protocol the bindings also offer (poll, handle, provideRandom, save: one call
@@ -168,10 +196,10 @@ export async function runCrossings() {
     stop();
     const perEffect = tally(p.outcome?.outcome ?? p.state);
     // Counts of a registration that went wrong would mean nothing.
-    for (const [what, r, want] of [['the first post', created, 'created'], ['the repeat', existing, 'existing'], ['the baseline', perEffect, 'created']]) {
+    for (const [what, r, want] of [['the first post', created, 'created'], ['the repeat', existing, 'existing'], ['one engine', createdInOneEngine, 'created'], ['the baseline', perEffect, 'created']]) {
       if (r.outcome !== want) throw new Error(`crossings: ${what} ended ${r.outcome}, not ${want}`);
     }
-    return { created, existing, perEffect };
+    return { created, existing, createdInOneEngine, perEffect };
   } finally {
     await db.close?.();
     rmSync(dir, { recursive: true, force: true });

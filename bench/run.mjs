@@ -33,7 +33,9 @@ results.startup = await runStartup({ runs: quick ? 3 : 9 });
 results.crossings = await runCrossings();
 {
   const c = results.crossings;
-  console.log(`crossings: one new member ${c.created.into} calls into wasm (${c.created.out} out of it); a repeat post ${c.existing.into} (${c.existing.out}); baseline, the per-effect protocol: ${c.perEffect.into} (${c.perEffect.out})`);
+  console.log(
+    `crossings: one new member ${c.created.into} calls into wasm (${c.created.out} out of it), main thread and registration thread together (one engine for both: ${c.createdInOneEngine.into}); a repeat post ${c.existing.into} (${c.existing.out}); the store per new member: ${c.created.sql.batches} write batches, ${c.created.sql.statements} statements, ${c.created.sql.reads} reads; baseline, the per-effect protocol: ${c.perEffect.into} (${c.perEffect.out}), ${c.perEffect.sql.batches} batches`,
+  );
 }
 results.matching = await runMatching({ sizes: quick ? [10_000] : [100_000, 1_000_000], runs: quick ? 1 : 3 });
 results.preview = await runPreview({ members: quick ? 10_000 : 100_000 });

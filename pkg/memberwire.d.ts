@@ -351,8 +351,10 @@ export class Registrar {
     /**
      * Parses one post and starts a workflow per contact it names, each with a new event id.
      * `source` is a source name or a route. Throws `MemberwireError` for a bad post.
+     * `recordsOnly`: only the records (no `workflows`), for a host that runs the events
+     * elsewhere (a registration thread, a queue) and would free each workflow at once.
      */
-    accept(source: string, headers: Headers, body: Uint8Array | number[], now: number): Accepted;
+    accept(source: string, headers: Headers, body: Uint8Array | number[], now: number, recordsOnly?: boolean | null): Accepted;
     /**
      * Checks a member's new password against the policy only (no hashing: cheap). Throws
      * `password_rejected` with the reason.
@@ -597,7 +599,7 @@ export interface InitOutput {
     readonly newEventId: (a: number) => [number, number, number, number];
     readonly parsePost: (a: number, b: number, c: any, d: number, e: number, f: number) => [number, number, number];
     readonly previewTagSync: (a: any, b: any, c: any) => [number, number, number];
-    readonly registrar_accept: (a: number, b: number, c: number, d: any, e: number, f: number, g: number) => [number, number, number];
+    readonly registrar_accept: (a: number, b: number, c: number, d: any, e: number, f: number, g: number, h: number) => [number, number, number];
     readonly registrar_checkNewPassword: (a: number, b: number, c: number) => [number, number];
     readonly registrar_hashNewPassword: (a: number, b: number, c: number) => [number, number, number, number];
     readonly registrar_new: (a: any) => [number, number, number];

@@ -358,13 +358,16 @@ export class Registrar {
     /**
      * Parses one post and starts a workflow per contact it names, each with a new event id.
      * `source` is a source name or a route. Throws `MemberwireError` for a bad post.
+     * `recordsOnly`: only the records (no `workflows`), for a host that runs the events
+     * elsewhere (a registration thread, a queue) and would free each workflow at once.
      * @param {string} source
      * @param {Headers} headers
      * @param {Uint8Array | number[]} body
      * @param {number} now
+     * @param {boolean | null} [recordsOnly]
      * @returns {Accepted}
      */
-    accept(source, headers, body, now) {
+    accept(source, headers, body, now, recordsOnly) {
         if (this.__wbg_inst !== undefined && this.__wbg_inst !== __wbg_instance_id) {
             throw new Error('Invalid stale object from previous Wasm instance');
         }
@@ -382,7 +385,7 @@ export class Registrar {
         }
         let ret;
         __wbg_call_guard();
-        ret = wasm.registrar_accept(this.__wbg_ptr, ptr0, len0, headers, ptr1, len1, val3);
+        ret = wasm.registrar_accept(this.__wbg_ptr, ptr0, len0, headers, ptr1, len1, val3, isLikeNone(recordsOnly) ? 0xFFFFFF : recordsOnly ? 1 : 0);
         if (ret[2]) {
             throw takeFromExternrefTable0(ret[1]);
         }

@@ -59,7 +59,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
   // free whatever the fresh instance keeps at that address.
   let abandoned = false;
   const free = (obj) => {
-    if (abandoned) return;
+    if (abandoned || !obj) return;
     try {
       obj.free();
     } catch {
@@ -221,7 +221,15 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
     }
     // A post's first few events go in the fresh line; the bulk of a large delivery waits behind
     // other posts' fresh events.
-    return { kind: 'events', runs: wfs.map((wf, i) => ({ eventId: records[i].eventId, done: start(wf, priority ?? (i < FRESH_PER_POST ? FRESH : BACKGROUND), records[i].eventId, records[i].state) })) };
+    // (With a runner it restores each workflow from its state: those made here are freed.)
+    if (runner) for (const wf of wfs) free(wf);
+    return {
+      kind: 'events',
+      runs: records.map((r, i) => {
+        const p = priority ?? (i < FRESH_PER_POST ? FRESH : BACKGROUND);
+        return { eventId: r.eventId, done: runner ? handOver(r.eventId, p, r.state) : start(wfs[i], p, r.eventId) };
+      }),
+    };
   }
 
   return {
@@ -270,7 +278,8 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       const t = now();
       // A mapped source comes as its route (/hooks/mapped/NAME): the core finds the mapping by
       // the name; its events are recorded as `mapped`, with the name as their event type.
-      const accepted = registrar.accept(source, headers, body, t);
+      // Where the events run elsewhere, the core makes only their records (no workflow to free).
+      const accepted = registrar.accept(source, headers, body, t, Boolean(runner || dispatch));
       if (accepted.kind !== 'events') return { kind: accepted.kind, reason: accepted.reason };
       return record(source.startsWith('/hooks/mapped/') ? 'mapped' : source, accepted.workflows, t, accepted.records);
     },
@@ -331,7 +340,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       } finally {
         claimed.delete(eventId);
       }
-      return start(wf, priority);
+      return start(wf, priority, eventId);
     },
 
     /** Events left running with no runner (a consumer that died): hands them to `dispatch` again. */
@@ -352,7 +361,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
           continue;
         }
         const wf = await restored(e);
-        if (wf) start(wf);
+        if (wf) start(wf, BACKGROUND, e.id);
       }
       return list.length;
     },

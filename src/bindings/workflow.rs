@@ -107,6 +107,8 @@ impl Registrar {
 
     /// Parses one post and starts a workflow per contact it names, each with a new event id.
     /// `source` is a source name or a route. Throws `MemberwireError` for a bad post.
+    /// `recordsOnly`: only the records (no `workflows`), for a host that runs the events
+    /// elsewhere (a registration thread, a queue) and would free each workflow at once.
     #[wasm_bindgen(unchecked_return_type = "Accepted")]
     pub fn accept(
         &self,
@@ -114,6 +116,7 @@ impl Registrar {
         headers: &web_sys::Headers,
         body: &[u8],
         now: f64,
+        #[wasm_bindgen(js_name = recordsOnly)] records_only: Option<bool>,
     ) -> Result<JsValue, JsValue> {
         let route = source;
         let source = Source::from_name(source)
@@ -167,9 +170,10 @@ impl Registrar {
                     let id = new_event_id(now)?;
                     let wf =
                         Workflow::new(&id, ev, &self.cfg, now as u64).map_err(|e| js_error(&e))?;
-                    let running = self.running(wf);
-                    records.push(&running.record()?);
-                    list.push(&JsValue::from(running));
+                    records.push(&record_of(&wf)?);
+                    if records_only != Some(true) {
+                        list.push(&JsValue::from(self.running(wf)));
+                    }
                 }
                 set("kind", &"events".into())?;
                 set("workflows", &list)?;
@@ -399,13 +403,7 @@ impl RunningWorkflow {
     /// What the event store records of a new workflow, in one call.
     #[wasm_bindgen(unchecked_return_type = "WorkflowRecord")]
     pub fn record(&self) -> Result<JsValue, JsValue> {
-        let out = to_js(&serde_json::json!({
-            "eventId": self.wf.event_id(),
-            "contactKey": self.wf.contact().key(),
-            "contact": self.wf.contact(),
-        }))?;
-        js_sys::Reflect::set(&out, &"state".into(), &self.wf.save().into())?;
-        Ok(out)
+        record_of(&self.wf)
     }
 
     /// The state to persist (it holds no secret).
@@ -417,6 +415,17 @@ impl RunningWorkflow {
     pub fn retry(&mut self) {
         self.wf.retry();
     }
+}
+
+/// What the event store keeps of a new event: its id, contact key, contact and state.
+fn record_of(wf: &Workflow) -> Result<JsValue, JsValue> {
+    let out = to_js(&serde_json::json!({
+        "eventId": wf.event_id(),
+        "contactKey": wf.contact().key(),
+        "contact": wf.contact(),
+    }))?;
+    js_sys::Reflect::set(&out, &"state".into(), &wf.save().into())?;
+    Ok(out)
 }
 
 /// A new event id: `ev_` + the time in base 36 + 64 random bits (sortable by arrival).
