@@ -4,8 +4,9 @@
 // took most of it, and posts arriving during a burst waited behind them; here they run beside.
 //
 // The main thread's engine is created with `runner` (this object's `run`): it records events
-// as before and hands each to the thread, which restores it from the store (engine.runEvent)
-// and answers with its final step. The thread's CRM calls wait in the main thread's one line to
+// as before and hands each to the thread with the state just recorded (a resumed or retried
+// one without: the thread reads it from the store), which restores it (engine.runEvent) and
+// answers with its final step. Runs and answers cross in one message per turn of the event loop. The thread's CRM calls wait in the main thread's one line to
 // the CRM (engine.crmTurn), so the process keeps one rate limit with the admin page's calls;
 // a new configuration (the Settings screen) is sent before any event recorded under it.
 //
