@@ -327,6 +327,39 @@ test('a registration thread whose wasm instance traps is replaced by a fresh thr
   assert.equal((await (await post()).json()).outcome, 'existing', 'and it keeps registering');
 });
 
+test('stopped while registrations wait for a rate-limited CRM: the stop takes about two seconds, and the next start finishes every event once', { timeout: 60_000 }, async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'mw-thread-stop-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const key = secrets.add(makeKey());
+  const opts = { port: 0, dataDir, log: () => {}, env: { MEMBERWIRE_KEY: key }, bcryptCost: 4, sandboxRateLimit: 2, budgetMs: 0 };
+  const first = await serve(opts);
+  // Four new members at 2 CRM requests a second (two writes each): about four seconds of work.
+  const posts = ['101', '103', '105', '107'].map((id) =>
+    fetch(`${first.url}/hooks/keap?key=${key}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `contactId=${id}` }).then((r) => r.json()),
+  );
+  const answers = await Promise.all(posts);
+  assert.deepEqual(answers.map((a) => a.outcome), ['queued', 'queued', 'queued', 'queued']);
+  await new Promise((r) => setTimeout(r, 300));
+  const t0 = performance.now();
+  await first.close();
+  const took = performance.now() - t0;
+  assert.ok(took < 4_000, `the stop took ${Math.round(took)} ms`);
+  // The events the stop cut short were left running, and the next start resumes them.
+  const second = await serve(opts);
+  t.after(() => second.close());
+  const counts = await (async () => {
+    for (let i = 0; i < 200; i++) {
+      const c = await second.events.counts();
+      if (c.done === 4) return c;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return second.events.counts();
+  })();
+  assert.deepEqual({ done: counts.done, pending: counts.pending, running: counts.running }, { done: 4, pending: 0, running: 0 });
+  assert.equal(await second.directory.size(), 4, 'one member per contact');
+  for (const a of answers) assert.equal((await second.events.get(a.event)).outcome.outcome, 'created');
+});
+
 test('a registration thread that cannot start stops the server from starting, saying why', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'mw-thread-start-'));
   t.after(() => rm(dataDir, { recursive: true, force: true }));
