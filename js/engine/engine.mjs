@@ -316,7 +316,7 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
      * time gets it (`{state: 'busy'}` for the others). Redelivery never repeats a finished step:
      * the workflow resumes from its saved state.
      */
-    async runEvent(eventId, priority = BACKGROUND, recorded) {
+    async runEvent(eventId, priority = BACKGROUND, recorded, { resumeOnly = false } = {}) {
       if (running.has(eventId)) return running.get(eventId);
       if (runner) return handOver(eventId, priority, recorded);
       if (claimed.has(eventId)) return { state: 'busy' };
@@ -327,6 +327,8 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
         const e = recorded !== undefined ? { id: eventId, status: 'running', state: recorded } : await events.get(eventId);
         if (!e) return { state: 'missing' };
         if (e.status === 'done') return { state: 'done', outcome: e.outcome };
+        // A resume leaves a parked event to its retry schedule (a queue's redelivery retries it).
+        if (resumeOnly && e.status === 'pending') return { state: 'pending', code: e.pending?.code ?? 'pending', reason: e.pending?.reason ?? '' };
         if (events.claim && !(await events.claim(eventId, now(), leaseMs))) return { state: 'busy' };
         wf = await restored(e);
         if (!wf) return { state: 'pending', code: 'state_unreadable' };
@@ -355,12 +357,21 @@ export function createEngine({ wasm, config, events, directory, fetch = globalTh
       const list = await events.unfinished();
       for (const e of list) {
         if (running.has(e.id) || claimed.has(e.id)) continue;
-        // The runner restores each from the store itself.
+        // The runner restores each from the store itself, as it is then.
         if (runner) {
           handOver(e.id, BACKGROUND);
           continue;
         }
-        const wf = await restored(e);
+        // The list may be old by now (this loop awaits): each is claimed, then read again, and
+        // started only if it is still running with nobody running it.
+        claimed.add(e.id);
+        let wf = null;
+        try {
+          const current = await events.get(e.id);
+          if (current?.status === 'running') wf = await restored(current);
+        } finally {
+          claimed.delete(e.id);
+        }
         if (wf) start(wf, BACKGROUND, e.id);
       }
       return list.length;

@@ -186,15 +186,18 @@ function bodyOf(body, headers) {
  * as some servers send it (fetch reads both; the first byte tells them apart).
  */
 function decode(body, encoding, max) {
-  const opts = { maxOutputLength: max };
+  // An empty body stays empty, whatever it says it is encoded with (some proxies say so).
+  if (!body.length) return body;
+  // A stream cut short gives what it holds, as fetch does (no error for the missing end).
+  const opts = { maxOutputLength: max, finishFlush: zlib.constants.Z_SYNC_FLUSH };
   switch (encoding) {
     case 'gzip':
     case 'x-gzip':
-      return zlib.gunzipSync(body, { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      return zlib.gunzipSync(body, opts);
     case 'deflate':
-      return body.length && (body[0] & 0x0f) === 0x08 ? zlib.inflateSync(body, opts) : zlib.inflateRawSync(body, opts);
+      return (body[0] & 0x0f) === 0x08 ? zlib.inflateSync(body, opts) : zlib.inflateRawSync(body, opts);
     case 'br':
-      return zlib.brotliDecompressSync(body, opts);
+      return zlib.brotliDecompressSync(body, { maxOutputLength: max, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
     default:
       return body;
   }

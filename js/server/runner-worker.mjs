@@ -28,7 +28,7 @@ let limited = workerData.limited;
 
 if (faults?.failStart) throw new Error('the store could not be opened (a fault injected by a test)');
 const wasm = loadWasm();
-const db = await openSqlite(dataDir, { shared: true });
+const db = await openSqlite(dataDir, { shared: true, onLost: (err) => parentPort.postMessage({ type: 'lost', message: err.message }) });
 const store = sqlStore(wasm, db);
 const fetch = createHttpClient();
 if (faults?.trapOn) {
@@ -105,7 +105,9 @@ function sendFinals() {
 async function run({ id, priority, state }) {
   let final;
   try {
-    final = await engine.runEvent(id, priority, state);
+    // Without a state it is a resume (after a restart, or for a thread that died): an event
+    // parked meanwhile stays parked, for its retry schedule.
+    final = await engine.runEvent(id, priority, state, { resumeOnly: state === undefined });
   } catch (err) {
     // The store failed under it: the event stays recorded as running and is resumed.
     final = { state: 'pending', code: 'host_error', reason: `the registration thread could not run it (${err?.code ?? err?.name ?? 'error'}); it resumes` };
@@ -125,6 +127,9 @@ parentPort.on('message', async (m) => {
     case 'turn':
       turns.get(m.n)?.();
       turns.delete(m.n);
+      break;
+    case 'lost':
+      db.lose(m.message);
       break;
     case 'close':
       // The workflows running finish (the main thread stops waiting after two seconds).

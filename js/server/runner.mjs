@@ -27,13 +27,15 @@ const MAX_BACKOFF_MS = 30_000;
  * @param {(config: object) => boolean} o.limited  whether the CRM of a configuration has a rate limit
  * @param {(priority: number) => Promise<void>} o.turn  the main thread's CRM line
  * @param {(record: object) => void} o.log
+ * @param {(message: string) => void} [o.onStoreLost]  the thread's connection could not make a
+ *   write durable (the main thread's store then refuses writes too)
  * @param {number} [o.maxRunning]
  * @param {number} [o.nice]  the thread's nice value on Linux (10: below the main thread; 0: the same)
  * @param {{ trapOn?: string, failStart?: boolean }} [o.faults]  tests only: the first thread's
  *   directory traps (as wasm's `unreachable` does) on operations of this kind, or the first
  *   thread fails as it starts
  */
-export function registrationThread({ dataDir, config, limited, turn, log, maxRunning, nice = 10, faults = null }) {
+export function registrationThread({ dataDir, config, limited, turn, log, onStoreLost = () => {}, maxRunning, nice = 10, faults = null }) {
   const waiting = new Map(); // event id -> { priority, resolve }
   let current = config;
   let worker = null;
@@ -78,6 +80,9 @@ export function registrationThread({ dataDir, config, limited, turn, log, maxRun
         case 'logs':
           for (const record of m.list) log(record);
           break;
+        case 'lost':
+          onStoreLost(m.message);
+          break;
         case 'fatal':
           if (w === worker) died(w, m.message);
           break;
@@ -86,7 +91,8 @@ export function registrationThread({ dataDir, config, limited, turn, log, maxRun
     w.on('error', (err) => died(w, `${err?.name ?? 'Error'}: ${String(err?.message ?? err).slice(0, 120)}`));
     w.on('exit', (code) => died(w, `exited with code ${code}`));
     // Everything handed over and not answered goes to the fresh thread (which reads each
-    // event's state from the store: it may have moved on since it was recorded).
+    // event's state from the store: it may have moved on since it was recorded; one the old
+    // thread parked stays parked, for its retry schedule).
     outbox = [];
     const list = [...waiting].map(([id, { priority }]) => ({ id, priority }));
     if (list.length) w.postMessage({ type: 'run', list });
@@ -162,6 +168,11 @@ export function registrationThread({ dataDir, config, limited, turn, log, maxRun
         outbox = [];
       }
       worker?.postMessage({ type: 'config', config: next, limited: limited(next) });
+    },
+
+    /** The main thread's connection lost a write: the thread's refuses writes too. */
+    storeLost(message) {
+      worker?.postMessage({ type: 'lost', message });
     },
 
     /** Resolves once the first thread has opened the store and loaded its wasm; rejects when it could not. */

@@ -65,7 +65,9 @@ export async function serve({
   registrationThread: threaded = true,
   registrationFaults = null,
 } = {}) {
-  const db = await openSqlite(dataDir);
+  // A write this connection could not make durable stops the registration thread's writes too.
+  let thread = null;
+  const db = await openSqlite(dataDir, { onLost: (err) => thread?.storeLost(err.message) });
   const store = sqlStore(wasm, db);
   const cleanup = [];
   try {
@@ -165,9 +167,8 @@ export async function serve({
     const logRecord = (r) => log(`${r.level === 'info' ? '' : `${r.level}: `}${r.event}: ${r.message}`);
     // Registrations run in a thread of their own, beside the posts (the SQLite directory; a
     // WordPress directory's calls are HTTP, and stay here).
-    let thread = null;
     const engine = createEngine({
-      ...(threaded && directoryKind === 'sqlite' ? { runner: { run: (id, priority) => thread.run(id, priority) } } : {}),
+      ...(threaded && directoryKind === 'sqlite' ? { runner: { run: (id, priority, state) => thread.run(id, priority, state) } } : {}),
       wasm,
       fetch: crmFetch,
       config: engineConfig({ ...settingsNow, crm: crmConfig }),
@@ -187,6 +188,8 @@ export async function serve({
         limited: (c) => engine.crmRate(c) > 0,
         turn: (priority) => engine.crmTurn(priority),
         log: logRecord,
+        // The thread's connection lost a write: this one refuses writes too (health says so).
+        onStoreLost: (message) => db.lose(message),
         // Below the main thread when no answer waits for a registration (a budget of 0: every
         // post is answered once recorded), so a burst is answered first; otherwise answers wait
         // for registrations, and both threads run alike. Measured with bench/posts.mjs, one

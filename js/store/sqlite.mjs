@@ -92,8 +92,9 @@ const BUSY_LIMIT_MS = 1000;
  *   shared: a further connection of a process that already opened DIR (the registration
  *   thread's): it neither takes the process lock nor checks or migrates the database
  *   syncFile: fs.fsync's shape (tests watch it)
+ *   onLost: called once when this connection's fsync failed (see `lose` for the other side)
  */
-export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Database = null, shared = false, syncFile = fsync } = {}) {
+export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Database = null, shared = false, syncFile = fsync, onLost = null } = {}) {
   Database ??= loadDriver();
   dir = path.resolve(dir);
   const file = path.join(dir, DB_FILE);
@@ -301,17 +302,37 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
     if (!syncing) startSync();
     return mine;
   }
+  // Marks the store lost (once) and tells the host, which may have other connections to stop.
+  function markLost(err, message) {
+    if (lost) return;
+    const code = err ? sqliteCode(err) : 'lost';
+    lost = new StoreError('store_unavailable', message ?? `making ${file} durable failed (${code}): writes are refused until memberwire is restarted; check the disk first`, { cause: err ?? undefined, file });
+    try {
+      onLost?.(lost);
+    } catch {
+      // the host's business
+    }
+  }
   function startSync() {
     const waiting = next;
     next = null;
+    // Once lost, no fsync proves anything: every later commit was made after the lost one, in
+    // the same log, and recovery stops at the first damaged frame.
+    if (lost) {
+      waiting.reject(lost);
+      return;
+    }
     syncing = waiting.promise.catch(() => {});
     const done = (err) => {
       syncing = null;
-      if (err) {
-        const code = sqliteCode(err);
-        lost ??= new StoreError('store_unavailable', `making ${file} durable failed (${code}): writes are refused until memberwire is restarted; check the disk first`, { cause: err, file });
+      if (err) markLost(err);
+      if (lost) {
         waiting.reject(lost);
-      } else waiting.resolve();
+        // The commits waiting for the next fsync are refused with this one.
+        if (next) startSync();
+        return;
+      }
+      waiting.resolve();
       if (next) startSync();
     };
     try {
@@ -382,14 +403,30 @@ export async function openSqlite(dir, { now = Date.now, probeEveryMs = 1000, Dat
         lastProbe = now();
         try {
           raw.prepare("INSERT INTO settings (name, value, updated_at) VALUES ('store-probe', '0', ?) ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at").run(now());
-          // The failure may have been the disk's: the probe's write must reach it too.
-          if (logFd !== null) fsyncSync(logFd);
+          // The failure may have been the disk's: the probe's write must reach it too. A failed
+          // fsync here is what a failed one anywhere is: the store is lost.
+          if (logFd !== null) {
+            try {
+              fsyncSync(logFd);
+            } catch (err) {
+              markLost(err);
+              return { code: lost.code, message: lost.message };
+            }
+          }
           failure = null;
         } catch {
           // still failing
         }
       }
       return failure && { code: failure.code, message: failure.message };
+    },
+
+    /**
+     * Another connection to the same log (the registration thread's) lost a write: this one
+     * refuses writes too, until a restart (no fsync of the shared log proves anything now).
+     */
+    lose(message) {
+      markLost(null, message);
     },
 
     /** The binding's connection, for tests and benchmarks (for example PRAGMA max_page_count). */

@@ -235,3 +235,20 @@ test('an event whose record is committed but not yet durable is not started a se
   assert.equal(trail.filter((t) => t.what === 'directory insert').length, 1, JSON.stringify(trail.map((t) => t.what)));
   assert.equal(trail.filter((t) => t.kind === 'write' && t.what.startsWith('crm ')).length, 2, 'each CRM write once');
 });
+
+test('a resume leaves a parked event to its retry schedule; a run asked for outright retries it', async () => {
+  const { engine, events, trail } = traced();
+  const accepted = await engine.accept('keap_post', ...post('Id=101&Email=ada.lovelace%40example.com&FirstName=Ada&LastName=Lovelace&Groups=91'));
+  const id = accepted.runs[0].eventId;
+  await accepted.runs[0].done;
+  // Parked since (as a thread that died might have left it, its answer never sent).
+  await events.park(id, { code: 'crm_unavailable', reason: 'the CRM did not answer' }, (await events.get(id)).state);
+  trail.length = 0;
+  const resumed = await engine.runEvent(id, undefined, undefined, { resumeOnly: true });
+  assert.equal(resumed.state, 'pending');
+  assert.equal(resumed.code, 'crm_unavailable');
+  assert.deepEqual(trail, [], 'nothing ran');
+  assert.equal((await events.get(id)).status, 'pending');
+  const outright = await engine.runEvent(id);
+  assert.equal(outright.state, 'done');
+});

@@ -117,6 +117,15 @@ test('deflate in either form, nothing decoded for an answer without a body, and 
       res.writeHead(204, { 'content-encoding': 'br' });
       return res.end();
     }
+    if (req.url === '/empty-200') {
+      res.writeHead(200, { 'content-encoding': 'br', 'content-length': '0' });
+      return res.end();
+    }
+    if (req.url === '/cut') {
+      // A gzip stream cut before its end: what it holds is read, as fetch reads it.
+      res.writeHead(200, { 'content-encoding': 'gzip' });
+      return res.end(zlib.gzipSync(text).subarray(0, -8));
+    }
     res.writeHead(200, { 'content-encoding': 'gzip' });
     res.end('not gzip at all');
   });
@@ -124,6 +133,8 @@ test('deflate in either form, nothing decoded for an answer without a body, and 
   const empty = await client(`${origin}/empty`);
   assert.equal(empty.status, 204);
   assert.equal(await empty.text(), '');
+  assert.equal(await (await client(`${origin}/empty-200`)).text(), '', 'an empty body said to be br');
+  assert.equal(await (await client(`${origin}/cut`)).text(), text);
   await assert.rejects(client(`${origin}/bad`), /could not be decoded/);
   assert.equal(await (await client(`${origin}/raw`)).text(), text, 'and the client goes on');
 });

@@ -301,7 +301,8 @@ test('a durable batch resolves only after an fsync of the log that began after i
   const syncs = [];
   let hold = false; // the migrations' fsyncs at open finish by themselves
   const syncFile = (fd, cb) => (hold ? syncs.push({ fd, finish: (err) => cb(err ?? null) }) : setImmediate(() => cb(null)));
-  const db = await openSqlite(await tempDir(t), { syncFile });
+  const lost = [];
+  const db = await openSqlite(await tempDir(t), { syncFile, onLost: (err) => lost.push(err.message) });
   hold = true;
   t.after(() => db.close());
   const settled = (p) => {
@@ -349,10 +350,18 @@ test('a durable batch resolves only after an fsync of the log that began after i
   // A failed fsync: the batches that waited for it are refused, and the store reports it.
   const e = settled(put('e'));
   for (let i = 0; i < 3; i++) await tick();
+  // Committed while that fsync runs: it waits for the next one, which must never vouch for it.
+  const e2 = settled(put('e2'));
+  for (let i = 0; i < 3; i++) await tick();
   syncs[3].finish(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
   for (let i = 0; i < 3; i++) await tick();
   assert.equal(e.done, false);
   assert.equal(e.err?.code, 'store_unavailable');
+  assert.equal(e2.done, false, 'a commit after the lost one is not durable either');
+  assert.equal(e2.err?.code, 'store_unavailable');
+  assert.equal(syncs.length, 4, 'and no fsync is started for it');
+  assert.equal(lost.length, 1, 'the host is told once');
+  assert.match(lost[0], /refused until memberwire is restarted/);
   // Nothing proves a later fsync covers what that one could not write: writes stop until a
   // restart, and health says so (no probe clears it); reads go on.
   assert.match(db.health()?.message ?? '', /refused until memberwire is restarted/);
@@ -361,4 +370,17 @@ test('a durable batch resolves only after an fsync of the log that began after i
   assert.ok(await committed('e'), 'the commit itself stands');
   assert.equal(await committed('f'), false);
   assert.ok(syncs.every((x) => typeof x.fd === 'number'));
+});
+
+test('a store told that another connection to its log lost a write refuses writes too, and says so', async (t) => {
+  const told = [];
+  const db = await openSqlite(await tempDir(t), { onLost: (err) => told.push(err.message) });
+  t.after(() => db.close());
+  const put = (name) => db.batch([{ sql: "INSERT INTO settings (name, value, updated_at) VALUES (?, '1', 0)", params: [name] }]);
+  await put('before');
+  db.lose('the registration thread could not make a write durable');
+  await assert.rejects(put('after'), /registration thread could not make a write durable/);
+  assert.match(db.health()?.message ?? '', /registration thread/);
+  assert.equal(told.length, 1);
+  assert.equal((await db.all("SELECT name FROM settings WHERE name IN ('before', 'after')", [])).length, 1, 'reads go on');
 });
