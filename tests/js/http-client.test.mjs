@@ -203,7 +203,7 @@ test('an answer larger than the limit is refused', async () => {
   try {
     const origin = await serve((req, body, res) => res.end('x'.repeat(5000)));
     await assert.rejects(small(`${origin}/big`), /larger than the client accepts/);
-    assert.equal(await (await small(`${origin}/big`.replace('/big', '/big'), { method: 'HEAD' })).text(), '');
+    assert.equal(await (await small(`${origin}/big`, { method: 'HEAD' })).text(), '');
   } finally {
     await small.close();
   }
