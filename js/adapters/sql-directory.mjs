@@ -87,7 +87,7 @@ export function sqlDirectory(wasm, db) {
         // Inserts into WITHOUT ROWID tables leave last_insert_rowid() alone: it stays the member's.
         const out = await db.batch([
           stmt(
-            'INSERT INTO members (version, email, contact_key, credentials, password_hash, search, created_at, updated_at, data) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)',
+            'INSERT INTO members (version, email, contact_key, credentials, password_hash, search, created_at, updated_at, data) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq, version, email, credentials, password_hash, created_at, updated_at, data',
             row.email,
             row.contactKey,
             row.credentials,
@@ -99,9 +99,8 @@ export function sqlDirectory(wasm, db) {
           ),
           ...(row.contactKey === null ? [] : [stmt("INSERT INTO identities (kind, value, member_seq) VALUES ('contact', ?, last_insert_rowid())", row.contactKey)]),
           stmt("INSERT INTO identities (kind, value, member_seq) VALUES ('email', ?, last_insert_rowid())", row.email),
-          stmt(`${SELECT_MEMBER} WHERE seq = last_insert_rowid()`),
         ], opts);
-        return { result: 'inserted', member: memberOf(out.at(-1).rows[0]) };
+        return { result: 'inserted', member: memberOf(out[0].rows[0]) };
       } catch (err) {
         if (!(err instanceof SqlConstraintError)) throw err;
         const h = await holder(row);
@@ -123,14 +122,20 @@ export function sqlDirectory(wasm, db) {
     // or an identity moves), the whole batch below decides.
     // What every rewrite of the row sets (the password hash only ever changes through set_password).
     const fields = [row.credentials, row.search, member.createdAt ?? 0, member.updatedAt ?? 0, row.data];
+    // The creation time, which an update keeps, is matched rather than assigned: SQLite rewrites
+    // an index's entry whenever the SET names one of its columns, and members_created has it.
     const [same] = await db.batch([
       stmt(
-        `UPDATE members SET version = version + 1, credentials = ?, search = ?, created_at = ?, updated_at = ?, data = ? WHERE seq = ? AND version = ? AND email = ? AND contact_key IS ? RETURNING seq, version, email, credentials, password_hash, created_at, updated_at, data`,
-        ...fields,
+        `UPDATE members SET version = version + 1, credentials = ?, search = ?, updated_at = ?, data = ? WHERE seq = ? AND version = ? AND email = ? AND contact_key IS ? AND created_at = ? RETURNING seq, version, email, credentials, password_hash, created_at, updated_at, data`,
+        row.credentials,
+        row.search,
+        member.updatedAt ?? 0,
+        row.data,
         seq,
         member.version,
         row.email,
         row.contactKey,
+        member.createdAt ?? 0,
       ),
     ], opts);
     if (same.rows.length) return { result: 'updated', member: memberOf(same.rows[0]) };
@@ -193,11 +198,14 @@ export function sqlDirectory(wasm, db) {
     try {
       const out = await db.batch([
         stmt("INSERT INTO guards (reason, ok) SELECT 'no_member', 0 WHERE NOT EXISTS (SELECT 1 FROM members WHERE seq = ?)", seq),
-        stmt("UPDATE members SET credentials = 'link_issued', version = version + 1 WHERE seq = ? AND credentials = 'none'", seq),
         // One live link per member: a new one replaces the old.
         stmt('DELETE FROM tokens WHERE member_seq = ?', seq),
         stmt('INSERT INTO tokens (token_hash, member_seq, expires_at) VALUES (?, ?, ?) ON CONFLICT (token_hash) DO UPDATE SET member_seq = excluded.member_seq, expires_at = excluded.expires_at', tokenHash, seq, expiresAt),
-        stmt(`${SELECT_MEMBER} WHERE seq = ?`, seq),
+        // The member as it stands after: its credentials become `link_issued` if it had none.
+        stmt(
+          "UPDATE members SET credentials = CASE credentials WHEN 'none' THEN 'link_issued' ELSE credentials END, version = version + (credentials = 'none') WHERE seq = ? RETURNING seq, version, email, credentials, password_hash, created_at, updated_at, data",
+          seq,
+        ),
       ], opts);
       return { result: 'token_stored', member: memberOf(out.at(-1).rows[0]) };
     } catch (err) {

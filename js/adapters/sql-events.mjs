@@ -42,8 +42,13 @@ export function sqlEvents(db, { now = Date.now } = {}) {
         })),
       );
     },
+    // A save that keeps the status names no status column: SQLite rewrites the entries of every
+    // index over a column the SET assigns, changed or not, and the status has two (three pages
+    // written per save instead of one).
     progress: (id, state, status) =>
-      write('UPDATE events SET state = coalesce(?, state), status = coalesce(?, status), updated_at = ? WHERE id = ?', [state ?? null, status ?? null, now(), id]),
+      status
+        ? write('UPDATE events SET state = coalesce(?, state), status = ?, updated_at = ? WHERE id = ?', [state ?? null, status, now(), id])
+        : write('UPDATE events SET state = coalesce(?, state), updated_at = ? WHERE id = ?', [state ?? null, now(), id]),
     // `{ durable: false }`: the engine's record of a finished workflow, which a replay from the
     // last saved state redoes (js/store/sql.mjs).
     finish: (id, outcome, state, opts) =>
