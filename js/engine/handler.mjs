@@ -20,8 +20,17 @@ import { attemptLimiter } from './attempts.mjs';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
+/**
+ * A JSON answer's text, kept on the Response under this symbol: Node's HTTP bridge writes it as
+ * it is instead of reading it back through the Response's body stream (js/server/http-bridge.mjs).
+ */
+export const BODY_TEXT = Symbol.for('memberwire.bodyText');
+
 export function json(status, body, headers = {}) {
-  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+  const text = JSON.stringify(body);
+  const res = new Response(text, { status, headers: { ...JSON_HEADERS, ...headers } });
+  res[BODY_TEXT] = text;
+  return res;
 }
 
 export function error(status, code, message, headers) {

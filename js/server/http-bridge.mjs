@@ -3,6 +3,7 @@
 
 import http from 'node:http';
 import { Readable } from 'node:stream';
+import { BODY_TEXT } from '../engine/handler.mjs';
 
 // Connection-level headers that node:http manages itself and a Request must not carry.
 const HOP_BY_HOP = new Set([
@@ -36,13 +37,18 @@ class NodeRequest {
   #real = null;
   #consumed = false;
   #max;
+  #signal;
   constructor(req, url, headers, signal, max) {
     this.#req = req;
     this.#max = max;
+    this.#signal = signal;
     this.method = req.method;
     this.url = url.href;
     this.headers = headers;
-    this.signal = signal;
+  }
+
+  get signal() {
+    return this.#signal();
   }
 
   #request() {
@@ -147,9 +153,14 @@ class NodeRequest {
 export async function listen(handle, { port = 0, host = '127.0.0.1', maxBodyBytes = 8 * 1024 * 1024, maxConnections = 1024, requestTimeoutMs = 120_000 } = {}) {
   let base = null; // this server's own origin: URLs never take the client's Host header
   const server = http.createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 20_000) }, async (req, res) => {
-    const controller = new AbortController();
+    // The request's abort signal is made only if the handler asks for it (the hooks do not).
+    let controller = null;
+    const signal = () => (controller ??= new AbortController()).signal;
     res.on('close', () => {
-      if (!res.writableFinished) controller.abort();
+      if (!res.writableFinished) {
+        controller ??= new AbortController();
+        controller.abort();
+      }
     });
     const answer = (status, code, message) => {
       res.statusCode = status;
@@ -169,10 +180,12 @@ export async function listen(handle, { port = 0, host = '127.0.0.1', maxBodyByte
       for (let i = 0; i < req.rawHeaders.length; i += 2) {
         if (!HOP_BY_HOP.has(req.rawHeaders[i].toLowerCase())) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
       }
-      const request = new NodeRequest(req, url, headers, controller.signal, maxBodyBytes);
+      const request = new NodeRequest(req, url, headers, signal, maxBodyBytes);
       // The peer's address, for per-client limits (failed logins, set-password attempts).
       const response = await handle(request, { remoteAddress: req.socket.remoteAddress ?? null });
-      const body = Buffer.from(await response.arrayBuffer());
+      // A JSON answer of the edge function carries its text: no read through the body stream.
+      const text = response[BODY_TEXT];
+      const body = typeof text === 'string' && !response.bodyUsed ? text : Buffer.from(await response.arrayBuffer());
       res.statusCode = response.status;
       response.headers.forEach((value, name) => res.setHeader(name, value));
       // A body the handler did not read (a refused key, a wrong route) is not read here either:
@@ -180,7 +193,7 @@ export async function listen(handle, { port = 0, host = '127.0.0.1', maxBodyByte
       if (!req.complete) res.setHeader('connection', 'close');
       res.end(body);
     } catch {
-      if (controller.signal.aborted) {
+      if (controller?.signal.aborted) {
         res.destroy();
         return;
       }

@@ -27,6 +27,8 @@ const MAX_BACKOFF_MS = 30_000;
  * @param {(config: object) => boolean} o.limited  whether the CRM of a configuration has a rate limit
  * @param {(priority: number) => Promise<void>} o.turn  the main thread's CRM line
  * @param {(record: object) => void} o.log
+ * @param {(records: object[]) => void} [o.logRecords]  the thread's records, a batch at a time
+ *   (else `log` takes them one by one)
  * @param {(message: string) => void} [o.onStoreLost]  the thread's connection could not make a
  *   write durable (the main thread's store then refuses writes too)
  * @param {number} [o.maxRunning]
@@ -35,7 +37,7 @@ const MAX_BACKOFF_MS = 30_000;
  *   directory traps (as wasm's `unreachable` does) on operations of this kind, or the first
  *   thread fails as it starts
  */
-export function registrationThread({ dataDir, config, limited, turn, log, onStoreLost = () => {}, maxRunning, nice = 10, faults = null }) {
+export function registrationThread({ dataDir, config, limited, turn, log, logRecords = null, onStoreLost = () => {}, maxRunning, nice = 10, faults = null }) {
   const waiting = new Map(); // event id -> { priority, resolve }
   let current = config;
   let worker = null;
@@ -78,7 +80,8 @@ export function registrationThread({ dataDir, config, limited, turn, log, onStor
           );
           break;
         case 'logs':
-          for (const record of m.list) log(record);
+          if (logRecords) logRecords(m.list);
+          else for (const record of m.list) log(record);
           break;
         case 'lost':
           onStoreLost(m.message);

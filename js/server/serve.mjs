@@ -21,6 +21,8 @@ import { listen } from './http-bridge.mjs';
 import { createKeapSandbox, KEAP_DEFAULT_API_KEY } from '../sandbox/keap.mjs';
 import { createAdminApi } from './admin-api.mjs';
 
+const consoleLine = (line) => console.log(line);
+
 /**
  * Starts the server. Resolves to { url, sandboxUrl, accessKey (only when generated now),
  * engine, close() }.
@@ -59,7 +61,7 @@ export async function serve({
   retryEveryMs = 60_000,
   bcryptCost,
   env = process.env,
-  log = (line) => console.log(line),
+  log = consoleLine,
   wasm = loadWasm(),
   onFatal = () => {},
   registrationThread: threaded = true,
@@ -164,7 +166,11 @@ export async function serve({
     // Registrations reach the CRM through node:http rather than Node's fetch (http-client.mjs).
     const crmFetch = createHttpClient();
     cleanup.push(() => crmFetch.close());
-    const logRecord = (r) => log(`${r.level === 'info' ? '' : `${r.level}: `}${r.event}: ${r.message}`);
+    const lineOf = (r) => `${r.level === 'info' ? '' : `${r.level}: `}${r.event}: ${r.message}`;
+    const logRecord = (r) => log(lineOf(r));
+    // The registration thread's records come a batch per message: on the console, one write for
+    // the batch (a write to a pipe is a system call, and a busy server logs a line per event).
+    const logRecords = log === consoleLine ? (list) => console.log(list.map(lineOf).join('\n')) : (list) => list.forEach(logRecord);
     // Registrations run in a thread of their own, beside the posts (the SQLite directory; a
     // WordPress directory's calls are HTTP, and stay here).
     const engine = createEngine({
@@ -188,6 +194,7 @@ export async function serve({
         limited: (c) => engine.crmRate(c) > 0,
         turn: (priority) => engine.crmTurn(priority),
         log: logRecord,
+        logRecords,
         // The thread's connection lost a write: this one refuses writes too (health says so).
         onStoreLost: (message) => db.lose(message),
         // Below the main thread when no answer waits for a registration (a budget of 0: every
