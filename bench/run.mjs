@@ -7,7 +7,6 @@
 // JS for matching, plain JS in the same page for previews, WordPress for posts per second, the
 // in-memory directory for the SQL store, a minimal D1-and-queue Worker for CPU in workerd.
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,17 +18,16 @@ import { runPreview } from './preview.mjs';
 import { runStore } from './store.mjs';
 import { runWorkerd } from './workerd.mjs';
 import { runCrossings } from './crossings.mjs';
+import { runSize } from './size.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, json: { type: 'string' }, 'skip-posts': { type: 'boolean', default: false } } });
 const quick = args.quick;
 const results = { machine: `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB`, node: process.version, quick };
 
-const wasm = readFileSync(join(root, 'pkg/memberwire_bg.wasm'));
-results.size = { rawBytes: wasm.length, gzipBytes: gzipSync(wasm, { level: 9 }).length };
-console.log(`size: ${results.size.rawBytes} bytes raw, ${results.size.gzipBytes} bytes gzip -9`);
+results.size = runSize();
 
-results.startup = await runStartup({ runs: quick ? 3 : 9 });
+results.startup = await runStartup({ runs: quick ? 3 : 15 });
 results.crossings = await runCrossings();
 {
   const c = results.crossings;

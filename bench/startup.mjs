@@ -7,7 +7,7 @@
 //   without wasm doing the same platform work (one D1 insert, one queue send), and a one-line
 //   Worker answering a fixed JSON (workerd's own start).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,16 +76,38 @@ export async function runStartup({ runs = 7, log = console.log } = {}) {
     ...durable,
   };
   const oneLine = { script: 'export default { fetch() { return Response.json({ outcome: "created" }); } }' };
+  // Where memberwire's extra time goes, each a Worker beside the bundle: one that only loads the
+  // compiled wasm (workerd compiles it as the Worker loads), and one that loads the whole bundle
+  // (the glue, the instantiation, memberwire's modules) but answers without building the app
+  // (no D1 reads, no post recorded).
+  const wasmFile = readdirSync(bundle).find((f) => f.endsWith('.wasm'));
+  writeFileSync(join(bundle, 'wasm-only.js'), `import m from './${wasmFile}';\nexport default { fetch() { return Response.json({ outcome: typeof m }); } };\n`);
+  writeFileSync(join(bundle, 'loaded-only.js'), `import worker from './worker.js';\nexport default { fetch() { return Response.json({ outcome: typeof worker.fetch }); } };\n`);
+  const wasmOnly = { scriptPath: join(bundle, 'wasm-only.js'), modulesRoot: bundle, ...durable };
+  // The same one-line Worker with the D1 database and the queue bound (the runtime starts them).
+  const bound = { ...oneLine, ...durable };
+  const loadedOnly = { scriptPath: join(bundle, 'loaded-only.js'), modulesRoot: bundle, ...durable };
   try {
     await firstAnswer(memberwire, post);
-    const times = { memberwire: [], platform: [], oneLine: [] };
-    // Interleaved, so a busy moment of the machine falls on all three alike; medians of `runs`.
+    const times = { memberwire: [], platform: [], oneLine: [], bound: [], wasmOnly: [], loadedOnly: [] };
+    // Interleaved, so a busy moment of the machine falls on all of them alike; medians of `runs`.
     for (let i = 0; i < Math.max(3, runs); i++) {
       times.oneLine.push(await firstAnswer(oneLine, post));
       times.platform.push(await firstAnswer(platform, post));
       times.memberwire.push(await firstAnswer(memberwire, post));
+      times.bound.push(await firstAnswer(bound, post));
+      times.wasmOnly.push(await firstAnswer(wasmOnly, post));
+      times.loadedOnly.push(await firstAnswer(loadedOnly, post));
     }
-    var workerd = { memberwireMs: median(times.memberwire), baselineMs: median(times.platform), oneLineMs: median(times.oneLine), bundleBytes: statSync(join(bundle, 'worker.js')).size };
+    var workerd = {
+      memberwireMs: median(times.memberwire),
+      baselineMs: median(times.platform),
+      oneLineMs: median(times.oneLine),
+      boundMs: median(times.bound),
+      wasmOnlyMs: median(times.wasmOnly),
+      loadedOnlyMs: median(times.loadedOnly),
+      bundleBytes: statSync(join(bundle, 'worker.js')).size,
+    };
   } finally {
     rmSync(persist, { recursive: true, force: true });
     rmSync(bundle, { recursive: true, force: true });
@@ -93,6 +115,10 @@ export async function runStartup({ runs = 7, log = console.log } = {}) {
   workerd.wasmAddsMs = workerd.memberwireMs - workerd.baselineMs;
   log(
     `startup workerd: first answer ${workerd.memberwireMs.toFixed(0)} ms (wrangler's bundle) vs ${workerd.baselineMs.toFixed(0)} ms for a Worker without wasm doing the same D1 insert and queue send: memberwire adds ${workerd.wasmAddsMs.toFixed(0)} ms (a one-line Worker: ${workerd.oneLineMs.toFixed(0)} ms)`,
+  );
+  const over = (ms) => `+${(ms - workerd.boundMs).toFixed(0)} ms`;
+  log(
+    `startup workerd, where it goes (over a one-line Worker with the same D1 and queue bound, ${workerd.boundMs.toFixed(0)} ms): loading the compiled wasm alone ${over(workerd.wasmOnlyMs)}; the whole bundle loaded (wasm, glue, instantiation, modules) but not used ${over(workerd.loadedOnlyMs)}; the first post served (the app built from D1, the post recorded and queued) ${over(workerd.memberwireMs)}, against ${over(workerd.baselineMs)} for the baseline's D1 insert and queue send`,
   );
   return { node: nodeResult, workerd };
 }

@@ -11,7 +11,16 @@
 # so that panic locations embedded in the wasm do not depend on where the repo or CARGO_HOME live.
 #
 # Usage: bash scripts/build-pkg.sh        (from anywhere; works on the repo it lives in)
+#        bash scripts/build-pkg.sh --names DIR
+#          the same build, with the function and data names kept, written to DIR/memberwire_bg.wasm
+#          instead of pkg/ (bench/size.mjs reads where the bytes go from it)
 set -euo pipefail
+
+names_dir=""
+if [[ "${1:-}" == "--names" ]]; then
+  [[ -n "${2:-}" ]] || { echo "build-pkg: --names needs a directory" >&2; exit 2; }
+  names_dir="$(mkdir -p "$2" && cd "$2" && pwd)"
+fi
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -56,14 +65,18 @@ staging="$(mktemp -d)"
 trap 'rm -rf "$staging"' EXIT
 # --experimental-reset-state-function: __wbg_reset_state() gives the glue a fresh instance of the
 # same module after a trap (hosts that cannot load a second copy of the glue, such as workerd).
-wasm-bindgen --target web --experimental-reset-state-function --out-dir "$staging" --out-name "$crate" "$raw_wasm"
+keep_names=()
+[[ -z "$names_dir" ]] || keep_names=(--keep-debug)
+wasm-bindgen --target web --experimental-reset-state-function "${keep_names[@]}" --out-dir "$staging" --out-name "$crate" "$raw_wasm"
 
 # --- 3. optimize ------------------------------------------------------------------------------
 # Enable exactly the features current rustc emits by default for wasm32-unknown-unknown
 # (`rustc --print cfg --target wasm32-unknown-unknown`); wasm-opt rejects input that uses a
 # feature it was not told about. bulk-memory-opt and call-indirect-overlong are the parts of
 # bulk-memory and reference-types that LLVM names separately.
-"$wasm_opt" -Oz \
+opt_names=()
+[[ -z "$names_dir" ]] || opt_names=(-g)
+"$wasm_opt" -Oz "${opt_names[@]}" \
   --enable-bulk-memory --enable-bulk-memory-opt \
   --enable-nontrapping-float-to-int \
   --enable-sign-ext \
@@ -71,6 +84,12 @@ wasm-bindgen --target web --experimental-reset-state-function --out-dir "$stagin
   --enable-reference-types --enable-call-indirect-overlong \
   --enable-multivalue \
   "$staging/${crate}_bg.wasm" -o "$staging/${crate}_bg.wasm"
+
+if [[ -n "$names_dir" ]]; then
+  cp "$staging/${crate}_bg.wasm" "$names_dir/${crate}_bg.wasm"
+  echo "build-pkg: $names_dir/${crate}_bg.wasm (names kept; pkg/ untouched)"
+  exit 0
+fi
 
 # --- 4. publish into pkg/ ---------------------------------------------------------------------
 # wasm-bindgen may also write a .gitignore, package.json or snippets/ (none of which we commit).
