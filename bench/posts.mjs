@@ -206,11 +206,40 @@ function mariadbPids() {
 }
 
 /** Measures CPU used by `pids()` and by this process (the load generator) around `run`. */
-async function withCpu(pids, run) {
+/**
+ * A memberwire server's CPU by thread (ms): its main thread (the one whose id is the pid), its
+ * registration thread (named `mw-registration`), and the rest (Node's thread pool, which runs
+ * the fsyncs, and V8's helpers). Null where /proc cannot be read.
+ */
+function threadCpuMs(pid) {
+  const out = { main: 0, registration: 0, other: 0 };
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const ms = ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+        if (Number(tid) === pid) out.main += ms;
+        else if (name === 'mw-registration') out.registration += ms;
+        else out.other += ms;
+      } catch {
+        // the thread ended
+      }
+    }
+  } catch {
+    return null;
+  }
+  return out;
+}
+
+async function withCpu(pids, run, { threadsOf = null } = {}) {
   const before = cpuMs(pids());
+  const threadsBefore = threadsOf ? threadCpuMs(threadsOf) : null;
   const self = process.cpuUsage();
   const result = await run();
   const after = cpuMs(pids());
+  const threadsAfter = threadsOf ? threadCpuMs(threadsOf) : null;
   const mine = process.cpuUsage(self);
   result.cpu = {
     serverMs: before === null || after === null ? null : Math.round(after - before),
@@ -219,6 +248,10 @@ async function withCpu(pids, run) {
   if (result.cpu.serverMs !== null) {
     result.cpu.serverMsPerPost = round(result.cpu.serverMs / result.answered, 3);
     result.cpu.serverCores = round(result.cpu.serverMs / 1000 / result.seconds, 2);
+  }
+  // Where a server's CPU went, per post: a thread that died and was replaced is not counted.
+  if (threadsBefore && threadsAfter) {
+    result.cpu.threadsMsPerPost = Object.fromEntries(Object.keys(threadsAfter).map((k) => [k, round((threadsAfter[k] - threadsBefore[k]) / result.answered, 3)]));
   }
   return result;
 }
@@ -569,15 +602,18 @@ async function memberwirePhase(name, { budgetMs, load }) {
     const outcomes = outcomeCounter();
     const driver = args['memberwire-driver'] === 'http' ? driveLoop : drive;
     const cpuAtStart = cpuMs([server.child.pid]);
-    const result = await withCpu(() => [server.child.pid], () =>
-      driver({
-        url: server.url,
-        path: `/hooks/keap?key=${key}`,
-        bodies,
-        connections: CONNECTIONS,
-        amount: POSTS,
-        onAnswer: (s, b) => outcomes.add(s, b),
-      }),
+    const result = await withCpu(
+      () => [server.child.pid],
+      () =>
+        driver({
+          url: server.url,
+          path: `/hooks/keap?key=${key}`,
+          bodies,
+          connections: CONNECTIONS,
+          amount: POSTS,
+          onAnswer: (s, b) => outcomes.add(s, b),
+        }),
+      { threadsOf: server.child.pid },
     );
     result.outcomes = outcomes.counts;
     // Everything accepted must end: wait up to 60 ms per post, at least 1 and at most 10 minutes.
@@ -840,6 +876,10 @@ function printTable(report) {
   const a = report.results['memberwire-accept'];
   if (a?.completion) {
     console.log(`\n  memberwire-accept: every event ended ${a.completion.seconds} s after the first post: ${a.completion.eventsPerSecond} events/s completed; pending: ${a.events?.pending}`);
+  }
+  for (const name of ['memberwire-accept', 'memberwire-complete']) {
+    const t = report.results[name]?.cpu?.threadsMsPerPost;
+    if (t) console.log(`  ${name}: server CPU per post while posting, by thread: main ${t.main} ms (the posts), registration ${t.registration} ms, the rest ${t.other} ms (thread pool: the fsyncs; V8's helpers)`);
   }
   for (const name of ['memberwire-accept', 'memberwire-complete']) {
     const r = report.results[name];

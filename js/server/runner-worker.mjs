@@ -3,7 +3,7 @@
 // main thread recorded (engine.runEvent: each restored from its saved state) and answers each
 // with its final step. It never accepts posts and never writes settings.
 
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadWasm } from '../hosts/node.mjs';
@@ -13,6 +13,13 @@ import { createEngine } from '../engine/engine.mjs';
 import { createHttpClient } from './http-client.mjs';
 
 const { dataDir, config, maxRunning, nice, faults } = workerData;
+
+// On Linux the thread is named, so `top -H` and `ps -L` tell it from the main thread.
+try {
+  writeFileSync('/proc/thread-self/comm', 'mw-registration');
+} catch {
+  // not Linux: unnamed
+}
 
 // Registrations take the CPU after the posts: on Linux this thread runs at a lower priority
 // (a higher nice value) than the main thread, which answers them.
