@@ -32,6 +32,9 @@ export async function runStartup({ runs = 7, log = console.log } = {}) {
   const key = 'mwk_startup-bench-key-0123456789abcdefghij';
   // The bundle `wrangler deploy` would upload (no network: --dry-run).
   const bundle = mkdtempSync(join(tmpdir(), 'mw-startup-bundle-'));
+  // wrangler.toml's ASSETS binding names .wrangler/assets, which must exist for wrangler to bundle
+  // (npm run deploy lays it out the same way first).
+  execFileSync('bash', [join(root, 'scripts/worker-assets.sh'), join(root, '.wrangler/assets')], { stdio: ['ignore', 'ignore', 'inherit'] });
   execFileSync(join(root, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', bundle], {
     cwd: root,
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
