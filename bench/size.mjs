@@ -77,8 +77,12 @@ export function sizesOf(bytes) {
         [flags, p] = leb(bytes, p);
         if (flags === 2) [, p] = leb(bytes, p);
         if (flags !== 1) {
-          while (bytes[p] !== 0x0b) p += 1; // the offset expression (a constant), then `end`
+          // The offset: one constant instruction (i32.const, i64.const or global.get), then `end`.
+          const op = bytes[p++];
+          if (op !== 0x41 && op !== 0x42 && op !== 0x23) throw new Error(`size: data offset opcode ${op} not understood`);
+          while (bytes[p] & 0x80) p += 1;
           p += 1;
+          if (bytes[p++] !== 0x0b) throw new Error('size: a data offset longer than one instruction');
         }
         let len;
         [len, p] = leb(bytes, p);

@@ -170,7 +170,7 @@ export async function serve({
     const logRecord = (r) => log(lineOf(r));
     // The registration thread's records come a batch per message: on the console, one write for
     // the batch (a write to a pipe is a system call, and a busy server logs a line per event).
-    const logRecords = log === consoleLine ? (list) => console.log(list.map(lineOf).join('\n')) : (list) => list.forEach(logRecord);
+    const logRecords = log === consoleLine ? (list) => list.length && console.log(list.map(lineOf).join('\n')) : (list) => list.forEach(logRecord);
     // Registrations run in a thread of their own, beside the posts (the SQLite directory; a
     // WordPress directory's calls are HTTP, and stay here).
     const engine = createEngine({
