@@ -119,7 +119,10 @@ export async function runStartup({ runs = 7, log = console.log } = {}) {
   log(
     `startup workerd: first answer ${workerd.memberwireMs.toFixed(0)} ms (wrangler's bundle) vs ${workerd.baselineMs.toFixed(0)} ms for a Worker without wasm doing the same D1 insert and queue send: memberwire adds ${workerd.wasmAddsMs.toFixed(0)} ms (a one-line Worker: ${workerd.oneLineMs.toFixed(0)} ms)`,
   );
-  const over = (ms) => `+${(ms - workerd.boundMs).toFixed(0)} ms`;
+  const over = (ms) => {
+    const d = Math.round(ms - workerd.boundMs);
+    return `${d < 0 ? '−' : '+'}${Math.abs(d)} ms`;
+  };
   log(
     `startup workerd, where it goes (over a one-line Worker with the same D1 and queue bound, ${workerd.boundMs.toFixed(0)} ms): loading the compiled wasm alone ${over(workerd.wasmOnlyMs)}; the whole bundle loaded (wasm, glue, instantiation, modules) but not used ${over(workerd.loadedOnlyMs)}; the first post served (the app built from D1, the post recorded and queued) ${over(workerd.memberwireMs)}, against ${over(workerd.baselineMs)} for the baseline's D1 insert and queue send`,
   );
