@@ -1,8 +1,8 @@
 // Where the wasm's bytes go: the release build of pkg/ made again with its function and data
 // names kept (`scripts/build-pkg.sh --names DIR`: the same cargo build, wasm-bindgen and
 // wasm-opt -Oz, plus -g), each function body and data segment summed under what it belongs to.
-// The names change nothing else, so the sums add up to the size of pkg/memberwire_bg.wasm
-// within a few bytes (the rest is the type, import, export and table sections).
+// The names change nothing else, so the sums cover pkg/memberwire_bg.wasm but for about 1%
+// (its type, import, export, element and custom sections, and the section headers).
 //
 //   node bench/size.mjs            (builds; the cargo build is the one `npm run build` caches)
 import { execFileSync } from 'node:child_process';

@@ -67,7 +67,7 @@ trap 'rm -rf "$staging"' EXIT
 # same module after a trap (hosts that cannot load a second copy of the glue, such as workerd).
 keep_names=()
 [[ -z "$names_dir" ]] || keep_names=(--keep-debug)
-wasm-bindgen --target web --experimental-reset-state-function "${keep_names[@]}" --out-dir "$staging" --out-name "$crate" "$raw_wasm"
+wasm-bindgen --target web --experimental-reset-state-function ${keep_names[@]+"${keep_names[@]}"} --out-dir "$staging" --out-name "$crate" "$raw_wasm"
 
 # --- 3. optimize ------------------------------------------------------------------------------
 # Enable exactly the features current rustc emits by default for wasm32-unknown-unknown
@@ -76,7 +76,7 @@ wasm-bindgen --target web --experimental-reset-state-function "${keep_names[@]}"
 # bulk-memory and reference-types that LLVM names separately.
 opt_names=()
 [[ -z "$names_dir" ]] || opt_names=(-g)
-"$wasm_opt" -Oz "${opt_names[@]}" \
+"$wasm_opt" -Oz ${opt_names[@]+"${opt_names[@]}"} \
   --enable-bulk-memory --enable-bulk-memory-opt \
   --enable-nontrapping-float-to-int \
   --enable-sign-ext \
