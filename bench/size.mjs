@@ -18,6 +18,7 @@ function leb(bytes, at) {
   let value = 0;
   let shift = 0;
   for (;;) {
+    if (at >= bytes.length) throw new Error('size: the wasm ends inside a number (a damaged file, or one read wrong)');
     const b = bytes[at++];
     value += (b & 0x7f) * 2 ** shift;
     shift += 7;
