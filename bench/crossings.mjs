@@ -132,11 +132,16 @@ export async function runCrossings() {
     });
     // As Deno runs, and the Node server with a WordPress directory: one engine does both.
     const oneEngine = createEngine({ wasm, config, ...ports });
-    const contact = await sandbox.fetch(`${baseUrl}/v2/contacts`, {
-      method: 'POST',
-      headers: { 'x-keap-api-key': KEAP_DEFAULT_API_KEY, 'content-type': 'application/json' },
-      body: JSON.stringify({ given_name: 'Ada', family_name: 'Lovelace', email_addresses: [{ email: 'ada@example.com', field: 'EMAIL1' }] }),
-    }).then((r) => r.json());
+    // A contact made in the sandbox, as the CRM would hold it before its post.
+    const newContact = (given, family, email) =>
+      sandbox
+        .fetch(`${baseUrl}/v2/contacts`, {
+          method: 'POST',
+          headers: { 'x-keap-api-key': KEAP_DEFAULT_API_KEY, 'content-type': 'application/json' },
+          body: JSON.stringify({ given_name: given, family_name: family, email_addresses: [{ email, field: 'EMAIL1' }] }),
+        })
+        .then((r) => r.json());
+    const contact = await newContact('Ada', 'Lovelace', 'ada@example.com');
     const post = new TextEncoder().encode(`Id=${contact.id}&Email=ada%40example.com&FirstName=Ada&LastName=Lovelace&Groups=91`);
     const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded' });
 
@@ -152,22 +157,14 @@ export async function runCrossings() {
     const created = await one();
     const existing = await one();
     // A new member again, with one engine for both sides (a third contact).
-    const third = await sandbox.fetch(`${baseUrl}/v2/contacts`, {
-      method: 'POST',
-      headers: { 'x-keap-api-key': KEAP_DEFAULT_API_KEY, 'content-type': 'application/json' },
-      body: JSON.stringify({ given_name: 'Mary', family_name: 'Somerville', email_addresses: [{ email: 'mary@example.com', field: 'EMAIL1' }] }),
-    }).then((r) => r.json());
+    const third = await newContact('Mary', 'Somerville', 'mary@example.com');
     const createdInOneEngine = await one(oneEngine, new TextEncoder().encode(`Id=${third.id}&Email=mary%40example.com&FirstName=Mary&LastName=Somerville&Groups=91`));
 
     // The baseline, in the same run: the same registration for a second contact, driven through
     // the per-effect protocol the bindings also offer (poll, handle, provideRandom, save: one call
     // each, a log record per effect, the state saved after every step, the directory computing
     // each member's stored form with memberRow), as the driver worked before `step`.
-    const second = await sandbox.fetch(`${baseUrl}/v2/contacts`, {
-      method: 'POST',
-      headers: { 'x-keap-api-key': KEAP_DEFAULT_API_KEY, 'content-type': 'application/json' },
-      body: JSON.stringify({ given_name: 'Grace', family_name: 'Hopper', email_addresses: [{ email: 'grace@example.com', field: 'EMAIL1' }] }),
-    }).then((r) => r.json());
+    const second = await newContact('Grace', 'Hopper', 'grace@example.com');
     const limiter = tokenBucket(9, 1);
     reset();
     start();

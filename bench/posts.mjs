@@ -178,18 +178,23 @@ const CLK_TCK = (() => {
   return Number(r.stdout) || 100;
 })();
 
+/** A /proc stat file: the name in its parentheses, and its fields from the third on (state). */
+function procStat(file) {
+  const stat = readFileSync(file, 'utf8');
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), fields: stat.slice(stat.lastIndexOf(')') + 2).split(' ') };
+}
+
+/** utime + stime (fields 14 and 15) of a stat's fields, in milliseconds. */
+const cpuOf = (fields) => ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+
 function cpuMs(pids) {
-  let ticks = 0;
+  let ms = 0;
   try {
-    for (const pid of pids) {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]); // fields 14 and 15: utime, stime
-    }
+    for (const pid of pids) ms += cpuOf(procStat(`/proc/${pid}/stat`).fields);
   } catch {
     return null;
   }
-  return (ticks * 1000) / CLK_TCK;
+  return ms;
 }
 
 /** The pids of a process group (php -S and its workers). */
@@ -199,9 +204,7 @@ function groupPids(pgid) {
     for (const name of readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
       try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        if (Number(f[2]) === pgid) pids.push(Number(name));
+        if (Number(procStat(`/proc/${name}/stat`).fields[2]) === pgid) pids.push(Number(name));
       } catch {
         // gone
       }
@@ -217,7 +220,6 @@ function mariadbPids() {
   return r.status === 0 ? r.stdout.trim().split(/\s+/).map(Number) : [];
 }
 
-/** Measures CPU used by `pids()` and by this process (the load generator) around `run`. */
 /**
  * A memberwire server's CPU by thread (ms): its main thread (the one whose id is the pid), its
  * registration thread (named `mw-registration`), and the rest (Node's thread pool, which runs
@@ -228,10 +230,8 @@ function threadCpuMs(pid) {
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        const ms = ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+        const { name, fields } = procStat(`/proc/${pid}/task/${tid}/stat`);
+        const ms = cpuOf(fields);
         if (Number(tid) === pid) out.main += ms;
         else if (name === 'mw-registration') out.registration += ms;
         else out.other += ms;
@@ -245,6 +245,10 @@ function threadCpuMs(pid) {
   return out;
 }
 
+/**
+ * Measures CPU used by `pids()` and by this process (the load generator) around `run`; with
+ * `threadsOf`, that server's CPU by thread too.
+ */
 async function withCpu(pids, run, { threadsOf = null } = {}) {
   const before = cpuMs(pids());
   const threadsBefore = threadsOf ? threadCpuMs(threadsOf) : null;
