@@ -126,9 +126,8 @@ export function sizesOf(bytes) {
 
 // What a function belongs to, by its (demangled) name; the first rule that matches wins.
 const GROUPS = [
-  ['serde: reading JSON into Rust types', /Deserializ|deserialize|Visitor|visit_|MapAccess|SeqAccess|serde_json::de|serde_json::read/],
-  ['serde: writing Rust types as JSON', /Serializ|serialize|serde_json::ser/],
-  ['serde_json: the rest (values, errors)', /serde_json|serde_core|serde::/],
+  ['JSON: reading it into Rust types (the parser, from_json)', /memberwire::core::json::(parse|Parser|FromJson|Fields|DecodeError|field|object|set_once|required|from_str)|from_json|FromJson/],
+  ['JSON: writing Rust types as JSON (write_json)', /write_json|ToJson|ObjectWriter|write_str|object_text|memberwire::core::json/],
   ['inbound parsers (eight CRMs, JSON paths, forms)', /memberwire::core::inbound|memberwire::core::form|form_urlencoded/],
   ['CRM clients and catalogs', /memberwire::core::crm/],
   ['the workflow', /memberwire::core::workflow/],

@@ -48,7 +48,7 @@ fn main() {
             "loadMs": load_ms,
             "planMs": times[times.len() / 2],
             "planRunsMs": times,
-            "counts": counts,
+            "counts": serde_json::from_str::<serde_json::Value>(&memberwire::core::json::to_string(&counts)).unwrap(),
         })
     );
 }

@@ -6,8 +6,9 @@
 # Targets (fuzz/fuzz_targets): keap_post, keap_rest, activecampaign, json, webhooks (Kit, Drip,
 # MailerLite, HighLevel, HubSpot, Mailchimp and a mapped source) (each parser, with
 # round-trip invariants: a parsed contact survives JSON unchanged, emails are normalized), form
-# (decode, encode, decode is stable) and restore (any saved state restores and runs to its end
-# under several configurations without a panic). Seed corpora come from tests/fixtures/inbound
+# (decode, encode, decode is stable), restore (any saved state restores and runs to its end
+# under several configurations without a panic) and json_text (memberwire's JSON parser and
+# writer agree with serde_json's on any text). Seed corpora come from tests/fixtures/inbound
 # and fuzz/seeds.
 #
 # Usage: bash scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 60; `npm run fuzz` runs 300)
@@ -16,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 secs="${1:-60}"
-targets=(keap_post keap_rest activecampaign json webhooks form restore)
+targets=(keap_post keap_rest activecampaign json webhooks form restore json_text)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz (once)"
@@ -32,7 +33,7 @@ src = {'keap_post': 'keap_post', 'keap_rest': 'keap_rest', 'activecampaign': 'ac
 # The webhooks target's first byte picks its source: 0 Kit, 1 Drip, 2 MailerLite, 3 HighLevel,
 # (4 a mapped source), 5 HubSpot, 6 Mailchimp.
 picks = {'kit': 0, 'drip': 1, 'mailerlite': 2, 'highlevel': 3, 'hubspot': 5, 'mailchimp': 6}
-for t in list(src) + ['webhooks', 'form', 'restore']:
+for t in list(src) + ['webhooks', 'form', 'restore', 'json_text']:
     os.makedirs(f'fuzz/corpus/{t}', exist_ok=True)
 for path in glob.glob('tests/fixtures/inbound/*.http'):
     text = open(path, 'rb').read()
@@ -46,8 +47,11 @@ for path in glob.glob('tests/fixtures/inbound/*.http'):
         open(f'fuzz/corpus/webhooks/{name}', 'wb').write(bytes([picks[source], 0]) + body)
     if source in ('keap_post', 'activecampaign'):
         open(f'fuzz/corpus/form/{name}', 'wb').write(body)
+    if source in ('json', 'keap_rest', 'kit', 'drip', 'mailerlite', 'highlevel', 'hubspot'):
+        open(f'fuzz/corpus/json_text/{name}', 'wb').write(body)
 for path in glob.glob('fuzz/seeds/restore/*'):
     open(f'fuzz/corpus/restore/{os.path.basename(path)}', 'wb').write(open(path, 'rb').read())
+    open(f'fuzz/corpus/json_text/{os.path.basename(path)}', 'wb').write(open(path, 'rb').read())
 PY
 
 echo "fuzz: building ${#targets[@]} targets"

@@ -14,7 +14,7 @@ use support::Fixture;
 fn render(fixture: &Fixture) -> Value {
     let source = Source::from_name(fixture.source).expect("fixture source");
     let options: ParseOptions = match fixture.options {
-        Some(o) => serde_json::from_str(o).expect("fixture options"),
+        Some(o) => memberwire::core::json::from_str(o).expect("fixture options"),
         None => ParseOptions::default(),
     };
     let meta = PostMeta {
@@ -27,7 +27,8 @@ fn render(fixture: &Fixture) -> Value {
         Ok(Inbound::HookVerification { secret }) => {
             json!({"kind": "hook_verification", "echo": secret})
         }
-        Ok(inbound) => serde_json::to_value(&inbound).unwrap(),
+        // Read back with serde_json: an independent parser checks the text memberwire writes.
+        Ok(inbound) => serde_json::from_str(&memberwire::core::json::to_string(&inbound)).unwrap(),
         Err(e) => {
             json!({"error": {"code": e.code.as_str(), "status": e.code.http_status(), "message": e.message}})
         }

@@ -29,7 +29,7 @@ both_targets! {
         let options = ParseOptions { password_field: Some("Password".into()), ..Default::default() };
         let e = first_event(Source::KeapPost, FORM, "Id=1&Password=p%40ss+w%2Brd%21%C3%A9", &options);
         assert_eq!(e.contact.password.as_ref().unwrap().expose(), "p@ss w+rd!é");
-        let json = serde_json::to_string(&e).unwrap();
+        let json = memberwire::core::json::to_string(&e);
         assert!(!json.contains("p@ss"), "{json}");
         assert!(!format!("{e:?}").contains("p@ss"));
     }

@@ -158,7 +158,7 @@ both_targets! {
         // Added by hand (no welcome yet), then refreshed with the welcome asked for.
         let mut dir = MemoryDirectory::new();
         let mut crm = Crm { tags: vec![91], calls: Vec::new(), draws: 0 };
-        let m: memberwire::core::member::Member = serde_json::from_str(
+        let m: memberwire::core::member::Member = memberwire::core::json::from_str(
             r#"{"email":"ada@example.com","contact":{"crm":"keap","account":"default","contactId":"101"},"createdAt":1000,"updatedAt":1000}"#,
         )
         .unwrap();

@@ -4,13 +4,14 @@
 use wasm_bindgen::prelude::*;
 
 use super::directory::Directory;
-use super::{from_js, js_error, parse_js, to_js};
+use super::{from_js, js_error, js_json, parse_js, to_js};
 use crate::core::access::{self, AccessIndex as CoreIndex, Rule};
 use crate::core::contact::{CrmKind, Secret, Tag};
 use crate::core::crm::catalog::Catalog;
 use crate::core::crm::{self, CrmConfig, HttpResponse, Loaded};
 use crate::core::email::Email;
 use crate::core::error::{Error, ErrorCode};
+use crate::core::json;
 use crate::core::plan;
 use crate::core::secrets;
 
@@ -51,11 +52,16 @@ pub struct AccessIndex {
     inner: CoreIndex,
 }
 
-#[derive(serde::Deserialize, Default)]
 struct TaggedMember {
-    #[serde(default)]
     tags: Vec<Tag>,
 }
+
+crate::json_struct!(
+    #[from_only]
+    TaggedMember {
+        tags: "tags"[default]
+    }
+);
 
 #[wasm_bindgen]
 impl AccessIndex {
@@ -102,7 +108,10 @@ impl AccessIndex {
         #[wasm_bindgen(unchecked_param_type = "Rule[]")] after: JsValue,
     ) -> Result<JsValue, JsValue> {
         let levels = self.inner.impact(&rules(&before)?, &rules(&after)?);
-        to_js(&serde_json::json!({ "members": self.inner.len(), "levels": levels }))
+        js_json(&json::object_text(|o| {
+            o.field("members", &self.inner.len());
+            o.field("levels", &levels);
+        }))
     }
 }
 
@@ -145,7 +154,10 @@ impl Directory {
             .filter(|r| r.decision.outcome == crate::core::workflow::OutcomeKind::Conflict)
             .take(100)
             .collect();
-        to_js(&serde_json::json!({ "counts": p.counts, "conflicts": conflicts }))
+        js_json(&json::object_text(|o| {
+            o.field("counts", &p.counts);
+            o.field("conflicts", &conflicts);
+        }))
     }
 
     /// Builds the directory from a CSV export, one member per row (taken contacts or emails are
@@ -171,7 +183,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 
 fn crm_config(v: &JsValue) -> Result<CrmConfig, JsValue> {
     let text: String = js_sys::JSON::stringify(v)?.into();
-    serde_json::from_str(&text).map_err(|e| {
+    crate::core::json::from_str(&text).map_err(|e| {
         js_error(&Error::new(
             ErrorCode::InvalidConfig,
             format!("not a CRM config: {e}"),
@@ -271,11 +283,11 @@ pub fn crm_parse_contact(
     if loaded.missing {
         return Ok(JsValue::NULL);
     }
-    to_js(&serde_json::json!({
-        "email": loaded.email,
-        "firstName": loaded.first_name,
-        "lastName": loaded.last_name,
-        "tags": loaded.tags.unwrap_or_default(),
-        "hasPassword": loaded.password.is_some(),
+    js_json(&json::object_text(|o| {
+        o.field("email", &loaded.email);
+        o.field("firstName", &loaded.first_name);
+        o.field("lastName", &loaded.last_name);
+        o.field("tags", &loaded.tags.unwrap_or_default());
+        o.field("hasPassword", &loaded.password.is_some());
     }))
 }

@@ -3,9 +3,10 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::{js_error, parse_js, to_js};
+use super::{js_error, js_json, parse_js, to_js};
 use crate::core::directory::{stored_form, Change, DirOp, MemoryDirectory, TokenRecord};
 use crate::core::error::{Error, ErrorCode};
+use crate::core::json::{self, ObjectWriter, ToJson};
 use crate::core::member::Member;
 
 #[wasm_bindgen]
@@ -40,12 +41,10 @@ impl Directory {
     ) -> Result<JsValue, JsValue> {
         let op: DirOp = parse_js(&op, "directory operation")?;
         let (result, changes) = self.inner.apply_journaled(op);
-        #[derive(serde::Serialize)]
-        struct Out {
-            result: crate::core::directory::DirResult,
-            changes: Vec<Change>,
-        }
-        to_js(&Out { result, changes })
+        js_json(&json::object_text(|o| {
+            o.field("result", &result);
+            o.field("changes", &changes);
+        }))
     }
 
     /// Replays one journaled change.
@@ -65,7 +64,7 @@ impl Directory {
     /// how many were loaded.
     #[wasm_bindgen(js_name = loadMembersJson)]
     pub fn load_members_json(&mut self, json: &str) -> Result<usize, JsValue> {
-        let members: Vec<Member> = serde_json::from_str(json).map_err(|e| {
+        let members: Vec<Member> = crate::core::json::from_str(json).map_err(|e| {
             js_error(&Error::new(
                 ErrorCode::InvalidField,
                 format!("not a list of member records: {e}"),
@@ -107,27 +106,25 @@ impl Directory {
     /// rule-impact index: one pass, no per-member JS objects on the server.
     #[wasm_bindgen(js_name = accessIndexJson)]
     pub fn access_index_json(&self) -> String {
-        #[derive(serde::Serialize)]
-        struct Entry<'a> {
-            id: &'a str,
-            tags: &'a [crate::core::contact::Tag],
+        let mut out = String::from("[");
+        for (i, m) in self.inner.members().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut o = ObjectWriter::new(&mut out);
+            o.field("id", &m.id);
+            o.field("tags", &m.tags);
+            o.end();
         }
-        let all: Vec<Entry> = self
-            .inner
-            .members()
-            .map(|m| Entry {
-                id: &m.id,
-                tags: &m.tags,
-            })
-            .collect();
-        serde_json::to_string(&all).unwrap_or_else(|_| "[]".into())
+        out.push(']');
+        out
     }
 
     /// A member as hosts may show it (no password hash), or `undefined`.
     #[wasm_bindgen(unchecked_return_type = "MemberRecord | undefined")]
     pub fn get(&self, id: &str) -> Result<JsValue, JsValue> {
         match self.inner.get(id) {
-            Some(m) => to_js(&public(m)),
+            Some(m) => to_js(&Public(m)),
             None => Ok(JsValue::UNDEFINED),
         }
     }
@@ -160,13 +157,16 @@ impl Directory {
                 .then_with(|| natural(&b.id).cmp(&natural(&a.id)))
         });
         let total = hits.len();
-        let page: Vec<serde_json::Value> = hits
+        let page: Vec<Public> = hits
             .into_iter()
             .skip(offset)
             .take(limit)
-            .map(public)
+            .map(Public)
             .collect();
-        to_js(&serde_json::json!({ "total": total, "members": page }))
+        js_json(&json::object_text(|o| {
+            o.field("total", &total);
+            o.field("members", &page);
+        }))
     }
 }
 
@@ -180,7 +180,7 @@ pub fn member_row(
     let member: Member = parse_js(&member, "member record")?;
     match stored_form(&member) {
         Ok(row) => to_js(&row),
-        Err(reason) => to_js(&serde_json::json!({ "rejected": reason })),
+        Err(reason) => rejected(&reason),
     }
 }
 
@@ -188,12 +188,33 @@ fn natural(id: &str) -> u64 {
     id.trim_start_matches('m').parse().unwrap_or(0)
 }
 
-/// A member without its password hash.
-fn public(m: &Member) -> serde_json::Value {
-    let mut v = serde_json::to_value(m).unwrap_or_default();
-    if let Some(o) = v.as_object_mut() {
-        o.remove("passwordHash");
-        o.insert("hasPassword".into(), m.password_hash.is_some().into());
+/// `{ rejected: reason }`.
+pub(super) fn rejected(reason: &str) -> Result<JsValue, JsValue> {
+    js_json(&json::object_text(|o| {
+        o.field("rejected", reason);
+    }))
+}
+
+/// A member as hosts may show it: without its password hash, with `hasPassword` instead.
+struct Public<'a>(&'a Member);
+
+impl ToJson for Public<'_> {
+    fn write_json(&self, out: &mut String) {
+        let m = self.0;
+        let mut o = ObjectWriter::new(out);
+        o.field("id", &m.id);
+        o.field("version", &m.version);
+        o.field("email", &m.email);
+        o.some("contact", &m.contact);
+        o.some("firstName", &m.first_name);
+        o.some("lastName", &m.last_name);
+        o.field("tags", &m.tags);
+        o.field("credentials", &m.credentials);
+        o.field("welcome", &m.welcome);
+        o.some("createdBy", &m.created_by);
+        o.field("createdAt", &m.created_at);
+        o.field("updatedAt", &m.updated_at);
+        o.field("hasPassword", &m.password_hash.is_some());
+        o.end();
     }
-    v
 }

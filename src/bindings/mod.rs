@@ -12,11 +12,10 @@ pub(crate) mod host;
 mod parse;
 mod workflow;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::core::error::Error;
+use crate::core::json::{FromJson, ToJson};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -302,16 +301,19 @@ pub(crate) fn js_error(err: &Error) -> JsValue {
 }
 
 /// A Rust value as a plain JS object (through JSON: ids stay strings, maps stay objects).
-pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    let text = serde_json::to_string(value)
-        .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))?;
-    js_sys::JSON::parse(&text)
+pub(crate) fn to_js<T: ToJson + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    js_json(&crate::core::json::to_string(value))
+}
+
+/// JSON text as the JS value it describes.
+pub(crate) fn js_json(text: &str) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(text)
 }
 
 /// A plain JS value as a Rust value it must be (`what` names it in the `invalid_field` error).
-pub(crate) fn parse_js<T: DeserializeOwned>(v: &JsValue, what: &str) -> Result<T, JsValue> {
+pub(crate) fn parse_js<T: FromJson>(v: &JsValue, what: &str) -> Result<T, JsValue> {
     let text: String = js_sys::JSON::stringify(v)?.into();
-    serde_json::from_str(&text).map_err(|e| {
+    crate::core::json::from_str(&text).map_err(|e| {
         js_error(&Error::new(
             crate::core::error::ErrorCode::InvalidField,
             format!("not a valid {what}: {e}"),
@@ -320,15 +322,12 @@ pub(crate) fn parse_js<T: DeserializeOwned>(v: &JsValue, what: &str) -> Result<T
 }
 
 /// A plain JS object as a Rust value; `undefined`/`null` give the type's default.
-pub(crate) fn from_js<T: DeserializeOwned + Default>(
-    value: &JsValue,
-    what: &str,
-) -> Result<T, JsValue> {
+pub(crate) fn from_js<T: FromJson + Default>(value: &JsValue, what: &str) -> Result<T, JsValue> {
     if value.is_undefined() || value.is_null() {
         return Ok(T::default());
     }
     let text: String = js_sys::JSON::stringify(value)?.into();
-    serde_json::from_str(&text).map_err(|e| {
+    crate::core::json::from_str(&text).map_err(|e| {
         js_error(&Error::new(
             crate::core::error::ErrorCode::InvalidField,
             format!("{what} is not valid: {e}"),

@@ -7,13 +7,14 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::{from_js, js_error, parse_js, to_js};
+use super::{from_js, js_error, js_json, parse_js, to_js};
 use crate::core::contact::{Contact, ContactId, Secret};
 use crate::core::directory::{stored_form, DirOp, StoredMember};
 use crate::core::email::Email;
 use crate::core::error::{Error, ErrorCode};
 use crate::core::inbound::mapping::MappedSource;
 use crate::core::inbound::{parse_post, Inbound, ParseOptions, PostMeta, Source};
+use crate::core::json::{self, ToJson};
 use crate::core::secrets;
 use crate::core::workflow::{self, Config, Effect, EffectResult, LogRecord, Poll, Workflow};
 
@@ -29,26 +30,36 @@ struct StepOut {
 
 impl StepOut {
     fn to_js(&self, save: Option<String>) -> Result<JsValue, JsValue> {
-        let out = to_js(&self.poll)?;
-        let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&out, &k.into(), v);
+        // The poll's object with `row` and `logs` added before its closing brace: one parse.
+        let mut text = json::to_string(&self.poll);
+        text.pop();
         match &self.row {
-            Some(Ok(row)) => set("row", &to_js(row)?)?,
-            Some(Err(reason)) => set("row", &to_js(&serde_json::json!({ "rejected": reason }))?)?,
-            None => true,
-        };
-        if !self.logs.is_empty() {
-            set("logs", &to_js(&self.logs)?)?;
+            Some(Ok(row)) => {
+                text.push_str(",\"row\":");
+                row.write_json(&mut text);
+            }
+            Some(Err(reason)) => {
+                text.push_str(",\"row\":{\"rejected\":");
+                reason.write_json(&mut text);
+                text.push('}');
+            }
+            None => {}
         }
+        if !self.logs.is_empty() {
+            text.push_str(",\"logs\":");
+            self.logs.write_json(&mut text);
+        }
+        text.push('}');
+        let out = js_json(&text)?;
         if let Some(state) = save {
-            set("save", &state.into())?;
+            js_sys::Reflect::set(&out, &"save".into(), &state.into())?;
         }
         Ok(out)
     }
 }
 
 /// The registrar's settings: the workflow's (`Config`'s fields) plus the parser's (`parse`).
-/// Read as two plain structs from the one object rather than through `#[serde(flatten)]`,
-/// whose buffering costs code size for nothing here.
+/// Read as two plain structs from the one object (`parse` is a field of its own).
 struct RegistrarConfig {
     workflow: Config,
     parse: ParseOptions,
@@ -419,10 +430,10 @@ impl RunningWorkflow {
 
 /// What the event store keeps of a new event: its id, contact key, contact and state.
 fn record_of(wf: &Workflow) -> Result<JsValue, JsValue> {
-    let out = to_js(&serde_json::json!({
-        "eventId": wf.event_id(),
-        "contactKey": wf.contact().key(),
-        "contact": wf.contact(),
+    let out = js_json(&json::object_text(|o| {
+        o.field("eventId", wf.event_id());
+        o.field("contactKey", &wf.contact().key());
+        o.field("contact", wf.contact());
     }))?;
     js_sys::Reflect::set(&out, &"state".into(), &wf.save().into())?;
     Ok(out)

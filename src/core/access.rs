@@ -4,15 +4,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use serde::{Deserialize, Serialize};
-
 use super::contact::Tag;
 
 /// A rule: members whose tags match get `level`. Tag references are tag ids or tag names
 /// (names compare case-insensitively). A rule with neither `anyOf` nor `allOf` grants nothing:
 /// it would otherwise grant its level to everyone not excluded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Rule {
     pub id: String,
     pub level: String,
@@ -20,6 +17,17 @@ pub struct Rule {
     pub all_of: Vec<String>,
     pub none_of: Vec<String>,
 }
+
+crate::json_struct!(
+    #[defaults]
+    Rule {
+        id: "id",
+        level: "level",
+        any_of: "anyOf",
+        all_of: "allOf",
+        none_of: "noneOf",
+    }
+);
 
 fn matches(tag: &Tag, reference: &str) -> bool {
     let r = reference.trim();
@@ -56,8 +64,7 @@ pub fn levels(rules: &[Rule], tags: &[Tag]) -> Vec<String> {
 }
 
 /// What refreshing a member's tags from the CRM would change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagSyncPreview {
     pub add: Vec<Tag>,
     pub remove: Vec<Tag>,
@@ -65,6 +72,17 @@ pub struct TagSyncPreview {
     pub levels_gained: Vec<String>,
     pub levels_lost: Vec<String>,
 }
+
+crate::json_struct!(
+    #[to_only]
+    TagSyncPreview {
+        add: "add"[required],
+        remove: "remove"[required],
+        keep: "keep"[required],
+        levels_gained: "levelsGained"[required],
+        levels_lost: "levelsLost"[required],
+    }
+);
 
 fn same(a: &Tag, b: &Tag) -> bool {
     match (&a.id, &b.id) {
@@ -121,8 +139,7 @@ pub struct AccessIndex {
 }
 
 /// How one level's membership changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LevelImpact {
     pub level: String,
     pub before: u32,
@@ -130,6 +147,17 @@ pub struct LevelImpact {
     pub gain: u32,
     pub lose: u32,
 }
+
+crate::json_struct!(
+    #[to_only]
+    LevelImpact {
+        level: "level"[required],
+        before: "before"[required],
+        after: "after"[required],
+        gain: "gain"[required],
+        lose: "lose"[required],
+    }
+);
 
 /// A rule compiled against an index: each reference becomes the interned keys it matches.
 struct Compiled<'a> {

@@ -4,10 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize, Serializer};
-
 use super::email::Email;
 use super::error::{Error, ErrorCode};
+use super::json::{DecodeError, FromJson, Json, ToJson};
 
 /// Longest contact id accepted. Keap and ActiveCampaign ids are integers, but they are kept as
 /// strings of any length (a 20-digit id must not lose its last digits to a float).
@@ -23,8 +22,7 @@ pub const MAX_TAGS: usize = 2000;
 /// Most remaining fields kept from one post.
 pub const MAX_FIELDS: usize = 500;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CrmKind {
     Keap,
     ActiveCampaign,
@@ -111,8 +109,7 @@ impl CrmKind {
 }
 
 /// A CRM contact id, kept exactly as the CRM wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ContactId(String);
 
 impl ContactId {
@@ -169,11 +166,9 @@ impl fmt::Display for ContactId {
 
 /// A tag as a CRM names it: by id (Keap groups, ActiveCampaign v3), by name (ActiveCampaign
 /// webhooks), or both once resolved.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Tag {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
@@ -227,48 +222,72 @@ impl fmt::Debug for Secret {
 }
 
 /// One CRM contact as memberwire sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Contact {
     pub crm: CrmKind,
     /// Which account of that CRM (a Keap app, an ActiveCampaign account): contact ids are
     /// only unique within one.
     pub account: String,
     pub contact_id: ContactId,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<Email>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// `None`: the source said nothing about tags (load them); `Some(empty)`: it has none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
     /// The value of the configured password field. Serialized only as `hasPassword: true`, and
     /// never read back: persisted state holds no password.
-    #[serde(
-        default,
-        rename = "hasPassword",
-        serialize_with = "serialize_presence",
-        skip_deserializing,
-        skip_serializing_if = "Option::is_none"
-    )]
     pub password: Option<Secret>,
     /// The other fields the source sent that the site keeps (`ParseOptions::keep_fields`, an
     /// allow-list), by their name there. Fields whose name says they hold a password are never
     /// kept, even when listed.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
     /// The id the CRM knew this contact by before an email change that re-keyed it (Mailchimp
     /// names a member by the hash of its email): the member linked to it is moved onto
     /// `contact_id` rather than a second member made.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_id: Option<ContactId>,
 }
 
-fn serialize_presence<S: Serializer>(v: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_bool(v.is_some())
+crate::json_enum!(CrmKind {
+    Keap = "keap",
+    ActiveCampaign = "activecampaign",
+    Kit = "kit",
+    Drip = "drip",
+    MailerLite = "mailerlite",
+    HighLevel = "highlevel",
+    HubSpot = "hubspot",
+    Mailchimp = "mailchimp",
+    Generic = "generic",
+});
+
+impl FromJson for ContactId {
+    fn from_json(v: Json<'_>) -> Result<Self, DecodeError> {
+        String::from_json(v).map(ContactId)
+    }
 }
+
+impl ToJson for ContactId {
+    fn write_json(&self, out: &mut String) {
+        self.0.write_json(out);
+    }
+}
+
+crate::json_struct!(Tag {
+    id: "id"[some],
+    name: "name"[some],
+});
+
+crate::json_struct!(Contact {
+    crm: "crm"[required],
+    account: "account"[required],
+    contact_id: "contactId"[required],
+    email: "email"[some],
+    first_name: "firstName"[some],
+    last_name: "lastName"[some],
+    tags: "tags"[some],
+    password: "hasPassword"[presence],
+    fields: "fields"[nonempty],
+    previous_id: "previousId"[some],
+});
 
 impl Contact {
     pub fn new(crm: CrmKind, account: &str, contact_id: ContactId) -> Contact {
@@ -448,10 +467,10 @@ mod tests {
         );
         c.password = Some(Secret::new("hunter2hunter2"));
         assert!(!format!("{c:?}").contains("hunter2"));
-        let json = serde_json::to_string(&c).unwrap();
+        let json = crate::core::json::to_string(&c);
         assert!(!json.contains("hunter2"));
         assert!(json.contains(r#""hasPassword":true"#));
-        let back: Contact = serde_json::from_str(&json).unwrap();
+        let back: Contact = crate::core::json::from_str(&json).unwrap();
         assert!(back.password.is_none());
     }
 

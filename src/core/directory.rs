@@ -10,13 +10,11 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::email::Email;
+use super::json::{DecodeError, Fields, FromJson, Json, ObjectWriter, ToJson};
 use super::member::{Credentials, Member};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case", try_from = "RawDirOp")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum DirOp {
     GetByContact {
         key: String,
@@ -37,24 +35,18 @@ pub enum DirOp {
     /// Store a set-password token's digest for a member (replacing any earlier one); a member
     /// without credentials is marked `link_issued`.
     PutToken {
-        #[serde(rename = "tokenHash")]
         token_hash: String,
-        #[serde(rename = "memberId")]
         member_id: String,
-        #[serde(rename = "expiresAt")]
         expires_at: u64,
     },
     /// Use up a token: succeeds once, before it expires.
     ConsumeToken {
-        #[serde(rename = "tokenHash")]
         token_hash: String,
         now: u64,
     },
     /// Set a member's password hash (after a token was consumed, or by an administrator).
     SetPassword {
-        #[serde(rename = "memberId")]
         member_id: String,
-        #[serde(rename = "passwordHash")]
         password_hash: String,
         now: u64,
     },
@@ -67,8 +59,7 @@ impl DirOp {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "result", rename_all = "snake_case", try_from = "RawDirResult")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum DirResult {
     Found {
         member: Option<Member>,
@@ -98,7 +89,6 @@ pub enum DirResult {
         /// A directory that keeps the members' passwords itself (WordPress) answers with its own
         /// set-password link (`wp-login.php?action=rp&key=…`): that link goes to the CRM instead
         /// of memberwire's. A secret, like the token: never saved, never logged.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         link: Option<String>,
     },
     TokenConsumed {
@@ -116,126 +106,249 @@ pub enum DirResult {
     },
 }
 
-// The tagged enums above are read through flat structs: serde's internally tagged enums buffer
-// every field through its generic `Content` type first, which costs about 35 KB of wasm per
-// enum and a second pass over every member that crosses from JS. The shapes are the same.
+// The tagged enums are written with their tag first, as serde's internally tagged enums were.
 
-/// The wire form of a [`DirOp`]: the tag and every variant's fields, each optional.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawDirOp {
-    op: String,
-    key: Option<String>,
-    email: Option<Email>,
-    member: Option<Member>,
-    token_hash: Option<String>,
-    member_id: Option<String>,
-    expires_at: Option<u64>,
-    now: Option<u64>,
-    password_hash: Option<String>,
-}
-
-/// A field a variant needs, or the error serde's derive would give.
-pub(crate) fn needed<T>(v: Option<T>, field: &str) -> Result<T, String> {
-    v.ok_or_else(|| format!("missing field `{field}`"))
-}
-
-impl TryFrom<RawDirOp> for DirOp {
-    type Error = String;
-
-    fn try_from(r: RawDirOp) -> Result<Self, String> {
-        Ok(match r.op.as_str() {
+impl FromJson for DirOp {
+    fn from_json(v: Json<'_>) -> Result<Self, DecodeError> {
+        let mut f = Fields::of(v, "an operation")?;
+        Ok(match &*f.tag("op")? {
             "get_by_contact" => DirOp::GetByContact {
-                key: needed(r.key, "key")?,
+                key: f.take("key")?,
             },
             "get_by_email" => DirOp::GetByEmail {
-                email: needed(r.email, "email")?,
+                email: f.take("email")?,
             },
             "insert" => DirOp::Insert {
-                member: needed(r.member, "member")?,
+                member: f.take("member")?,
             },
             "update" => DirOp::Update {
-                member: needed(r.member, "member")?,
+                member: f.take("member")?,
             },
             "put_token" => DirOp::PutToken {
-                token_hash: needed(r.token_hash, "tokenHash")?,
-                member_id: needed(r.member_id, "memberId")?,
-                expires_at: needed(r.expires_at, "expiresAt")?,
+                token_hash: f.take("tokenHash")?,
+                member_id: f.take("memberId")?,
+                expires_at: f.take("expiresAt")?,
             },
             "consume_token" => DirOp::ConsumeToken {
-                token_hash: needed(r.token_hash, "tokenHash")?,
-                now: needed(r.now, "now")?,
+                token_hash: f.take("tokenHash")?,
+                now: f.take("now")?,
             },
             "set_password" => DirOp::SetPassword {
-                member_id: needed(r.member_id, "memberId")?,
-                password_hash: needed(r.password_hash, "passwordHash")?,
-                now: needed(r.now, "now")?,
+                member_id: f.take("memberId")?,
+                password_hash: f.take("passwordHash")?,
+                now: f.take("now")?,
             },
-            other => return Err(format!("unknown variant `{other}` of op")),
+            other => return Err(DecodeError::unknown_variant(other, "op")),
         })
     }
 }
 
-/// The wire form of a [`DirResult`].
-#[derive(Deserialize)]
-struct RawDirResult {
-    result: String,
-    member: Option<Member>,
-    on: Option<Index>,
-    link: Option<String>,
-    reason: Option<String>,
+impl ToJson for DirOp {
+    fn write_json(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        match self {
+            DirOp::GetByContact { key } => {
+                o.field("op", "get_by_contact");
+                o.field("key", key);
+            }
+            DirOp::GetByEmail { email } => {
+                o.field("op", "get_by_email");
+                o.field("email", email);
+            }
+            DirOp::Insert { member } => {
+                o.field("op", "insert");
+                o.field("member", member);
+            }
+            DirOp::Update { member } => {
+                o.field("op", "update");
+                o.field("member", member);
+            }
+            DirOp::PutToken {
+                token_hash,
+                member_id,
+                expires_at,
+            } => {
+                o.field("op", "put_token");
+                o.field("tokenHash", token_hash);
+                o.field("memberId", member_id);
+                o.field("expiresAt", expires_at);
+            }
+            DirOp::ConsumeToken { token_hash, now } => {
+                o.field("op", "consume_token");
+                o.field("tokenHash", token_hash);
+                o.field("now", now);
+            }
+            DirOp::SetPassword {
+                member_id,
+                password_hash,
+                now,
+            } => {
+                o.field("op", "set_password");
+                o.field("memberId", member_id);
+                o.field("passwordHash", password_hash);
+                o.field("now", now);
+            }
+        }
+        o.end();
+    }
 }
 
-impl TryFrom<RawDirResult> for DirResult {
-    type Error = String;
-
-    fn try_from(r: RawDirResult) -> Result<Self, String> {
-        let RawDirResult {
-            result,
-            member,
-            on,
-            link,
-            reason,
-        } = r;
-        let m = |member: Option<Member>| needed(member, "member");
-        Ok(match result.as_str() {
-            "found" => DirResult::Found { member },
-            "inserted" => DirResult::Inserted { member: m(member)? },
-            "exists" => DirResult::Exists {
-                on: needed(on, "on")?,
-                member: m(member)?,
+impl FromJson for DirResult {
+    fn from_json(v: Json<'_>) -> Result<Self, DecodeError> {
+        let mut f = Fields::of(v, "a directory result")?;
+        Ok(match &*f.tag("result")? {
+            "found" => DirResult::Found {
+                member: f.take("member")?,
             },
-            "updated" => DirResult::Updated { member: m(member)? },
-            "stale" => DirResult::Stale { member },
+            "inserted" => DirResult::Inserted {
+                member: f.take("member")?,
+            },
+            "exists" => DirResult::Exists {
+                on: f.take("on")?,
+                member: f.take("member")?,
+            },
+            "updated" => DirResult::Updated {
+                member: f.take("member")?,
+            },
+            "stale" => DirResult::Stale {
+                member: f.take("member")?,
+            },
             "taken" => DirResult::Taken {
-                on: needed(on, "on")?,
-                member: m(member)?,
+                on: f.take("on")?,
+                member: f.take("member")?,
             },
             "token_stored" => DirResult::TokenStored {
-                member: m(member)?,
-                link,
+                member: f.take("member")?,
+                link: f.take("link")?,
             },
-            "token_consumed" => DirResult::TokenConsumed { member: m(member)? },
+            "token_consumed" => DirResult::TokenConsumed {
+                member: f.take("member")?,
+            },
             "token_invalid" => DirResult::TokenInvalid,
-            "password_set" => DirResult::PasswordSet { member: m(member)? },
+            "password_set" => DirResult::PasswordSet {
+                member: f.take("member")?,
+            },
             "no_such_member" => DirResult::NoSuchMember,
             "rejected" => DirResult::Rejected {
-                reason: needed(reason, "reason")?,
+                reason: f.take("reason")?,
             },
-            other => return Err(format!("unknown variant `{other}` of result")),
+            other => return Err(DecodeError::unknown_variant(other, "result")),
         })
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+impl ToJson for DirResult {
+    fn write_json(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        match self {
+            DirResult::Found { member } => {
+                o.field("result", "found");
+                o.field("member", member);
+            }
+            DirResult::Inserted { member } => {
+                o.field("result", "inserted");
+                o.field("member", member);
+            }
+            DirResult::Exists { on, member } => {
+                o.field("result", "exists");
+                o.field("on", on);
+                o.field("member", member);
+            }
+            DirResult::Updated { member } => {
+                o.field("result", "updated");
+                o.field("member", member);
+            }
+            DirResult::Stale { member } => {
+                o.field("result", "stale");
+                o.field("member", member);
+            }
+            DirResult::Taken { on, member } => {
+                o.field("result", "taken");
+                o.field("on", on);
+                o.field("member", member);
+            }
+            DirResult::TokenStored { member, link } => {
+                o.field("result", "token_stored");
+                o.field("member", member);
+                o.some("link", link);
+            }
+            DirResult::TokenConsumed { member } => {
+                o.field("result", "token_consumed");
+                o.field("member", member);
+            }
+            DirResult::TokenInvalid => o.field("result", "token_invalid"),
+            DirResult::PasswordSet { member } => {
+                o.field("result", "password_set");
+                o.field("member", member);
+            }
+            DirResult::NoSuchMember => o.field("result", "no_such_member"),
+            DirResult::Rejected { reason } => {
+                o.field("result", "rejected");
+                o.field("reason", reason);
+            }
+        }
+        o.end();
+    }
+}
+
+crate::json_enum!(Index {
+    Contact = "contact",
+    Email = "email",
+});
+
+crate::json_struct!(TokenRecord {
+    token_hash: "tokenHash"[required],
+    member_id: "memberId"[required],
+    expires_at: "expiresAt"[required],
+});
+
+impl FromJson for Change {
+    fn from_json(v: Json<'_>) -> Result<Self, DecodeError> {
+        let mut f = Fields::of(v, "a change")?;
+        Ok(match &*f.tag("kind")? {
+            "member" => Change::Member {
+                member: f.take("member")?,
+            },
+            "token" => Change::Token {
+                token: f.take("token")?,
+            },
+            other => return Err(DecodeError::unknown_variant(other, "kind")),
+        })
+    }
+}
+
+impl ToJson for Change {
+    fn write_json(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        match self {
+            Change::Member { member } => {
+                o.field("kind", "member");
+                o.field("member", member);
+            }
+            Change::Token { token } => {
+                o.field("kind", "token");
+                o.field("token", token);
+            }
+        }
+        o.end();
+    }
+}
+
+crate::json_struct!(StoredMember {
+    email: "email"[required],
+    contact_key: "contactKey"[default],
+    credentials: "credentials"[required],
+    search: "search"[required],
+    data: "data"[required],
+});
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Index {
     Contact,
     Email,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
     pub token_hash: String,
     pub member_id: String,
@@ -244,8 +357,7 @@ pub struct TokenRecord {
 
 /// What one operation changed, for a host's journal: replaying these with
 /// [`MemoryDirectory::restore`] and [`MemoryDirectory::restore_token`] rebuilds the directory.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", try_from = "RawChange")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     Member {
         member: Member,
@@ -254,30 +366,6 @@ pub enum Change {
     Token {
         token: TokenRecord,
     },
-}
-
-/// The wire form of a [`Change`] (see the note above [`RawDirOp`]).
-#[derive(Deserialize)]
-struct RawChange {
-    kind: String,
-    member: Option<Member>,
-    token: Option<TokenRecord>,
-}
-
-impl TryFrom<RawChange> for Change {
-    type Error = String;
-
-    fn try_from(r: RawChange) -> Result<Self, String> {
-        Ok(match r.kind.as_str() {
-            "member" => Change::Member {
-                member: needed(r.member, "member")?,
-            },
-            "token" => Change::Token {
-                token: needed(r.token, "token")?,
-            },
-            other => return Err(format!("unknown variant `{other}` of kind")),
-        })
-    }
 }
 
 /// The limits every stored member keeps, whoever writes it (a workflow, the admin API, a
@@ -308,8 +396,7 @@ pub fn check_member(m: &Member) -> Result<(), String> {
 /// A member as a SQL store keeps it (`migrations/`): the columns the store indexes or changes on
 /// its own, and `data`, the JSON of everything else. Built here so that every store derives
 /// the identity keys and the limits from the one definition.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredMember {
     /// The normalized email: the `email` identity.
     pub email: String,
@@ -322,26 +409,9 @@ pub struct StoredMember {
     pub data: String,
 }
 
-/// The fields a SQL store keeps in columns of their own (everything else goes in `data`).
-const COLUMN_FIELDS: [&str; 7] = [
-    "id",
-    "version",
-    "email",
-    "credentials",
-    "passwordHash",
-    "createdAt",
-    "updatedAt",
-];
-
 /// The stored form of a member, or why it breaks the directory's limits.
 pub fn stored_form(m: &Member) -> Result<StoredMember, String> {
     check_member(m)?;
-    let mut v = serde_json::to_value(m).map_err(|e| e.to_string())?;
-    if let Some(o) = v.as_object_mut() {
-        for f in COLUMN_FIELDS {
-            o.remove(f);
-        }
-    }
     let mut search = m.email.as_str().to_owned();
     if let Some(c) = &m.contact {
         search.push('\n');
@@ -356,8 +426,29 @@ pub fn stored_form(m: &Member) -> Result<StoredMember, String> {
         contact_key: m.contact.as_ref().map(|c| c.key()),
         credentials: m.credentials,
         search,
-        data: v.to_string(),
+        data: stored_data(m),
     })
+}
+
+/// The `data` column: the member's fields that have no column of their own, in the order they
+/// were always stored (by name, as a sorted map wrote them).
+fn stored_data(m: &Member) -> String {
+    let mut out = String::with_capacity(128);
+    let mut o = ObjectWriter::new(&mut out);
+    if let Some(c) = &m.contact {
+        let mut link = ObjectWriter::new(o.key("contact"));
+        link.field("account", &c.account);
+        link.field("contactId", &c.contact_id);
+        link.field("crm", &c.crm);
+        link.end();
+    }
+    o.some("createdBy", &m.created_by);
+    o.some("firstName", &m.first_name);
+    o.some("lastName", &m.last_name);
+    o.field("tags", &m.tags);
+    o.field("welcome", &m.welcome);
+    o.end();
+    out
 }
 
 /// An in-memory directory with the port's atomic semantics. Members are never removed, so they
@@ -669,6 +760,17 @@ mod tests {
         }
     }
 
+    /// The fields a SQL store keeps in columns of their own (everything else goes in `data`).
+    const COLUMN_FIELDS: [&str; 7] = [
+        "id",
+        "version",
+        "email",
+        "credentials",
+        "passwordHash",
+        "createdAt",
+        "updatedAt",
+    ];
+
     #[test]
     fn stored_form_keeps_identities_in_columns_and_the_rest_in_data() {
         let mut m = member("Ann.Lee@Example.COM");
@@ -685,11 +787,16 @@ mod tests {
         assert_eq!(s.email, "ann.lee@example.com");
         assert_eq!(s.contact_key.as_deref(), Some("keap:default:X42"));
         assert_eq!(s.search, "ann.lee@example.com\nx42\nann");
-        let data: serde_json::Value = serde_json::from_str(&s.data).unwrap();
+        let data = crate::core::json::parse(&s.data).unwrap();
         for f in COLUMN_FIELDS {
             assert!(data.get(f).is_none(), "{f} is a column, not data");
         }
-        assert_eq!(data["firstName"], "Ann");
+        assert_eq!(data.get("firstName").and_then(|v| v.as_str()), Some("Ann"));
+        // The text stores have always kept: fields by name, the contact link's too.
+        assert_eq!(
+            s.data,
+            r#"{"contact":{"account":"default","contactId":"X42","crm":"keap"},"firstName":"Ann","tags":[],"welcome":"not_sent"}"#
+        );
         assert!(
             !s.data.contains("$2y$"),
             "the password hash never goes into data"

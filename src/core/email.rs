@@ -12,8 +12,6 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 use super::error::{Error, ErrorCode};
 
 /// RFC 5321 limits: 64 octets of local part, 254 for the whole forward path.
@@ -21,8 +19,7 @@ const MAX_LOCAL: usize = 64;
 const MAX_TOTAL: usize = 254;
 
 /// A normalized, validated email address.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Email(String);
 
 impl Email {
@@ -75,10 +72,16 @@ impl fmt::Display for Email {
     }
 }
 
-impl<'de> Deserialize<'de> for Email {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(d)?;
-        Email::parse(&raw, "email").map_err(serde::de::Error::custom)
+impl super::json::FromJson for Email {
+    fn from_json(v: super::json::Json<'_>) -> Result<Self, super::json::DecodeError> {
+        let raw = String::from_json(v)?;
+        Email::parse(&raw, "email").map_err(|e| super::json::DecodeError::new(e.to_string()))
+    }
+}
+
+impl super::json::ToJson for Email {
+    fn write_json(&self, out: &mut String) {
+        super::json::write_str(out, &self.0);
     }
 }
 

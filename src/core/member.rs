@@ -1,13 +1,10 @@
 //! Members: the accounts of the membership site.
 
-use serde::{Deserialize, Serialize};
-
 use super::contact::{CrmKind, Tag};
 use super::email::Email;
 
 /// How a member can log in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Credentials {
     /// Nothing yet (a workflow is about to issue them, or the member was added by hand).
     #[default]
@@ -19,8 +16,7 @@ pub enum Credentials {
 }
 
 /// Whether the CRM's welcome email was triggered for this member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Welcome {
     /// Not triggered by memberwire (an existing account, or no welcome tag configured).
     #[default]
@@ -32,13 +28,53 @@ pub enum Welcome {
 }
 
 /// The CRM contact a member is linked to. Ids are unique only within one CRM account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactLink {
     pub crm: CrmKind,
     pub account: String,
     pub contact_id: String,
 }
+
+crate::json_enum!(Credentials {
+    None = "none",
+    LinkIssued = "link_issued",
+    Password = "password",
+});
+
+crate::json_enum!(Welcome {
+    NotSent = "not_sent",
+    Pending = "pending",
+    Sent = "sent",
+});
+
+crate::json_struct!(ContactLink {
+    crm: "crm"[required],
+    account: "account"[required],
+    contact_id: "contactId"[required],
+});
+
+crate::json_struct!(Member {
+    id: "id"[default],
+    version: "version"[default],
+    email: "email"[required],
+    contact: "contact"[some],
+    first_name: "firstName"[some],
+    last_name: "lastName"[some],
+    tags: "tags"[default],
+    credentials: "credentials"[default],
+    password_hash: "passwordHash"[some],
+    welcome: "welcome"[default],
+    created_by: "createdBy"[some],
+    created_at: "createdAt"[default],
+    updated_at: "updatedAt"[default],
+});
+
+crate::json_struct!(MemberView {
+    id: "id"[required],
+    email: "email"[required],
+    contact_id: "contactId"[some],
+    tags: "tags"[required],
+});
 
 impl ContactLink {
     pub fn key(&self) -> String {
@@ -46,48 +82,33 @@ impl ContactLink {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Member {
     /// Assigned by the directory on insert.
-    #[serde(default)]
     pub id: String,
     /// Incremented by every update; updates name the version they expect.
-    #[serde(default)]
     pub version: u64,
     pub email: Email,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<ContactLink>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    #[serde(default)]
     pub tags: Vec<Tag>,
-    #[serde(default)]
     pub credentials: Credentials,
     /// A WordPress-compatible slow salted hash (`$2y$…`); never the password.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
-    #[serde(default)]
     pub welcome: Welcome,
     /// The event whose workflow created this member: lets that workflow recognize its own
     /// insert when it is replayed after a crash.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
-    #[serde(default)]
     pub created_at: u64,
-    #[serde(default)]
     pub updated_at: u64,
 }
 
 /// What hosts may show of a member: everything but the password hash.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MemberView {
     pub id: String,
     pub email: Email,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<String>,
     pub tags: Vec<Tag>,
 }

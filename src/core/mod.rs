@@ -8,6 +8,7 @@ pub mod email;
 pub mod error;
 pub mod form;
 pub mod inbound;
+pub mod json;
 pub mod member;
 pub mod plan;
 pub mod secrets;

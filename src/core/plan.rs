@@ -5,8 +5,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use serde::Serialize;
-
 use super::contact::{Contact, ContactId, CrmKind, Tag};
 use super::directory::MemoryDirectory;
 use super::email::Email;
@@ -16,15 +14,64 @@ use super::workflow::OutcomeKind;
 /// What the workflow would decide for `contact`, given the member holding its contact key and the
 /// member holding its email (as the directory stands). The workflow reaches the same answer
 /// through its lookups and atomic writes (`tests/plan_matches_workflow.rs` checks it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub outcome: OutcomeKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub other_member: Option<String>,
 }
+
+crate::json_struct!(
+    #[to_only]
+    Decision {
+        outcome: "outcome"[required],
+        reason: "reason"[some],
+        other_member: "otherMember"[some],
+    }
+);
+
+crate::json_struct!(
+    #[to_only]
+    InvalidRow {
+        row: "row"[required],
+        message: "message"[required],
+    }
+);
+
+crate::json_struct!(
+    #[to_only]
+    Counts {
+        created: "created"[required],
+        linked: "linked"[required],
+        existing: "existing"[required],
+        updated: "updated"[required],
+        conflict: "conflict"[required],
+        invalid: "invalid"[required],
+    }
+);
+
+// A planned row is written with its decision's fields beside its own (serde's `flatten`).
+impl crate::core::json::ToJson for PlannedRow {
+    fn write_json(&self, out: &mut String) {
+        let mut o = crate::core::json::ObjectWriter::new(out);
+        o.field("row", &self.row);
+        o.field("contactId", &self.contact_id);
+        o.field("email", &self.email);
+        o.field("outcome", &self.decision.outcome);
+        o.some("reason", &self.decision.reason);
+        o.some("otherMember", &self.decision.other_member);
+        o.end();
+    }
+}
+
+crate::json_struct!(
+    #[to_only]
+    Plan {
+        counts: "counts"[required],
+        rows: "rows"[required],
+        invalid: "invalid"[required],
+    }
+);
 
 pub fn decide(
     contact: &Contact,
@@ -88,8 +135,7 @@ fn decide_on(
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidRow {
     /// 1-based line of the CSV (the header is line 1).
     pub row: usize,
@@ -304,7 +350,7 @@ impl<'a> CsvRows<'a> {
     }
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
     pub created: u32,
     pub linked: u32,
@@ -314,18 +360,15 @@ pub struct Counts {
     pub invalid: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedRow {
     pub row: usize,
     pub contact_id: String,
     pub email: String,
-    #[serde(flatten)]
     pub decision: Decision,
 }
 
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct Plan {
     pub counts: Counts,
     pub rows: Vec<PlannedRow>,

@@ -14,19 +14,17 @@
 //!
 //! Time and entropy are inputs; the only state is this struct.
 
-use serde::{Deserialize, Serialize};
-
 use super::contact::{Contact, Secret, Tag};
 use super::crm::{self, CrmConfig, HttpRequest, HttpResponse, Loaded};
 use super::directory::{DirOp, DirResult, Index};
 use super::error::{Error, ErrorCode};
 use super::inbound::{InboundEvent, Source};
+use super::json::{DecodeError, Fields, FromJson, Json, ObjectWriter, ToJson};
 use super::member::{ContactLink, Credentials, Member, MemberView, Welcome};
 use super::secrets;
 
 /// How a new member gets credentials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PasswordMode {
     /// No password travels: a one-time set-password link is written into a CRM field.
     #[default]
@@ -37,8 +35,7 @@ pub enum PasswordMode {
 }
 
 /// The site's registration settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// The CRM account events come from; `None` for generic JSON sources with no API.
     pub crm: Option<CrmConfig>,
@@ -112,13 +109,11 @@ impl Config {
 /// A refresh an administrator asked for (WordPress's "Refresh from CRM" on a user's profile):
 /// the member's tags and names from the CRM, then new credentials when `credentials` asks, and
 /// the welcome tag only when `welcome` asks (and it was never sent). It never creates a member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Refresh {
     pub credentials: bool,
     pub welcome: bool,
     /// What the refresh did to the member record (existing or updated), once it is known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<OutcomeKind>,
 }
 
@@ -126,8 +121,7 @@ pub struct Refresh {
 pub const NOT_A_MEMBER: &str = "not_a_member";
 
 /// What a workflow decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutcomeKind {
     Created,
     Linked,
@@ -136,20 +130,17 @@ pub enum OutcomeKind {
     Conflict,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
     /// `email_taken_by_other_contact`, `email_change_taken`.
     pub reason: String,
     /// The member that holds what this contact needed.
     pub other_member: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
 }
 
 /// How the member's credentials were handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CredentialsIssued {
     /// Not a new member, or nowhere to deliver them (a source without a CRM API).
     #[default]
@@ -159,8 +150,7 @@ pub enum CredentialsIssued {
     GeneratedPassword,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WelcomeResult {
     #[default]
     NotApplicable,
@@ -169,21 +159,17 @@ pub enum WelcomeResult {
     AlreadyApplied,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub outcome: OutcomeKind,
     pub event: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub member: Option<MemberView>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub conflict: Option<Conflict>,
     pub credentials: CredentialsIssued,
     pub welcome: WelcomeResult,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogRecord {
     pub level: String,
     pub event: String,
@@ -191,8 +177,7 @@ pub struct LogRecord {
 }
 
 /// The next thing the host must do.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Send with the host's `fetch`; answer with `http` or `http_failed`. `purpose` is for
     /// logs and rate limiting; never log `request.headers`.
@@ -232,8 +217,7 @@ impl Effect {
 }
 
 /// The result of an [`Effect`].
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(try_from = "RawEffectResult")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum EffectResult {
     Http {
         response: HttpResponse,
@@ -252,47 +236,8 @@ pub enum EffectResult {
     Logged,
 }
 
-/// The wire form of an [`EffectResult`] (`{"type": "http", "response": …}` and so on), read
-/// through a flat struct rather than serde's internally tagged enums, which buffer every field
-/// first (see the note in `directory.rs`).
-#[derive(Deserialize)]
-struct RawEffectResult {
-    #[serde(rename = "type")]
-    kind: String,
-    response: Option<HttpResponse>,
-    message: Option<String>,
-    result: Option<Box<DirResult>>,
-    bytes: Option<Vec<u8>>,
-}
-
-impl TryFrom<RawEffectResult> for EffectResult {
-    type Error = String;
-
-    fn try_from(r: RawEffectResult) -> Result<Self, String> {
-        use super::directory::needed;
-        Ok(match r.kind.as_str() {
-            "http" => EffectResult::Http {
-                response: needed(r.response, "response")?,
-            },
-            "http_failed" => EffectResult::HttpFailed {
-                message: needed(r.message, "message")?,
-            },
-            "directory" => EffectResult::Directory {
-                result: needed(r.result, "result")?,
-            },
-            "random" => EffectResult::Random {
-                bytes: needed(r.bytes, "bytes")?,
-            },
-            "slept" => EffectResult::Slept,
-            "logged" => EffectResult::Logged,
-            other => return Err(format!("unknown variant `{other}` of type")),
-        })
-    }
-}
-
 /// What [`Workflow::poll`] returns.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Poll {
     Effect {
         effect: Effect,
@@ -308,8 +253,7 @@ pub enum Poll {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case", try_from = "RawStep")]
+#[derive(Debug, Clone, PartialEq)]
 enum Step {
     Load {
         part: usize,
@@ -325,7 +269,6 @@ enum Step {
     /// which a restore starts again from the contact lookup.
     Update {
         purpose: OutcomeKind,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         draft: Option<Box<Member>>,
     },
     /// Draw entropy for a password (with its salt) or a token.
@@ -342,45 +285,215 @@ enum Step {
     Done,
 }
 
-/// The saved form of a [`Step`], read through a flat struct (see `RawEffectResult`).
-#[derive(Deserialize)]
-struct RawStep {
-    step: String,
-    part: Option<usize>,
-    purpose: Option<OutcomeKind>,
-    draft: Option<Box<Member>>,
-    state: Option<Welcome>,
+crate::json_enum!(PasswordMode {
+    Link = "link",
+    Crm = "crm",
+});
+
+crate::json_struct!(
+    #[defaults]
+    Config {
+        crm: "crm",
+        password_mode: "passwordMode",
+        link_url: "linkUrl",
+        link_ttl_ms: "linkTtlMs",
+        password_length: "passwordLength",
+        min_crm_password: "minCrmPassword",
+        bcrypt_cost: "bcryptCost",
+        max_attempts: "maxAttempts",
+        retry_base_ms: "retryBaseMs",
+        retry_cap_ms: "retryCapMs",
+    }
+);
+
+crate::json_struct!(Refresh {
+    credentials: "credentials"[required],
+    welcome: "welcome"[required],
+    outcome: "outcome"[some],
+});
+
+crate::json_enum!(OutcomeKind {
+    Created = "created",
+    Linked = "linked",
+    Existing = "existing",
+    Updated = "updated",
+    Conflict = "conflict",
+});
+
+crate::json_struct!(Conflict {
+    reason: "reason"[required],
+    other_member: "otherMember"[required],
+    member: "member"[some],
+});
+
+crate::json_enum!(CredentialsIssued {
+    Unchanged = "unchanged",
+    LinkSent = "link_sent",
+    CrmPassword = "crm_password",
+    GeneratedPassword = "generated_password",
+});
+
+crate::json_enum!(WelcomeResult {
+    NotApplicable = "not_applicable",
+    Applied = "applied",
+    AlreadyApplied = "already_applied",
+});
+
+crate::json_struct!(Outcome {
+    outcome: "outcome"[required],
+    event: "event"[required],
+    member: "member"[some],
+    conflict: "conflict"[some],
+    credentials: "credentials"[required],
+    welcome: "welcome"[required],
+});
+
+crate::json_struct!(LogRecord {
+    level: "level"[required],
+    event: "event"[required],
+    message: "message"[required],
+});
+
+// The tagged enums are written with their tag first, as serde's internally tagged enums were
+// (saved states keep that form).
+
+impl ToJson for Effect {
+    fn write_json(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        match self {
+            Effect::Http { purpose, request } => {
+                o.field("type", "http");
+                o.field("purpose", purpose);
+                o.field("request", request);
+            }
+            Effect::Directory { op } => {
+                o.field("type", "directory");
+                o.field("op", op);
+            }
+            Effect::Random { bytes } => {
+                o.field("type", "random");
+                o.field("bytes", bytes);
+            }
+            Effect::Sleep { ms } => {
+                o.field("type", "sleep");
+                o.field("ms", ms);
+            }
+            Effect::Log { record } => {
+                o.field("type", "log");
+                o.field("record", record);
+            }
+        }
+        o.end();
+    }
 }
 
-impl TryFrom<RawStep> for Step {
-    type Error = String;
+impl FromJson for EffectResult {
+    fn from_json(v: Json<'_>) -> Result<Self, DecodeError> {
+        let mut f = Fields::of(v, "an effect result")?;
+        Ok(match &*f.tag("type")? {
+            "http" => EffectResult::Http {
+                response: f.take("response")?,
+            },
+            "http_failed" => EffectResult::HttpFailed {
+                message: f.take("message")?,
+            },
+            "directory" => EffectResult::Directory {
+                result: Box::new(f.take("result")?),
+            },
+            "random" => EffectResult::Random {
+                bytes: f.take("bytes")?,
+            },
+            "slept" => EffectResult::Slept,
+            "logged" => EffectResult::Logged,
+            other => return Err(DecodeError::unknown_variant(other, "type")),
+        })
+    }
+}
 
-    fn try_from(r: RawStep) -> Result<Self, String> {
-        use super::directory::needed;
-        Ok(match r.step.as_str() {
+impl ToJson for Poll {
+    fn write_json(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        match self {
+            Poll::Effect { effect } => {
+                o.field("state", "effect");
+                o.field("effect", effect);
+            }
+            Poll::Done { outcome } => {
+                o.field("state", "done");
+                o.field("outcome", outcome);
+            }
+            Poll::Pending { code, reason } => {
+                o.field("state", "pending");
+                o.field("code", code);
+                o.field("reason", reason);
+            }
+        }
+        o.end();
+    }
+}
+
+impl FromJson for Step {
+    fn from_json(v: Json<'_>) -> Result<Self, DecodeError> {
+        let mut f = Fields::of(v, "a step")?;
+        Ok(match &*f.tag("step")? {
             "load" => Step::Load {
-                part: needed(r.part, "part")?,
+                part: f.take("part")?,
             },
             "find_by_contact" => Step::FindByContact,
             "find_by_previous" => Step::FindByPrevious,
             "find_by_email" => Step::FindByEmail,
             "insert" => Step::Insert,
             "update" => Step::Update {
-                purpose: needed(r.purpose, "purpose")?,
-                draft: r.draft,
+                purpose: f.take("purpose")?,
+                draft: f.take::<Option<Member>>("draft")?.map(Box::new),
             },
             "draw" => Step::Draw,
             "store_password" => Step::StorePassword,
             "store_token" => Step::StoreToken,
             "write_crm_field" => Step::WriteCrmField,
             "mark_welcome" => Step::MarkWelcome {
-                state: needed(r.state, "state")?,
+                state: f.take("state")?,
             },
             "check_welcome" => Step::CheckWelcome,
             "apply_welcome" => Step::ApplyWelcome,
             "done" => Step::Done,
-            other => return Err(format!("unknown variant `{other}` of step")),
+            other => return Err(DecodeError::unknown_variant(other, "step")),
         })
+    }
+}
+
+impl ToJson for Step {
+    fn write_json(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        let name = match self {
+            Step::Load { .. } => "load",
+            Step::FindByContact => "find_by_contact",
+            Step::FindByPrevious => "find_by_previous",
+            Step::FindByEmail => "find_by_email",
+            Step::Insert => "insert",
+            Step::Update { .. } => "update",
+            Step::Draw => "draw",
+            Step::StorePassword => "store_password",
+            Step::StoreToken => "store_token",
+            Step::WriteCrmField => "write_crm_field",
+            Step::MarkWelcome { .. } => "mark_welcome",
+            Step::CheckWelcome => "check_welcome",
+            Step::ApplyWelcome => "apply_welcome",
+            Step::Done => "done",
+        };
+        o.field("step", name);
+        match self {
+            Step::Load { part } => o.field("part", part),
+            Step::Update { purpose, draft } => {
+                o.field("purpose", purpose);
+                if let Some(d) = draft {
+                    o.field("draft", &**d);
+                }
+            }
+            Step::MarkWelcome { state } => o.field("state", state),
+            _ => {}
+        }
+        o.end();
     }
 }
 
@@ -403,8 +516,7 @@ struct Held {
     hash: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Workflow {
     event_id: String,
     contact: Contact,
@@ -412,7 +524,6 @@ pub struct Workflow {
     /// Attempts of the current step's request.
     attempt: u32,
     /// A pause to take before the current step's effect.
-    #[serde(default)]
     sleep_ms: u64,
     /// The member being worked on, as last read or written.
     member: Option<Member>,
@@ -428,28 +539,45 @@ pub struct Workflow {
     verify_welcome: bool,
     /// A re-keyed contact (an email change) that no member held under either id was parked once
     /// for an earlier change still on its way; on its retry it registers the new address.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     rekey_waited: bool,
     /// Set for a refresh of an existing member (not a registration).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     refresh: Option<Refresh>,
     now: u64,
-    #[serde(skip)]
     logs: Vec<LogRecord>,
-    #[serde(skip)]
     held: Held,
     /// Partial results of a multi-request contact load.
-    #[serde(skip)]
     loaded: Loaded,
     /// Whether `contact.password` was read in this process (passwords are never persisted,
     /// so a restored workflow must load it again before deciding on credentials).
-    #[serde(skip)]
     password_fresh: bool,
     /// Whether the contact was loaded from the CRM in this process (an email change that comes
     /// to register someone loads it once, however little the record holds).
-    #[serde(skip)]
     loaded_here: bool,
 }
+
+crate::json_struct!(Workflow {
+    event_id: "eventId"[required],
+    contact: "contact"[required],
+    step: "step"[required],
+    attempt: "attempt"[required],
+    sleep_ms: "sleepMs"[default],
+    member: "member"[required],
+    outcome: "outcome"[required],
+    conflict: "conflict"[required],
+    credentials: "credentials"[required],
+    welcome: "welcome"[required],
+    restarts: "restarts"[required],
+    pending: "pending"[required],
+    verify_welcome: "verifyWelcome"[required],
+    rekey_waited: "rekeyWaited"[iftrue],
+    refresh: "refresh"[some],
+    now: "now"[required],
+    logs: "logs"[skip],
+    held: "held"[skip],
+    loaded: "loaded"[skip],
+    password_fresh: "passwordFresh"[skip],
+    loaded_here: "loadedHere"[skip],
+});
 
 impl std::fmt::Debug for Held {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -558,7 +686,7 @@ impl Workflow {
     /// Restores a persisted workflow. Secrets held in memory are gone: the machine reissues
     /// what it needs, and checks the CRM before a welcome tag it may already have applied.
     pub fn restore(json: &str) -> Result<Workflow, Error> {
-        let mut wf: Workflow = serde_json::from_str(json).map_err(|e| {
+        let mut wf: Workflow = super::json::from_str(json).map_err(|e| {
             Error::new(
                 ErrorCode::MalformedBody,
                 format!("not a saved workflow: {e}"),
@@ -569,7 +697,7 @@ impl Workflow {
     }
 
     pub fn save(&self) -> String {
-        serde_json::to_string(self).expect("workflow state serializes")
+        super::json::to_string(self)
     }
 
     fn after_restore(&mut self) {

@@ -1,7 +1,8 @@
 //! ActiveCampaign API v3, authenticated with `Api-Token`. Loading a contact takes three
 //! requests (the contact, its tags, its custom field values).
 
-use serde_json::json;
+use super::super::json::Json;
+use crate::json;
 
 use super::{
     encode, id_string, json_value, BadResponse, CrmConfig, HttpRequest, HttpResponse, Loaded,
@@ -9,12 +10,7 @@ use super::{
 use crate::core::contact::{name_field, Tag};
 use crate::core::email::Email;
 
-fn request(
-    cfg: &CrmConfig,
-    method: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> HttpRequest {
+fn request(cfg: &CrmConfig, method: &str, path: &str, body: Option<Json<'static>>) -> HttpRequest {
     super::request(cfg, "Api-Token", method, path, body)
 }
 

@@ -6,7 +6,7 @@
 //! field `write_field` writes: an id, a key or a name, depending on the CRM), and `name` is what
 //! a person reads.
 
-use serde::Serialize;
+use super::super::json::Json;
 
 use super::{encode, id_string, json_value, BadResponse, CrmConfig, HttpRequest, HttpResponse};
 use crate::core::contact::CrmKind;
@@ -28,7 +28,7 @@ impl Catalog {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogItem {
     pub id: String,
     pub name: String,
@@ -36,12 +36,21 @@ pub struct CatalogItem {
 
 /// One page of a catalog, and where the next one starts (a page token, cursor, offset or page
 /// number, as the CRM pages).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogPage {
     pub items: Vec<CatalogItem>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
 }
+
+crate::json_struct!(CatalogItem {
+    id: "id"[required],
+    name: "name"[required],
+});
+
+crate::json_struct!(CatalogPage {
+    items: "items"[required],
+    next: "next"[some],
+});
 
 /// Page sizes asked for: each CRM's documented maximum.
 const KEAP_PAGE: usize = 1000;
@@ -125,7 +134,7 @@ pub fn parse_list(
         )));
     }
     let v = json_value(res)?;
-    let list = |key: &str| -> Result<&Vec<serde_json::Value>, BadResponse> {
+    let list = |key: &str| -> Result<&[Json<'_>], BadResponse> {
         v.get(key)
             .and_then(|l| l.as_array())
             .ok_or_else(|| BadResponse(format!("the CRM's list has no `{key}`")))

@@ -3,8 +3,9 @@
 //! every client to send a User-Agent. Tags are names; a subscriber is read and written in
 //! `{"subscribers": [...]}` lists. See `docs/crm/drip.md`.
 
+use super::super::json::Json;
+use crate::json;
 use base64::Engine;
-use serde_json::json;
 
 use super::{
     encode, json_value, object_field, set_person, BadResponse, CrmConfig, HttpRequest,
@@ -12,12 +13,7 @@ use super::{
 };
 use crate::core::email::Email;
 
-fn request(
-    cfg: &CrmConfig,
-    method: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> HttpRequest {
+fn request(cfg: &CrmConfig, method: &str, path: &str, body: Option<Json<'static>>) -> HttpRequest {
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:", cfg.token.0));
     super::request_with(
         cfg,

@@ -3,7 +3,8 @@
 //! `Version` header. Tags are names; custom fields are `[{id, value}]`; the location (the
 //! sub-account) is `accountId` in the CRM settings. See `docs/crm/highlevel.md`.
 
-use serde_json::json;
+use super::super::json::Json;
+use crate::json;
 
 use super::{
     encode, field_value, json_value, set_person, BadResponse, CrmConfig, HttpRequest, HttpResponse,
@@ -14,12 +15,7 @@ use crate::core::email::Email;
 /// The API version every request names.
 const VERSION: &str = "2021-07-28";
 
-fn request(
-    cfg: &CrmConfig,
-    method: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> HttpRequest {
+fn request(cfg: &CrmConfig, method: &str, path: &str, body: Option<Json<'static>>) -> HttpRequest {
     super::bearer(cfg, &[("Version", VERSION)], method, path, body)
 }
 

@@ -4,7 +4,8 @@
 //! added to, which HubSpot workflows can start from. Custom fields are contact properties, by
 //! internal name. See `docs/crm/hubspot.md`.
 
-use serde_json::json;
+use super::super::json::Json;
+use crate::json;
 
 use super::{
     encode, id_string, json_value, set_person, BadResponse, CrmConfig, HttpRequest, HttpResponse,
@@ -13,12 +14,7 @@ use super::{
 use crate::core::contact::{Secret, Tag};
 use crate::core::email::Email;
 
-fn request(
-    cfg: &CrmConfig,
-    method: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> HttpRequest {
+fn request(cfg: &CrmConfig, method: &str, path: &str, body: Option<Json<'static>>) -> HttpRequest {
     super::bearer(cfg, &[], method, path, body)
 }
 

@@ -1,6 +1,7 @@
 //! Keap REST (v2 for contacts, v1 for applying tags), authenticated with `X-Keap-API-Key`.
 
-use serde_json::json;
+use super::super::json::Json;
+use crate::json;
 
 use super::{
     encode, id_json, id_string, json_value, BadResponse, CrmConfig, HttpRequest, HttpResponse,
@@ -11,12 +12,7 @@ use crate::core::email::Email;
 
 const LOAD_FIELDS: &str = "email_addresses,given_name,family_name,custom_fields,tag_ids";
 
-fn request(
-    cfg: &CrmConfig,
-    method: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> HttpRequest {
+fn request(cfg: &CrmConfig, method: &str, path: &str, body: Option<Json<'static>>) -> HttpRequest {
     super::request(cfg, "X-Keap-API-Key", method, path, body)
 }
 
@@ -68,7 +64,7 @@ pub(super) fn parse_load(
 }
 
 pub(super) fn write_field(cfg: &CrmConfig, id: &str, field: &str, value: &str) -> HttpRequest {
-    let body = json!({"custom_fields": [{"id": id_json(field), "content": value}]});
+    let body = json!({"custom_fields": [{"id": (id_json(field)), "content": value}]});
     request(
         cfg,
         "PATCH",
@@ -78,7 +74,7 @@ pub(super) fn write_field(cfg: &CrmConfig, id: &str, field: &str, value: &str) -
 }
 
 pub(super) fn apply_tag(cfg: &CrmConfig, id: &str, tag: &str) -> HttpRequest {
-    let body = json!({"tagIds": [id_json(tag)]});
+    let body = json!({"tagIds": [(id_json(tag))]});
     request(
         cfg,
         "POST",

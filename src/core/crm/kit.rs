@@ -2,7 +2,8 @@
 //! `X-Kit-Api-Key`. A subscriber has an email, a first name and custom fields by key; its tags
 //! come from a second request. Tags are addressed by id. See `docs/crm/kit.md`.
 
-use serde_json::json;
+use super::super::json::Json;
+use crate::json;
 
 use super::{
     encode, json_value, object_field, set_person, BadResponse, CrmConfig, HttpRequest,
@@ -10,12 +11,7 @@ use super::{
 };
 use crate::core::email::Email;
 
-fn request(
-    cfg: &CrmConfig,
-    method: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> HttpRequest {
+fn request(cfg: &CrmConfig, method: &str, path: &str, body: Option<Json<'static>>) -> HttpRequest {
     super::request(cfg, "X-Kit-Api-Key", method, path, body)
 }
 
@@ -58,7 +54,7 @@ pub(super) fn parse_load(
     } else {
         let list = v
             .get("tags")
-            .filter(|t| t.is_array())
+            .filter(|t| t.as_array().is_some())
             .ok_or_else(|| BadResponse("Kit's answer has no `tags` list".into()))?;
         into.tags = Some(super::tags_of(Some(list)));
     }
@@ -73,10 +69,10 @@ pub(super) fn write_field(
     value: &str,
     email: Option<&Email>,
 ) -> HttpRequest {
-    let mut body = json!({"fields": {field: value}});
-    if let Some(e) = email {
-        body["email_address"] = e.as_str().into();
-    }
+    let body = match email {
+        Some(e) => json!({"email_address": (e.as_str()), "fields": {field: value}}),
+        None => json!({"fields": {field: value}}),
+    };
     request(
         cfg,
         "PUT",

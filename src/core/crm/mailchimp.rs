@@ -4,8 +4,9 @@
 //! (the contact id memberwire keeps); custom fields are merge fields by tag (`PASSWORD`), which
 //! hold at most 255 characters; tags are applied by name. See `docs/crm/mailchimp.md`.
 
+use super::super::json::Json;
+use crate::json;
 use base64::Engine;
-use serde_json::json;
 
 use super::{
     encode, json_value, set_person, BadResponse, CrmConfig, HttpRequest, HttpResponse, Loaded,
@@ -14,12 +15,7 @@ use crate::core::contact::Secret;
 use crate::core::email::Email;
 use crate::core::inbound::mailchimp::subscriber_hash;
 
-fn request(
-    cfg: &CrmConfig,
-    method: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> HttpRequest {
+fn request(cfg: &CrmConfig, method: &str, path: &str, body: Option<Json<'static>>) -> HttpRequest {
     let basic =
         base64::engine::general_purpose::STANDARD.encode(format!("memberwire:{}", cfg.token.0));
     super::request_with(

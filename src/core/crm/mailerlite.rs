@@ -2,19 +2,15 @@
 //! Groups are its tags (addressed by id); custom fields are an object by key, with the names in
 //! `name` and `last_name`. See `docs/crm/mailerlite.md`.
 
+use super::super::json::Json;
 use super::{
     encode, json_value, object_field, set_person, BadResponse, CrmConfig, HttpRequest,
     HttpResponse, Loaded,
 };
 use crate::core::email::Email;
-use serde_json::json;
+use crate::json;
 
-fn request(
-    cfg: &CrmConfig,
-    method: &str,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> HttpRequest {
+fn request(cfg: &CrmConfig, method: &str, path: &str, body: Option<Json<'static>>) -> HttpRequest {
     super::bearer(cfg, &[], method, path, body)
 }
 

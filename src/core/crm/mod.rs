@@ -13,29 +13,24 @@ mod mailerlite;
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize};
-
 use super::contact::{Contact, CrmKind, Secret, Tag};
 use super::email::Email;
+use super::json::{DecodeError, FromJson, IntoJson, Json};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
     pub method: String,
     pub url: String,
     /// Includes the CRM's auth header: hosts must never log a request's headers.
     pub headers: Vec<(String, String)>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
     pub status: u16,
-    #[serde(default)]
     pub body: String,
     /// `Retry-After` in seconds, when the server sent one (Keap does not).
-    #[serde(default)]
     pub retry_after: Option<u64>,
 }
 
@@ -55,15 +50,41 @@ impl fmt::Debug for ApiToken {
     }
 }
 
-impl<'de> Deserialize<'de> for ApiToken {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(ApiToken)
+impl FromJson for ApiToken {
+    fn from_json(v: Json<'_>) -> Result<Self, DecodeError> {
+        String::from_json(v).map(ApiToken)
     }
 }
 
+crate::json_struct!(HttpRequest {
+    method: "method"[required],
+    url: "url"[required],
+    headers: "headers"[required],
+    body: "body"[some],
+});
+
+crate::json_struct!(HttpResponse {
+    status: "status"[required],
+    body: "body"[default],
+    retry_after: "retryAfter"[default],
+});
+
+crate::json_struct!(
+    #[from_only]
+    CrmConfig {
+        kind: "kind"[required],
+        base_url: "baseUrl"[required],
+        token: "token"[required],
+        password_field: "passwordField"[default],
+        password_field_max: "passwordFieldMax"[default],
+        link_field: "linkField"[default],
+        welcome_tag: "welcomeTag"[default],
+        account_id: "accountId"[default],
+    }
+);
+
 /// How memberwire reaches one CRM account.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct CrmConfig {
     pub kind: CrmKind,
     /// Keap: `https://api.infusionsoft.com/crm/rest`; ActiveCampaign:
@@ -71,21 +92,16 @@ pub struct CrmConfig {
     pub base_url: String,
     pub token: ApiToken,
     /// Custom field id that holds the member's password (password mode `crm`).
-    #[serde(default)]
     pub password_field: Option<String>,
     /// How many characters that field holds (Keap's legacy Password field: 20).
-    #[serde(default)]
     pub password_field_max: Option<usize>,
     /// Custom field id that receives the set-password link (password mode `link`).
-    #[serde(default)]
     pub link_field: Option<String>,
     /// The tag whose application starts the CRM's welcome email: its id (Keap, ActiveCampaign,
     /// Kit; a group id in MailerLite) or its name (Drip and HighLevel address tags by name).
-    #[serde(default)]
     pub welcome_tag: Option<String>,
     /// The account the API addresses besides the token: HighLevel's location id (Drip's
     /// account id and MailerLite need none: the first is in the base URL).
-    #[serde(default)]
     pub account_id: Option<String>,
 }
 
@@ -243,7 +259,7 @@ pub fn parse_find(cfg: &CrmConfig, res: &HttpResponse) -> Result<Vec<String>, Ba
         return Ok(Vec::new());
     }
     let v = json_value(res)?;
-    let ids_in = |list: Option<&serde_json::Value>| -> Vec<String> {
+    let ids_in = |list: Option<&Json<'_>>| -> Vec<String> {
         list.and_then(|c| c.as_array())
             .map(|list| {
                 list.iter()
@@ -285,7 +301,7 @@ fn request(
     auth_header: &str,
     method: &str,
     path: &str,
-    body: Option<serde_json::Value>,
+    body: Option<Json<'static>>,
 ) -> HttpRequest {
     request_with(
         cfg,
@@ -304,7 +320,7 @@ fn request_with(
     extra: &[(&str, &str)],
     method: &str,
     path: &str,
-    body: Option<serde_json::Value>,
+    body: Option<Json<'static>>,
 ) -> HttpRequest {
     let mut headers = vec![
         (auth.0.to_owned(), auth.1),
@@ -322,7 +338,7 @@ fn request_with(
         method: method.to_owned(),
         url: join(&cfg.base_url, path),
         headers,
-        body: body.map(|b| b.to_string()),
+        body: body.map(|b| b.to_text()),
     }
 }
 
@@ -347,8 +363,8 @@ fn encode(s: &str) -> String {
     out
 }
 
-fn json_value(res: &HttpResponse) -> Result<serde_json::Value, BadResponse> {
-    serde_json::from_str(&res.body).map_err(|e| {
+fn json_value(res: &HttpResponse) -> Result<Json<'_>, BadResponse> {
+    super::json::parse(&res.body).map_err(|e| {
         BadResponse(format!(
             "the CRM answered {} with a body that is not JSON: {e}",
             res.status
@@ -359,7 +375,7 @@ fn json_value(res: &HttpResponse) -> Result<serde_json::Value, BadResponse> {
 /// The non-empty value of custom field `field` in a CRM's list of field values (Keap:
 /// `custom_fields: [{id, content}]`; ActiveCampaign: `fieldValues: [{field, value}]`).
 fn field_value(
-    list: Option<&serde_json::Value>,
+    list: Option<&Json<'_>>,
     id_key: &str,
     value_key: &str,
     field: &str,
@@ -375,19 +391,19 @@ fn field_value(
 }
 
 /// A JSON id (number or string) as a string.
-fn id_string(v: &serde_json::Value) -> Option<String> {
+fn id_string(v: &Json<'_>) -> Option<String> {
     match v {
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Json::Num(n) => Some(n.to_string()),
+        Json::Str(s) if !s.is_empty() => Some(s.to_string()),
         _ => None,
     }
 }
 
 /// A JSON number for a numeric id (Keap's API wants numbers), else the string.
-fn id_json(id: &str) -> serde_json::Value {
+fn id_json(id: &str) -> Json<'static> {
     match id.parse::<u64>() {
-        Ok(n) => serde_json::Value::from(n),
-        Err(_) => serde_json::Value::from(id),
+        Ok(n) => n.into_json(),
+        Err(_) => id.into_json(),
     }
 }
 
@@ -396,9 +412,9 @@ fn id_json(id: &str) -> serde_json::Value {
 fn set_person(
     into: &mut Loaded,
     what: &str,
-    email: Option<&serde_json::Value>,
-    first: Option<&serde_json::Value>,
-    last: Option<&serde_json::Value>,
+    email: Option<&Json<'_>>,
+    first: Option<&Json<'_>>,
+    last: Option<&Json<'_>>,
 ) -> Result<(), BadResponse> {
     let bad = |e: crate::core::error::Error| BadResponse(format!("{what}: {}", e.message));
     if let Some(raw) = email
@@ -416,7 +432,7 @@ fn set_person(
 
 /// A CRM's list of a contact's tags: names (`["Customer"]`: Drip, HighLevel) or objects
 /// (`[{"id", "name"}]`: Kit, MailerLite's groups, Mailchimp). Empty names are skipped.
-fn tags_of(list: Option<&serde_json::Value>) -> Vec<Tag> {
+fn tags_of(list: Option<&Json<'_>>) -> Vec<Tag> {
     let Some(items) = list.and_then(|l| l.as_array()) else {
         return Vec::new();
     };
@@ -445,7 +461,7 @@ fn bearer(
     extra: &[(&str, &str)],
     method: &str,
     path: &str,
-    body: Option<serde_json::Value>,
+    body: Option<Json<'static>>,
 ) -> HttpRequest {
     request_with(
         cfg,
@@ -458,7 +474,7 @@ fn bearer(
 }
 
 /// The non-empty string value of `field` in a `{"key": "value"}` object of custom fields.
-fn object_field(fields: Option<&serde_json::Value>, field: &str) -> Option<Secret> {
+fn object_field(fields: Option<&Json<'_>>, field: &str) -> Option<Secret> {
     fields?
         .get(field)?
         .as_str()

@@ -8,75 +8,62 @@
 //! The camelCase spellings (`contactId`, `firstName`, `lastName`) are accepted too. Strings in
 //! `tags` are names, integers are ids. Every other top-level key is kept as a field.
 
-use std::collections::BTreeMap;
-
-use serde_json::value::RawValue;
-use serde_json::Value;
+use std::borrow::Cow;
 
 use super::super::contact::{
     self, keep_field, name_field, password_field, Contact, ContactId, CrmKind, Tag,
 };
 use super::super::email::Email;
 use super::super::error::{Error, ErrorCode};
+use super::super::json::Json;
 use super::{json_body, Inbound, InboundEvent, ParseOptions, Source};
 
 const ID_KEYS: [&str; 2] = ["contact_id", "contactId"];
 const FIRST_KEYS: [&str; 2] = ["first_name", "firstName"];
 const LAST_KEYS: [&str; 2] = ["last_name", "lastName"];
 
-/// A JSON object whose keys are unique: a key sent twice is ambiguous (JSON parsers disagree on
-/// which one wins), so the post is refused rather than read one way here and another elsewhere.
-pub(super) struct UniqueObject<'a>(pub(super) BTreeMap<String, &'a RawValue>);
+/// An object's entries, when its keys are unique: a key sent twice is ambiguous (JSON parsers
+/// disagree on which one wins), so the post is refused rather than read one way here and another
+/// elsewhere. `Ok(None)` for anything but an object; the error is the repeated key.
+pub(super) type Entries<'j, 'a> = &'j [(Cow<'a, str>, Json<'a>)];
 
-impl<'de: 'a, 'a> serde::Deserialize<'de> for UniqueObject<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
-            type Value = UniqueObject<'a>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a map")
-            }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                mut m: M,
-            ) -> Result<Self::Value, M::Error> {
-                let mut out = BTreeMap::new();
-                while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
-                    if out.contains_key(&k) {
-                        return Err(serde::de::Error::custom(format!(
-                            "the key `{k}` appears more than once"
-                        )));
-                    }
-                    out.insert(k, v);
-                }
-                Ok(UniqueObject(out))
-            }
+pub(super) fn unique_object<'j, 'a>(v: &'j Json<'a>) -> Result<Option<Entries<'j, 'a>>, String> {
+    let Some(entries) = v.as_object() else {
+        return Ok(None);
+    };
+    for (i, (k, _)) in entries.iter().enumerate() {
+        if entries[..i].iter().any(|(seen, _)| seen == k) {
+            return Err(format!("the key `{k}` appears more than once"));
         }
-        d.deserialize_map(Visit(std::marker::PhantomData))
     }
+    Ok(Some(entries))
+}
+
+/// The error for a body whose JSON is well formed but not of the shape a source sends.
+pub(super) fn shape(why: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorCode::MalformedBody,
+        format!("the JSON does not have the expected shape: {why}"),
+    )
 }
 
 pub(super) fn parse(body: &[u8], options: &ParseOptions) -> Result<Inbound, Error> {
-    // Borrowed raw values keep numbers exactly as written (a 20-digit id stays exact).
-    let UniqueObject(object) = json_body(body).map_err(|e| {
-        if e.message.contains("expected a map") || e.message.contains("invalid type") {
-            Error::new(ErrorCode::MalformedBody, "the body must be a JSON object")
-        } else {
-            e
-        }
-    })?;
-    let get = |keys: &[&'static str]| -> Option<(&'static str, &RawValue)> {
-        keys.iter().find_map(|k| object.get(*k).map(|v| (*k, *v)))
+    // Numbers are kept as written (a 20-digit id stays exact).
+    let root = json_body(body)?;
+    let object = unique_object(&root)
+        .map_err(shape)?
+        .ok_or_else(|| Error::new(ErrorCode::MalformedBody, "the body must be a JSON object"))?;
+    let find = |key: &str| object.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+    let get = |keys: &[&'static str]| -> Option<(&'static str, &Json<'_>)> {
+        keys.iter().find_map(|k| find(k).map(|v| (*k, v)))
     };
 
-    let (id_key, raw_id) = get(&ID_KEYS)
-        .filter(|(_, v)| v.get() != "null")
-        .ok_or_else(|| {
-            Error::new(
-                ErrorCode::MissingContactId,
-                "no contact id: send it as `contact_id` (or `contactId`)",
-            )
-        })?;
+    let (id_key, raw_id) = get(&ID_KEYS).filter(|(_, v)| !v.is_null()).ok_or_else(|| {
+        Error::new(
+            ErrorCode::MissingContactId,
+            "no contact id: send it as `contact_id` (or `contactId`)",
+        )
+    })?;
     let mut contact = Contact::new(
         CrmKind::Generic,
         &options.account,
@@ -101,27 +88,29 @@ pub(super) fn parse(body: &[u8], options: &ParseOptions) -> Result<Inbound, Erro
     let password_key = options.password_field.as_deref().unwrap_or("password");
     for key in [password_key, "password"] {
         if contact.password.is_none() {
-            if let Some(v) = object.get(key) {
+            if let Some(v) = find(key) {
                 contact.password = password_field(opt_string(v, key)?.as_deref(), key)?;
             }
         }
     }
 
-    for (k, v) in &object {
-        let consumed = ID_KEYS.contains(&k.as_str())
-            || FIRST_KEYS.contains(&k.as_str())
-            || LAST_KEYS.contains(&k.as_str())
-            || matches!(k.as_str(), "email" | "tags" | "password")
+    // In key order, as the post's other fields have always been kept.
+    let mut rest: Vec<&(Cow<'_, str>, Json<'_>)> = object.iter().collect();
+    rest.sort_by(|a, b| a.0.cmp(&b.0));
+    for (k, v) in rest {
+        let consumed = ID_KEYS.contains(&&**k)
+            || FIRST_KEYS.contains(&&**k)
+            || LAST_KEYS.contains(&&**k)
+            || matches!(&**k, "email" | "tags" | "password")
             || k == password_key;
         if consumed {
             continue;
         }
-        let value = match serde_json::from_str::<Value>(v.get()) {
-            Ok(Value::Null) => continue,
-            Ok(Value::String(s)) => s,
-            _ => v.get().to_owned(),
-        };
-        keep_field(&mut contact.fields, k, &value)?;
+        match v {
+            Json::Null => continue,
+            Json::Str(s) => keep_field(&mut contact.fields, k, s)?,
+            other => keep_field(&mut contact.fields, k, &other.to_text())?,
+        }
     }
 
     Ok(Inbound::Events {
@@ -134,36 +123,27 @@ pub(super) fn parse(body: &[u8], options: &ParseOptions) -> Result<Inbound, Erro
 }
 
 /// A contact id given as a JSON string or an integer, kept exactly as written.
-pub(super) fn json_id(raw: &RawValue, field: &str, numeric: bool) -> Result<ContactId, Error> {
-    let text = raw.get().trim();
-    if text.starts_with('"') {
-        let s: String = serde_json::from_str(text).map_err(|_| {
-            Error::new(
-                ErrorCode::InvalidContactId,
-                format!("field `{field}` is not a valid string"),
-            )
-        })?;
-        return ContactId::parse(&s, field, numeric);
-    }
-    if text == "null" {
-        return Err(Error::new(
+pub(super) fn json_id(raw: &Json<'_>, field: &str, numeric: bool) -> Result<ContactId, Error> {
+    match raw {
+        Json::Str(s) => ContactId::parse(s, field, numeric),
+        Json::Null => Err(Error::new(
             ErrorCode::MissingContactId,
             format!("field `{field}` is null"),
-        ));
+        )),
+        Json::Num(n) if n.bytes().all(|b| b.is_ascii_digit()) => {
+            ContactId::parse(n, field, numeric)
+        }
+        _ => Err(Error::new(
+            ErrorCode::InvalidContactId,
+            format!("field `{field}` must be a string or a whole number"),
+        )),
     }
-    if text.bytes().all(|b| b.is_ascii_digit()) {
-        return ContactId::parse(text, field, numeric);
-    }
-    Err(Error::new(
-        ErrorCode::InvalidContactId,
-        format!("field `{field}` must be a string or a whole number"),
-    ))
 }
 
-pub(super) fn opt_string(raw: &RawValue, field: &str) -> Result<Option<String>, Error> {
-    match serde_json::from_str::<Value>(raw.get()) {
-        Ok(Value::Null) => Ok(None),
-        Ok(Value::String(s)) => Ok(Some(s)),
+pub(super) fn opt_string(raw: &Json<'_>, field: &str) -> Result<Option<String>, Error> {
+    match raw {
+        Json::Null => Ok(None),
+        Json::Str(s) => Ok(Some(s.to_string())),
         _ => Err(Error::new(
             ErrorCode::InvalidField,
             format!("field `{field}` must be a string"),
@@ -173,10 +153,8 @@ pub(super) fn opt_string(raw: &RawValue, field: &str) -> Result<Option<String>, 
 
 /// A list of tags: names (strings), ids (whole numbers) or `{"id", "name"}` objects; with
 /// `comma_string`, also one string of comma-separated names (as HighLevel sends them).
-pub(super) fn tags(raw: &RawValue, field: &str, comma_string: bool) -> Result<Vec<Tag>, Error> {
-    let text = raw.get().trim();
-    if comma_string && text.starts_with('"') {
-        let list = opt_string(raw, field)?.unwrap_or_default();
+pub(super) fn tags(raw: &Json<'_>, field: &str, comma_string: bool) -> Result<Vec<Tag>, Error> {
+    if let (true, Json::Str(list)) = (comma_string, raw) {
         let names: Vec<&str> = list
             .split(',')
             .map(str::trim)
@@ -196,60 +174,59 @@ pub(super) fn tags(raw: &RawValue, field: &str, comma_string: bool) -> Result<Ve
         return Ok(out);
     }
     // One `{"id", "name"}` object is one tag (MailerLite names the group an event is about).
-    if comma_string && text.starts_with('{') {
-        let one: [&RawValue; 1] = [raw];
-        return tag_items(&one, field);
+    if let (true, Json::Obj(_)) = (comma_string, raw) {
+        return tag_items(std::slice::from_ref(raw), field);
     }
-    let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| {
-        Error::new(
+    let Json::Arr(items) = raw else {
+        return Err(Error::new(
             ErrorCode::InvalidField,
             if comma_string {
                 format!("field `{field}` must be an array or a comma-separated string")
             } else {
                 format!("field `{field}` must be an array")
             },
-        )
-    })?;
+        ));
+    };
     if items.len() > contact::MAX_TAGS {
         return Err(too_many_tags(field));
     }
-    tag_items(&items, field)
+    tag_items(items, field)
 }
 
-fn tag_items(items: &[&RawValue], field: &str) -> Result<Vec<Tag>, Error> {
+fn tag_items(items: &[Json<'_>], field: &str) -> Result<Vec<Tag>, Error> {
     let bad = || {
         Error::new(
             ErrorCode::InvalidField,
             format!("field `{field}` must hold tag names (strings), tag ids (whole numbers) or {{\"id\", \"name\"}} objects"),
         )
     };
+    let text = |v: Option<&Json<'_>>| -> Result<Option<String>, Error> {
+        match v {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Str(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
+            Some(_) => Err(bad()),
+        }
+    };
     let mut out: Vec<Tag> = Vec::with_capacity(items.len());
-    for &item in items {
-        let text = item.get().trim();
-        let tag = if text.bytes().all(|b| b.is_ascii_digit()) && !text.is_empty() {
-            Tag::id(text)
-        } else {
-            match serde_json::from_str::<Value>(text).map_err(|_| bad())? {
-                Value::String(s) if !s.trim().is_empty() => Tag::name(s.trim()),
-                Value::Object(map) => {
-                    let id = match map.get("id") {
-                        None | Some(Value::Null) => None,
-                        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-                        Some(Value::Number(n)) if n.is_u64() => Some(n.to_string()),
-                        Some(_) => return Err(bad()),
-                    };
-                    let name = match map.get("name") {
-                        None | Some(Value::Null) => None,
-                        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-                        Some(_) => return Err(bad()),
-                    };
-                    if id.is_none() && name.is_none() {
-                        return Err(bad());
-                    }
-                    Tag { id, name }
+    for item in items {
+        let tag = match item {
+            Json::Num(n) if n.bytes().all(|b| b.is_ascii_digit()) => Tag::id(n.as_ref()),
+            Json::Str(s) if !s.trim().is_empty() => Tag::name(s.trim()),
+            Json::Obj(_) => {
+                let id = match item.get("id") {
+                    Some(n @ Json::Num(_)) => match n.as_u64() {
+                        Some(id) => Some(id.to_string()),
+                        None => return Err(bad()),
+                    },
+                    other => text(other)?,
+                };
+                let name = text(item.get("name"))?;
+                if id.is_none() && name.is_none() {
+                    return Err(bad());
                 }
-                _ => return Err(bad()),
+                Tag { id, name }
             }
+            _ => return Err(bad()),
         };
         for part in tag.id.iter().chain(tag.name.iter()) {
             contact::check_len(part, contact::MAX_NAME, field)?;

@@ -6,14 +6,12 @@
 //! path must have unique keys (a key sent twice is ambiguous, as in the generic JSON parser), and
 //! numbers are read exactly as written (a 20-digit id stays exact).
 
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-
 use super::super::contact::{self, keep_field, name_field, password_field, Contact, CrmKind};
 use super::super::email::Email;
 use super::super::error::{Error, ErrorCode};
-use super::json::{json_id, opt_string, tags, UniqueObject};
-use super::{json_body, InboundEvent, Source};
+use super::super::json::Json;
+use super::json::{json_id, opt_string, tags, unique_object};
+use super::{InboundEvent, Source};
 
 /// Most segments in one path.
 pub const MAX_PATH_SEGMENTS: usize = 12;
@@ -27,14 +25,21 @@ pub const MAX_SOURCE_NAME: usize = 40;
 /// A source an owner defines for a sender memberwire has no parser for: its name (posts go to
 /// `/hooks/mapped/NAME`), the CRM whose contact ids it sends (none: ids of its own, and the
 /// member is made from what the post carries), and where its JSON carries the contact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MappedSource {
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crm: Option<CrmKind>,
     pub mapping: JsonMapping,
 }
+
+crate::json_struct!(
+    #[deny_unknown_fields]
+    MappedSource {
+        name: "name"[required],
+        crm: "crm"[some],
+        mapping: "mapping"[required],
+    }
+);
 
 impl MappedSource {
     /// Checks the name (lower-case letters, digits and dashes) and every path.
@@ -75,35 +80,41 @@ impl MappedSource {
 }
 
 /// Where a webhook's JSON carries each part of a contact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct JsonMapping {
     /// The path of an array whose elements are one contact each (a batched delivery); the other
     /// paths are then read inside each element. Unset: the body is one contact.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub each: Option<String>,
     /// The contact id (a string or a whole number). Required.
     pub contact_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     /// Tags: an array of names, ids or `{id, name}` objects, or one comma-separated string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
     /// A password the CRM record carries (password mode `crm`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
     /// What happened (`subscriber.applied_tag`); unset: the source's own name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_type: Option<String>,
     /// An object of custom fields (`{"name": "value"}`): the ones the site keeps (its allow-list)
     /// are kept with the event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<String>,
 }
+
+crate::json_struct!(
+    #[deny_unknown_fields]
+    JsonMapping {
+        each: "each"[some],
+        contact_id: "contactId"[required],
+        email: "email"[some],
+        first_name: "firstName"[some],
+        last_name: "lastName"[some],
+        tags: "tags"[some],
+        password: "password"[some],
+        event_type: "eventType"[some],
+        fields: "fields"[some],
+    }
+);
 
 impl JsonMapping {
     /// Checks every path; the error names the setting and what is wrong with it.
@@ -126,27 +137,26 @@ impl JsonMapping {
         Ok(())
     }
 
-    /// Reads the contacts of one body. `crm` and `numeric_ids` say what the ids are;
+    /// Reads the contacts of one body's JSON. `crm` and `numeric_ids` say what the ids are;
     /// `event_type` is the default event name.
     pub fn read(
         &self,
-        body: &[u8],
+        root: &Json<'_>,
         source: Source,
         crm: CrmKind,
         account: &str,
         event_type: &str,
         password_path: Option<&str>,
     ) -> Result<Vec<InboundEvent>, Error> {
-        let root: &RawValue = json_body(body)?;
-        let items: Vec<&RawValue> = match &self.each {
+        let items: &[Json<'_>] = match &self.each {
             None => {
-                if !root.get().trim_start().starts_with('{') {
+                if root.as_object().is_none() {
                     return Err(Error::new(
                         ErrorCode::MalformedBody,
                         "the body must be a JSON object",
                     ));
                 }
-                vec![root]
+                std::slice::from_ref(root)
             }
             Some(path) => {
                 let (_, list) = at_any(root, path)?.ok_or_else(|| {
@@ -155,7 +165,7 @@ impl JsonMapping {
                         format!("the body has no list of contacts at `{path}`"),
                     )
                 })?;
-                let items: Vec<&RawValue> = serde_json::from_str(list.get()).map_err(|_| {
+                let items = list.as_array().ok_or_else(|| {
                     Error::new(
                         ErrorCode::MalformedBody,
                         format!("`{path}` must be an array of contacts"),
@@ -174,7 +184,7 @@ impl JsonMapping {
             }
         };
         items
-            .into_iter()
+            .iter()
             .enumerate()
             .map(|(i, item)| {
                 let named = |p: &str| match &self.each {
@@ -202,7 +212,7 @@ impl JsonMapping {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn read_one(
         &self,
-        item: &RawValue,
+        item: &Json<'_>,
         source: Source,
         crm: CrmKind,
         account: &str,
@@ -268,17 +278,15 @@ impl JsonMapping {
                         pw.split('|').any(|alt| alt == format!("{fields_at}.{k}"))
                     })
                 };
-                if let Ok(UniqueObject(object)) = serde_json::from_str::<UniqueObject>(v.get()) {
+                if let Ok(Some(object)) = unique_object(v) {
                     for (k, v) in object {
-                        if is_password(&k) {
+                        if is_password(k) {
                             continue;
                         }
-                        match serde_json::from_str::<serde_json::Value>(v.get()) {
-                            Ok(serde_json::Value::String(s)) => {
-                                keep_field(&mut contact.fields, &k, &s)?
-                            }
-                            Ok(serde_json::Value::Null) => {}
-                            _ => keep_field(&mut contact.fields, &k, v.get())?,
+                        match v {
+                            Json::Str(s) => keep_field(&mut contact.fields, k, s)?,
+                            Json::Null => {}
+                            other => keep_field(&mut contact.fields, k, &other.to_text())?,
                         }
                     }
                 }
@@ -322,10 +330,10 @@ fn check_path(name: &str, path: &str) -> Result<(), Error> {
 }
 
 /// The first of `path`'s alternatives (`a|b`) that is there, with the alternative's own path.
-pub(super) fn at_any<'a, 'p>(
-    root: &'a RawValue,
+pub(super) fn at_any<'j, 'a, 'p>(
+    root: &'j Json<'a>,
     path: &'p str,
-) -> Result<Option<(&'p str, &'a RawValue)>, Error> {
+) -> Result<Option<(&'p str, &'j Json<'a>)>, Error> {
     for alt in path.split('|') {
         if let Some(v) = at(root, alt)? {
             return Ok(Some((alt, v)));
@@ -336,33 +344,23 @@ pub(super) fn at_any<'a, 'p>(
 
 /// The value at `path` inside `root`; `None` when a step is missing or the value is `null`. An
 /// object on the way with a key sent twice is refused.
-pub(super) fn at<'a>(root: &'a RawValue, path: &str) -> Result<Option<&'a RawValue>, Error> {
+pub(super) fn at<'j, 'a>(root: &'j Json<'a>, path: &str) -> Result<Option<&'j Json<'a>>, Error> {
     let mut cur = root;
     for seg in path.split('.') {
-        let text = cur.get().trim_start();
-        let next = if text.starts_with('{') {
-            let UniqueObject(object) = serde_json::from_str::<UniqueObject>(cur.get())
-                .map_err(|e| Error::new(ErrorCode::MalformedBody, format!("at `{path}`: {e}")))?;
-            object.get(seg).copied()
-        } else if text.starts_with('[') {
-            match seg.parse::<usize>() {
-                Ok(i) => {
-                    let list: Vec<&RawValue> = serde_json::from_str(cur.get()).map_err(|e| {
-                        Error::new(ErrorCode::MalformedBody, format!("at `{path}`: {e}"))
-                    })?;
-                    list.get(i).copied()
-                }
-                Err(_) => None,
-            }
-        } else {
-            None
+        let next = match cur {
+            Json::Obj(_) => unique_object(cur)
+                .map_err(|e| Error::new(ErrorCode::MalformedBody, format!("at `{path}`: {e}")))?
+                .and_then(|entries| entries.iter().find(|(k, _)| k == seg))
+                .map(|(_, v)| v),
+            Json::Arr(items) => seg.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
         };
         match next {
             Some(v) => cur = v,
             None => return Ok(None),
         }
     }
-    Ok((cur.get().trim() != "null").then_some(cur))
+    Ok((!cur.is_null()).then_some(cur))
 }
 
 #[cfg(test)]
@@ -382,7 +380,7 @@ mod tests {
 
     fn read(m: &JsonMapping, body: &str) -> Result<Vec<InboundEvent>, Error> {
         m.read(
-            body.as_bytes(),
+            &super::super::json_body(body.as_bytes())?,
             Source::Json,
             CrmKind::Generic,
             "default",

@@ -10,34 +10,29 @@ pub mod mailchimp;
 pub mod mapping;
 mod presets;
 
-use serde::{Deserialize, Serialize};
+use super::json::{Json, ObjectWriter, ToJson};
 
 use super::contact::{Contact, CrmKind};
 use super::error::{Error, ErrorCode};
 
 /// Where a post came from, chosen by the route it arrived on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {
     /// Keap "Send an HTTP post" (legacy action sets and campaign-builder HTTP post objects).
     KeapPost,
     /// Keap REST hook deliveries (JSON, ids only).
     KeapRest,
     /// ActiveCampaign webhooks (form fields).
-    #[serde(rename = "activecampaign")]
     ActiveCampaign,
     /// Kit webhooks (JSON, `subscriber`).
     Kit,
     /// Drip webhooks (JSON, `data.subscriber`).
     Drip,
     /// MailerLite webhooks (JSON, one event or a batch of `events`).
-    #[serde(rename = "mailerlite")]
     MailerLite,
     /// HighLevel workflow webhooks (JSON, `contact_id`).
-    #[serde(rename = "highlevel")]
     HighLevel,
     /// HubSpot workflow webhooks (one contact) and app webhooks (an array of events).
-    #[serde(rename = "hubspot")]
     HubSpot,
     /// Mailchimp webhooks (form fields, `data[email]`).
     Mailchimp,
@@ -182,9 +177,22 @@ impl MediaType {
     }
 }
 
+crate::json_enum!(Source {
+    KeapPost = "keap_post",
+    KeapRest = "keap_rest",
+    ActiveCampaign = "activecampaign",
+    Kit = "kit",
+    Drip = "drip",
+    MailerLite = "mailerlite",
+    HighLevel = "highlevel",
+    HubSpot = "hubspot",
+    Mailchimp = "mailchimp",
+    Json = "json",
+    Mapped = "mapped",
+});
+
 /// What the parsers need from the site's configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseOptions {
     /// Which account of the CRM posts arrive from (contact ids are unique only within one).
     pub account: String,
@@ -201,7 +209,6 @@ pub struct ParseOptions {
     /// `_MemberPwd`) is never stored.
     pub keep_fields: Vec<String>,
     /// The source a post to `/hooks/mapped/NAME` is read with (set by the host per post).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mapped: Option<mapping::MappedSource>,
 }
 
@@ -220,29 +227,59 @@ impl Default for ParseOptions {
 }
 
 /// What a post asks of memberwire.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Inbound {
     /// Contacts to register, one event each, in body order.
     Events { events: Vec<InboundEvent> },
     /// Keap's REST hook verification: answer 200 echoing `X-Hook-Secret`.
-    HookVerification {
-        #[serde(skip)]
-        secret: String,
-    },
+    HookVerification { secret: String },
     /// A well-formed delivery that names nothing memberwire acts on.
     Ignored { reason: String },
 }
 
 /// One contact to register, as far as the post describes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InboundEvent {
     pub source: Source,
     /// The CRM's name for what happened (`contact.add`, `subscribe`, `http_post`, ...).
     pub event_type: String,
     pub contact: Contact,
 }
+
+crate::json_struct!(
+    #[defaults]
+    ParseOptions {
+        account: "account",
+        password_field: "passwordField",
+        max_body_bytes: "maxBodyBytes",
+        keep_fields: "keepFields",
+        mapped: "mapped",
+    }
+);
+
+impl ToJson for Inbound {
+    fn write_json(&self, out: &mut String) {
+        let mut o = ObjectWriter::new(out);
+        match self {
+            Inbound::Events { events } => {
+                o.field("kind", "events");
+                o.field("events", events);
+            }
+            Inbound::HookVerification { .. } => o.field("kind", "hook_verification"),
+            Inbound::Ignored { reason } => {
+                o.field("kind", "ignored");
+                o.field("reason", reason);
+            }
+        }
+        o.end();
+    }
+}
+
+crate::json_struct!(InboundEvent {
+    source: "source"[required],
+    event_type: "eventType"[required],
+    contact: "contact"[required],
+});
 
 /// Request metadata the parsers look at besides the body.
 #[derive(Debug, Clone, Copy, Default)]
@@ -330,7 +367,14 @@ pub fn parse_post(
                 None => format!("mapped-{}", m.name),
             };
             m.mapping
-                .read(body, source, m.crm_kind(), &account, &m.name, None)
+                .read(
+                    &json_body(body)?,
+                    source,
+                    m.crm_kind(),
+                    &account,
+                    &m.name,
+                    None,
+                )
                 .map(|events| Inbound::Events { events })
         }
     }?;
@@ -469,10 +513,8 @@ fn printable(s: &str, max: usize) -> String {
         .collect()
 }
 
-/// Parses a JSON body, mapping serde's errors to `malformed_body` with position.
-fn json_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Error> {
-    // Read as text, as everything else memberwire parses from JSON is: one copy of serde's
-    // parser in the wasm instead of a second one for byte slices.
+/// Parses a JSON body; a syntax error is `malformed_body`, with where the parser stopped.
+pub(crate) fn json_body(body: &[u8]) -> Result<Json<'_>, Error> {
     let text = std::str::from_utf8(body).map_err(|e| {
         Error::new(
             ErrorCode::MalformedBody,
@@ -482,13 +524,11 @@ fn json_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Error> {
             ),
         )
     })?;
-    serde_json::from_str(text).map_err(|e| {
-        let what = if e.is_data() {
-            format!("the JSON does not have the expected shape: {e}")
-        } else {
-            format!("the body is not valid JSON: {e}")
-        };
-        Error::new(ErrorCode::MalformedBody, what)
+    super::json::parse(text).map_err(|e| {
+        Error::new(
+            ErrorCode::MalformedBody,
+            format!("the body is not valid JSON: {e}"),
+        )
     })
 }
 

@@ -4,10 +4,9 @@
 //! about them are in `docs/crm/*.md`; `tests/fixtures/inbound/{kit,drip,mailerlite,highlevel}_*`
 //! hold realistic and hostile deliveries.
 
-use serde_json::value::RawValue;
-
 use super::super::contact::CrmKind;
 use super::super::error::{Error, ErrorCode};
+use super::super::json::Json;
 use super::mapping::{at, JsonMapping, MAX_EACH};
 use super::{json_body, Inbound, InboundEvent, ParseOptions, Source};
 
@@ -134,15 +133,15 @@ pub fn mapping(source: Source, batched: bool) -> Option<(JsonMapping, &'static s
 }
 
 pub(super) fn parse(source: Source, body: &[u8], options: &ParseOptions) -> Result<Inbound, Error> {
-    let root: &RawValue = json_body(body)?;
+    let root = json_body(body)?;
     if source == Source::HubSpot {
-        return hubspot(root, body, options);
+        return hubspot(&root, options);
     }
     // A batch envelope wraps its events in `events` (Kit's webhook endpoints, MailerLite's
     // batched webhooks).
     let batched = matches!(source, Source::Kit | Source::MailerLite)
-        && root.get().trim_start().starts_with('{')
-        && at(root, "events")?.is_some();
+        && root.as_object().is_some()
+        && at(&root, "events")?.is_some();
     let Some((m, fields_at)) = mapping(source, batched) else {
         return Err(Error::new(
             ErrorCode::MalformedBody,
@@ -164,7 +163,7 @@ pub(super) fn parse(source: Source, body: &[u8], options: &ParseOptions) -> Resu
             .join("|")
     });
     let events = m.read(
-        body,
+        &root,
         source,
         source.crm(),
         &options.account,
@@ -177,14 +176,8 @@ pub(super) fn parse(source: Source, body: &[u8], options: &ParseOptions) -> Resu
 /// HubSpot: an array of app-webhook events (only contact events; one event per contact, the
 /// first of repeats), or one workflow webhook. A password property is read flat or in the
 /// record's `properties.NAME.value`.
-fn hubspot(root: &RawValue, body: &[u8], options: &ParseOptions) -> Result<Inbound, Error> {
-    if root.get().trim_start().starts_with('[') {
-        let items: Vec<&RawValue> = serde_json::from_str(root.get()).map_err(|_| {
-            Error::new(
-                ErrorCode::MalformedBody,
-                "the body must be an array of events",
-            )
-        })?;
+fn hubspot(root: &Json<'_>, options: &ParseOptions) -> Result<Inbound, Error> {
+    if let Json::Arr(items) = root {
         if items.len() > MAX_EACH {
             return Err(Error::new(
                 ErrorCode::TooManyObjects,
@@ -199,7 +192,7 @@ fn hubspot(root: &RawValue, body: &[u8], options: &ParseOptions) -> Result<Inbou
         for (i, item) in items.iter().enumerate() {
             // Deal, company and ticket events name other objects.
             let kind = at(item, "subscriptionType")?
-                .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+                .and_then(Json::as_str)
                 .unwrap_or_default();
             if !kind.starts_with("contact.") {
                 continue;
@@ -234,7 +227,7 @@ fn hubspot(root: &RawValue, body: &[u8], options: &ParseOptions) -> Result<Inbou
         .as_deref()
         .map(|f| format!("{f}|properties.{f}.value"));
     let events = m.read(
-        body,
+        root,
         Source::HubSpot,
         CrmKind::HubSpot,
         &options.account,
