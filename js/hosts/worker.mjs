@@ -65,17 +65,23 @@ function onFatal(err) {
 /** One per isolate: the store, engine and handler over this deployment's bindings. */
 async function build(env) {
   const db = d1Driver(env.DB);
-  // wrangler applies migrations at deploy (npm run deploy); an isolate checks once, and applies
-  // any that are missing, so a fresh database works too. Two isolates racing both get here: the
-  // loser's batch fails on the migration's name and it reads the winner's.
-  await applyMigrations(db, MIGRATIONS).catch(async (err) => {
-    const done = await db.all('SELECT name FROM d1_migrations', []);
-    if (done.length < MIGRATIONS.length) throw err;
-  });
   const store = sqlStore(wasm, db);
-  // An isolate's start reads its two settings in one query (each D1 round trip is felt by the
-  // post that starts the isolate).
-  await store.settings.preload([EMAIL_FORM, RULES, SOURCES, CATALOG, SOURCE_KEYS, CONNECTION]);
+  // Each D1 round trip is felt by the post that starts the isolate: the check that every
+  // migration is applied and the settings the start reads go in one batch.
+  const preloaded = [EMAIL_FORM, RULES, SOURCES, CATALOG, SOURCE_KEYS, CONNECTION];
+  const [applied] = await store.settings
+    .preload(preloaded, [{ sql: 'SELECT name FROM d1_migrations', params: [] }])
+    .catch(() => [null]);
+  if (!applied || !MIGRATIONS.every((m) => applied.some((r) => r.name === m.name))) {
+    // wrangler applies migrations at deploy (npm run deploy); an isolate that finds one missing
+    // (or a fresh database) applies it. Two isolates racing both get here: the loser's batch
+    // fails on the migration's name and it reads the winner's.
+    await applyMigrations(db, MIGRATIONS).catch(async (err) => {
+      const done = await db.all('SELECT name FROM d1_migrations', []);
+      if (done.length < MIGRATIONS.length) throw err;
+    });
+    await store.settings.preload(preloaded);
+  }
   await store.upgrade();
   const rules = await openRules(store.settings, wasm);
   const given = env.MEMBERWIRE_CONFIG ? JSON.parse(env.MEMBERWIRE_CONFIG) : {};

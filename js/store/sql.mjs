@@ -109,12 +109,25 @@ export function settingsOn(db, now = Date.now) {
     forgetPreloaded() {
       ahead.clear();
     },
-    /** Reads several settings in one query (a start-up reads each once): the next get() of each is answered from it. */
-    async preload(names) {
-      if (!names.length) return;
-      const rows = await db.all(`SELECT name, value FROM settings WHERE name IN (${names.map(() => '?').join(', ')})`, names);
+    /**
+     * Reads several settings in one query (a start-up reads each once): the next get() of each is
+     * answered from it. `also`: other reads sent in the same round trip (one batch), whose rows
+     * it resolves to, in order.
+     */
+    async preload(names, also = []) {
+      const read = { sql: `SELECT name, value FROM settings WHERE name IN (${names.map(() => '?').join(', ')})`, params: names };
+      let rows;
+      let others = [];
+      if (also.length) {
+        const results = await db.batch([...also, read]);
+        others = results.slice(0, also.length).map((r) => r.rows);
+        rows = results[also.length].rows;
+      } else {
+        rows = names.length ? await db.all(read.sql, read.params) : [];
+      }
       for (const n of names) ahead.set(n, null);
       for (const r of rows) ahead.set(r.name, JSON.parse(r.value));
+      return others;
     },
     async put(name, value) {
       ahead.delete(name);

@@ -38,3 +38,19 @@ test('D1: concurrent claims of one contact and one email in different cases make
   const ids = await db.all('SELECT kind, COUNT(*) AS n FROM identities GROUP BY kind ORDER BY kind', []);
   assert.deepEqual(ids.map((r) => [r.kind, r.n]), [['contact', 2], ['email', 2]]);
 });
+
+test('D1: settings preloaded with other reads in one batch, as a Worker isolate starts', { timeout: 60_000 }, async (t) => {
+  const { settingsOn } = await import('../../js/store/sql.mjs');
+  const db = await d1(t);
+  const settings = settingsOn(db);
+  await settings.put('rules', { list: [1] });
+  const [migrations] = await settings.preload(['rules', 'absent'], [{ sql: 'SELECT name FROM d1_migrations', params: [] }]);
+  assert.deepEqual(migrations.map((r) => r.name), readMigrations().map((m) => m.name));
+  // Answered from the batch: a value changed behind it is not read again, once.
+  await db.batch([{ sql: "UPDATE settings SET value = '{\"list\":[2]}' WHERE name = 'rules'", params: [] }]);
+  assert.deepEqual(await settings.get('rules'), { list: [1] });
+  assert.equal(await settings.get('absent'), null);
+  assert.deepEqual(await settings.get('rules'), { list: [2] }, 'a second get reads the store');
+  // A batch that fails (no such table: a fresh database) rejects, and the caller falls back.
+  await assert.rejects(settings.preload(['rules'], [{ sql: 'SELECT name FROM no_such_table', params: [] }]));
+});
