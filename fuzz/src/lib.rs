@@ -84,8 +84,8 @@ fn check_post_with(source: Source, data: &[u8], mapped: Option<MappedSource>) {
 }
 
 /// memberwire's JSON parser and writer against serde_json's, on any text:
-/// - both accept it or both refuse it (but for depth and float range, where serde_json has
-///   limits of its own);
+/// - both accept it or both refuse it, nesting depth included (but for numbers beyond a float's
+///   range, which serde_json refuses and memberwire keeps as written);
 /// - what both accept, they read alike: the same strings, numbers of the same value, the same
 ///   keys (the last of a key written twice wins in both);
 /// - what memberwire writes, serde_json reads back as the same value, and memberwire's escaping
@@ -100,8 +100,6 @@ pub fn check_json(data: &[u8]) {
     let (ours, theirs) = match (ours, theirs) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(_), Err(_)) => return,
-        (Err(e), Ok(_)) if e.message == "recursion limit exceeded" => return,
-        (Ok(_), Err(e)) if e.to_string().starts_with("recursion limit exceeded") => return,
         (Ok(_), Err(e)) if e.to_string().starts_with("number out of range") => return,
         (a, b) => panic!("the parsers disagree on {text:?}: memberwire {a:?}, serde_json {b:?}"),
     };

@@ -33,8 +33,9 @@ pub enum Json<'a> {
     Obj(Vec<(Cow<'a, str>, Json<'a>)>),
 }
 
-/// Deepest nesting accepted, as serde_json's default (a post cannot exhaust the stack).
-pub const MAX_DEPTH: usize = 128;
+/// Deepest nesting accepted: 127 arrays or objects inside each other, as serde_json's default
+/// limit (a post cannot exhaust the stack).
+pub const MAX_DEPTH: usize = 127;
 
 impl<'a> Json<'a> {
     /// The value of `key` in an object (the last one, if it was written twice); `None` for
@@ -394,13 +395,11 @@ impl<'a> Parser<'a> {
                 match first {
                     0xD800..=0xDBFF => {
                         // A leading surrogate must be followed by `\u` and a trailing one.
-                        match (self.peek(), self.bytes.get(self.at + 1)) {
-                            (Some(b'\\'), Some(b'u')) => self.at += 2,
-                            (None, _) | (Some(b'\\'), None) => {
-                                return Err((EOF_STRING, self.bytes.len()))
-                            }
-                            _ => {
-                                return Err(self.here("lone leading surrogate in hex escape"));
+                        for expected in [b'\\', b'u'] {
+                            match self.peek() {
+                                None => return Err((EOF_STRING, self.at)),
+                                Some(b) if b == expected => self.at += 1,
+                                Some(_) => return Err(self.here("unexpected end of hex escape")),
                             }
                         }
                         let second = self.hex4()?;
@@ -423,12 +422,15 @@ impl<'a> Parser<'a> {
     }
 
     fn hex4(&mut self) -> PResult<u32> {
+        // Fewer than four bytes left is the end of the text, whatever they are; four that are
+        // not all hex digits are an invalid escape, named after the four.
+        if self.at + 4 > self.bytes.len() {
+            return Err((EOF_STRING, self.bytes.len()));
+        }
+        let digits = &self.bytes[self.at..self.at + 4];
+        self.at += 4;
         let mut n = 0u32;
-        for _ in 0..4 {
-            let Some(b) = self.peek() else {
-                return Err((EOF_STRING, self.at));
-            };
-            self.at += 1;
+        for &b in digits {
             let d = match b {
                 b'0'..=b'9' => b - b'0',
                 b'a'..=b'f' => b - b'a' + 10,
@@ -672,6 +674,25 @@ pub fn required<T: FromJson>(slot: Option<T>, key: &str) -> Result<T, DecodeErro
     }
 }
 
+/// The key of an object written twice (the one whose second appearance comes first), if any.
+/// Objects come from senders: a large one is checked through a B-tree, not key against key.
+pub fn repeated_key<'j>(entries: &'j [(Cow<'_, str>, Json<'_>)]) -> Option<&'j str> {
+    if entries.len() <= 16 {
+        return entries
+            .iter()
+            .enumerate()
+            .find(|(i, (k, _))| entries[..*i].iter().any(|(seen, _)| seen == k))
+            .map(|(_, (k, _))| k.as_ref());
+    }
+    // The map type a contact's fields already use: no second copy of the B-tree's code (or of
+    // a sort's) in the wasm, for a copy of each key.
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    entries
+        .iter()
+        .find(|(k, _)| seen.insert(k.to_string(), String::new()).is_some())
+        .map(|(k, _)| k.as_ref())
+}
+
 /// An object's fields taken one by one, for the types a macro does not read (tagged enums):
 /// `let mut f = Fields::of(v, "an operation")?; match f.tag("op")?.as_str() { ... f.take("key")? }`.
 /// Keys nobody takes are ignored; a key written twice is an error.
@@ -682,10 +703,8 @@ pub struct Fields<'a> {
 impl<'a> Fields<'a> {
     pub fn of(v: Json<'a>, what: &str) -> Result<Fields<'a>, DecodeError> {
         let entries = object(v, what)?;
-        for (i, (k, _)) in entries.iter().enumerate() {
-            if entries[..i].iter().any(|(seen, _)| seen == k) {
-                return Err(DecodeError::duplicate(k));
-            }
+        if let Some(k) = repeated_key(&entries) {
+            return Err(DecodeError::duplicate(k));
         }
         Ok(Fields { entries })
     }
@@ -1268,7 +1287,11 @@ mod tests {
         );
         assert_eq!(
             err("\"\\ud800\""),
-            "lone leading surrogate in hex escape at line 1 column 8"
+            "unexpected end of hex escape at line 1 column 8"
+        );
+        assert_eq!(
+            err("\"\\ud800\\u0041\""),
+            "lone leading surrogate in hex escape at line 1 column 13"
         );
         assert_eq!(
             err("\"\\udc00\""),
@@ -1284,6 +1307,75 @@ mod tests {
             )
         );
         assert!(matches!(parse(&"[".repeat(MAX_DEPTH)), Err(e) if e.message == EOF_LIST));
+    }
+
+    #[test]
+    fn syntax_errors_read_as_serde_json_words_them() {
+        let deep = "[".repeat(200);
+        let cases = [
+            "",
+            " ",
+            "not json",
+            "<html>",
+            "{\"a\":\"b",
+            "{\"a\":1",
+            "[1,2",
+            "{\"a\" 1}",
+            "{\"a\":1 \"b\"}",
+            "[1 2]",
+            "{1:2}",
+            "[1,]",
+            "{\"a\":1,}",
+            "1 2",
+            "01",
+            "1.",
+            "1.x",
+            "-",
+            "-x",
+            "1e",
+            "1e+",
+            "tru",
+            "nul",
+            "fals",
+            "\"\\x\"",
+            "\"a\nb\"",
+            "\"\\ud800\"",
+            "\"\\ud800\\u0041\"",
+            "\"\\udc00\"",
+            "\"\\u12\"",
+            "\"\\u12g4\"",
+            "\n\n  ]",
+            "[\r\n1,\r\n]",
+            &deep,
+            "{\"a\":[{\"b\":}]}",
+            "[1,2]x",
+            "\"\\",
+            "[",
+            "{",
+            "{\"a\"",
+            "{\"a\":",
+            "\"abc",
+            "[1,",
+            "{,}",
+            "[,1]",
+            "1.5e",
+            "-01",
+            "[-]",
+            "\"\\u00\"",
+            "\"\\ud800\\udbff\"",
+            "\u{1}",
+            "\"\u{1}\"",
+            "{\"a\":1}}",
+            "[]]",
+            "\u{feff}1",
+        ];
+        for text in cases {
+            let ours = parse(text).unwrap_err().to_string();
+            let theirs = serde_json::from_str::<serde_json::Value>(text)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(ours, theirs, "{text:?}");
+        }
     }
 
     #[test]
@@ -1316,6 +1408,27 @@ mod tests {
         assert_eq!(parse("18446744073709551616").unwrap().as_u64(), None);
         assert_eq!(parse("5.0").unwrap().as_u64(), None);
         assert_eq!(parse("-5").unwrap().as_i64(), Some(-5));
+    }
+
+    #[test]
+    fn a_repeated_key_is_found_in_small_and_large_objects_alike() {
+        for n in [3usize, 16, 17, 5000] {
+            let mut keys: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+            let text = |keys: &[String]| {
+                let body: Vec<String> = keys.iter().map(|k| format!("\"{k}\":1")).collect();
+                format!("{{{}}}", body.join(","))
+            };
+            let t = text(&keys);
+            let v = parse(&t).unwrap();
+            assert_eq!(repeated_key(v.as_object().unwrap()), None, "{n} keys");
+            // Two keys repeated: the one whose second appearance comes first is named.
+            keys.push("k2".into());
+            keys.push("k0".into());
+            keys.push("k2".into());
+            let t = text(&keys);
+            let v = parse(&t).unwrap();
+            assert_eq!(repeated_key(v.as_object().unwrap()), Some("k2"), "{n} keys");
+        }
     }
 
     #[test]

@@ -31,12 +31,10 @@ pub(super) fn unique_object<'j, 'a>(v: &'j Json<'a>) -> Result<Option<Entries<'j
     let Some(entries) = v.as_object() else {
         return Ok(None);
     };
-    for (i, (k, _)) in entries.iter().enumerate() {
-        if entries[..i].iter().any(|(seen, _)| seen == k) {
-            return Err(format!("the key `{k}` appears more than once"));
-        }
+    match super::super::json::repeated_key(entries) {
+        Some(k) => Err(format!("the key `{k}` appears more than once")),
+        None => Ok(Some(entries)),
     }
-    Ok(Some(entries))
 }
 
 /// The error for a body whose JSON is well formed but not of the shape a source sends.

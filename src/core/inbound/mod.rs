@@ -553,6 +553,30 @@ mod tests {
     }
 
     #[test]
+    fn kept_fields_that_are_not_strings_are_kept_as_compact_json() {
+        let options = ParseOptions {
+            keep_fields: vec!["plan".into(), "extra".into()],
+            ..ParseOptions::default()
+        };
+        let body = br#"{"contact_id": "1", "plan": [1, 2], "extra": {"a": "\u00e9", "b": null}}"#;
+        let Inbound::Events { events } = parse_post(
+            Source::Json,
+            PostMeta {
+                content_type: Some("application/json"),
+                hook_secret: None,
+            },
+            body,
+            &options,
+        )
+        .unwrap() else {
+            panic!("events");
+        };
+        let fields = &events[0].contact.fields;
+        assert_eq!(fields["plan"], "[1,2]");
+        assert_eq!(fields["extra"], "{\"a\":\"\u{e9}\",\"b\":null}");
+    }
+
+    #[test]
     fn routes_round_trip() {
         for s in Source::ALL {
             assert_eq!(Source::from_route(s.route()), Some(s));
