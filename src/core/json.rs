@@ -69,21 +69,6 @@ impl<'a> Json<'a> {
         }
     }
 
-    /// A whole number that fits an i64.
-    pub fn as_i64(&self) -> Option<i64> {
-        match self {
-            Json::Num(n) => {
-                let digits = n.strip_prefix('-').unwrap_or(n);
-                if digits.bytes().all(|b| b.is_ascii_digit()) {
-                    n.parse().ok()
-                } else {
-                    None
-                }
-            }
-            _ => None,
-        }
-    }
-
     pub fn as_array(&self) -> Option<&[Json<'a>]> {
         match self {
             Json::Arr(items) => Some(items),
@@ -573,10 +558,6 @@ impl DecodeError {
         self.path.insert_str(0, &format!("[{index}]"));
         self
     }
-
-    pub fn message(&self) -> &str {
-        &self.message
-    }
 }
 
 impl fmt::Display for DecodeError {
@@ -609,13 +590,6 @@ pub trait ToJson {
 pub enum JsonError {
     Syntax(SyntaxError),
     Decode(DecodeError),
-}
-
-impl JsonError {
-    /// True when the text was JSON but not of the expected shape.
-    pub fn is_data(&self) -> bool {
-        matches!(self, JsonError::Decode(_))
-    }
 }
 
 impl fmt::Display for JsonError {
@@ -767,13 +741,6 @@ macro_rules! unsigned {
     )*};
 }
 unsigned!(u8, u16, u32, u64, usize);
-
-impl FromJson for i64 {
-    fn from_json(v: Json<'_>) -> Result<Self, DecodeError> {
-        v.as_i64()
-            .ok_or_else(|| DecodeError::expected("a whole number", &v))
-    }
-}
 
 impl<T: FromJson> FromJson for Option<T> {
     fn from_json(v: Json<'_>) -> Result<Self, DecodeError> {
@@ -951,15 +918,6 @@ impl ToJson for bool {
     }
 }
 
-impl ToJson for i64 {
-    fn write_json(&self, out: &mut String) {
-        if *self < 0 {
-            out.push('-');
-        }
-        write_u64(out, self.unsigned_abs());
-    }
-}
-
 impl<T: ToJson + ?Sized> ToJson for &T {
     fn write_json(&self, out: &mut String) {
         (**self).write_json(out);
@@ -1030,16 +988,6 @@ impl ToJson for Json<'_> {
                 o.end();
             }
         }
-    }
-}
-
-/// JSON text written out as it is (a value serialized earlier, such as a saved state).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RawJson(pub String);
-
-impl ToJson for RawJson {
-    fn write_json(&self, out: &mut String) {
-        out.push_str(&self.0);
     }
 }
 
@@ -1407,7 +1355,6 @@ mod tests {
         );
         assert_eq!(parse("18446744073709551616").unwrap().as_u64(), None);
         assert_eq!(parse("5.0").unwrap().as_u64(), None);
-        assert_eq!(parse("-5").unwrap().as_i64(), Some(-5));
     }
 
     #[test]
@@ -1505,7 +1452,6 @@ mod tests {
 
         let e = from_str::<Sample>(r#"{"n":1}"#).unwrap_err();
         assert_eq!(e.to_string(), "missing field `id`");
-        assert!(e.is_data());
         let e = from_str::<Sample>(r#"{"id":"1","id":"2"}"#).unwrap_err();
         assert_eq!(e.to_string(), "duplicate field `id`");
         let e = from_str::<Vec<Sample>>(r#"[{"id":"1"},{"id":"1","tags":[1]}]"#).unwrap_err();
@@ -1543,7 +1489,6 @@ mod tests {
         m.insert("z".to_owned(), 1u64);
         m.insert("a".to_owned(), 2u64);
         assert_eq!(to_string(&m), r#"{"a":2,"z":1}"#);
-        assert_eq!(to_string(&-12i64), "-12");
         assert_eq!(to_string(&u64::MAX), "18446744073709551615");
     }
 }
