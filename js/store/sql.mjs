@@ -119,9 +119,9 @@ export function settingsOn(db, now = Date.now) {
       let rows;
       let others = [];
       if (also.length) {
-        const results = await db.batch([...also, read]);
+        const results = await db.batch(names.length ? [...also, read] : also);
         others = results.slice(0, also.length).map((r) => r.rows);
-        rows = results[also.length].rows;
+        rows = names.length ? results[also.length].rows : [];
       } else {
         rows = names.length ? await db.all(read.sql, read.params) : [];
       }

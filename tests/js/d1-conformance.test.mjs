@@ -51,6 +51,9 @@ test('D1: settings preloaded with other reads in one batch, as a Worker isolate 
   assert.deepEqual(await settings.get('rules'), { list: [1] });
   assert.equal(await settings.get('absent'), null);
   assert.deepEqual(await settings.get('rules'), { list: [2] }, 'a second get reads the store');
+  // Other reads alone (no setting named) are still one batch.
+  const [alone] = await settings.preload([], [{ sql: 'SELECT name FROM d1_migrations', params: [] }]);
+  assert.equal(alone.length, readMigrations().length);
   // A batch that fails (no such table: a fresh database) rejects, and the caller falls back.
   await assert.rejects(settings.preload(['rules'], [{ sql: 'SELECT name FROM no_such_table', params: [] }]));
 });
