@@ -247,17 +247,7 @@ pub struct Contact {
     pub previous_id: Option<ContactId>,
 }
 
-crate::json_enum!(CrmKind {
-    Keap = "keap",
-    ActiveCampaign = "activecampaign",
-    Kit = "kit",
-    Drip = "drip",
-    MailerLite = "mailerlite",
-    HighLevel = "highlevel",
-    HubSpot = "hubspot",
-    Mailchimp = "mailchimp",
-    Generic = "generic",
-});
+crate::json_enum!(CrmKind by as_str, from_name);
 
 impl FromJson for ContactId {
     fn from_json(v: Json<'_>) -> Result<Self, DecodeError> {

@@ -99,23 +99,6 @@ impl<'a> Json<'a> {
         }
     }
 
-    /// The same value owning all of its text.
-    pub fn into_owned(self) -> Json<'static> {
-        match self {
-            Json::Null => Json::Null,
-            Json::Bool(b) => Json::Bool(b),
-            Json::Num(n) => Json::Num(Cow::Owned(n.into_owned())),
-            Json::Str(s) => Json::Str(Cow::Owned(s.into_owned())),
-            Json::Arr(items) => Json::Arr(items.into_iter().map(Json::into_owned).collect()),
-            Json::Obj(entries) => Json::Obj(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned()))
-                    .collect(),
-            ),
-        }
-    }
-
     /// The value as compact JSON text.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -795,12 +778,6 @@ impl<A: FromJson, B: FromJson> FromJson for (A, B) {
     }
 }
 
-impl FromJson for Json<'static> {
-    fn from_json(v: Json<'_>) -> Result<Self, DecodeError> {
-        Ok(v.into_owned())
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Writing
 
@@ -1156,9 +1133,30 @@ macro_rules! json_struct {
 }
 
 /// An enum of unit variants read from and written as strings:
-/// `json_enum!(Credentials { None = "none", LinkIssued = "link_issued" });`
+/// `json_enum!(Credentials { None = "none", LinkIssued = "link_issued" });`, or, for an enum
+/// that already names its values, through those names: `json_enum!(CrmKind by as_str, from_name);`.
 #[macro_export]
 macro_rules! json_enum {
+    ($name:ident by $to:ident, $from:ident) => {
+        impl $crate::core::json::FromJson for $name {
+            fn from_json(
+                v: $crate::core::json::Json<'_>,
+            ) -> Result<Self, $crate::core::json::DecodeError> {
+                match v.as_str() {
+                    Some(s) => $name::$from(s).ok_or_else(|| {
+                        $crate::core::json::DecodeError::unknown_variant(s, stringify!($name))
+                    }),
+                    None => Err($crate::core::json::DecodeError::expected("a string", &v)),
+                }
+            }
+        }
+
+        impl $crate::core::json::ToJson for $name {
+            fn write_json(&self, out: &mut String) {
+                $crate::core::json::write_str(out, self.$to());
+            }
+        }
+    };
     ($name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
         impl $name {
             /// The name this value is written with in JSON.
@@ -1479,6 +1477,20 @@ mod tests {
         assert_eq!(to_string(&Colour::Red), r#""red""#);
         let e = from_str::<Colour>(r#""green""#).unwrap_err();
         assert_eq!(e.to_string(), "unknown variant `green` of Colour");
+    }
+
+    #[test]
+    fn an_enum_that_names_itself_reads_and_writes_by_those_names() {
+        use crate::core::contact::CrmKind;
+        assert_eq!(
+            from_str::<CrmKind>(r#""hubspot""#).unwrap(),
+            CrmKind::HubSpot
+        );
+        assert_eq!(to_string(&CrmKind::ActiveCampaign), r#""activecampaign""#);
+        let e = from_str::<CrmKind>(r#""nope""#).unwrap_err();
+        assert_eq!(e.to_string(), "unknown variant `nope` of CrmKind");
+        let e = from_str::<CrmKind>("7").unwrap_err();
+        assert_eq!(e.to_string(), "expected a string, found a number");
     }
 
     #[test]

@@ -177,19 +177,7 @@ impl MediaType {
     }
 }
 
-crate::json_enum!(Source {
-    KeapPost = "keap_post",
-    KeapRest = "keap_rest",
-    ActiveCampaign = "activecampaign",
-    Kit = "kit",
-    Drip = "drip",
-    MailerLite = "mailerlite",
-    HighLevel = "highlevel",
-    HubSpot = "hubspot",
-    Mailchimp = "mailchimp",
-    Json = "json",
-    Mapped = "mapped",
-});
+crate::json_enum!(Source by as_str, from_name);
 
 /// What the parsers need from the site's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
