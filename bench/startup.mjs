@@ -1,8 +1,9 @@
 // Start-up: compile + instantiate + first parsed post.
 // - Node: in fresh processes (bench/startup-child.mjs), median of `runs`.
 // - workerd (miniflare): time from creating the runtime to the first answer. memberwire's Worker
-//   runs as `wrangler deploy` ships it (bundled by `wrangler deploy --dry-run --outdir`: one
-//   script, the wasm and the migrations beside it), and its answer records the post in D1 and
+//   runs as `wrangler deploy` ships it (`wrangler deploy --dry-run --outdir`, which runs
+//   scripts/build-worker.mjs: the entry, the chunks it imports, the chunks loaded at their first
+//   `import()`, the wasm and the migrations beside them), and its answer records the post in D1 and
 //   queues it (a durable deployment's real first answer). Baselines in the same run: a Worker
 //   without wasm doing the same platform work (one D1 insert, one queue send), and a one-line
 //   Worker answering a fixed JSON (workerd's own start).
@@ -50,7 +51,9 @@ export async function runStartup({ runs = 7, log = console.log } = {}) {
       ? { type: 'CompiledWasm', path: join(bundle, f), contents: readFileSync(join(bundle, f)) }
       : f.endsWith('.sql')
         ? { type: 'Text', path: join(bundle, f), contents: readFileSync(join(bundle, f), 'utf8') }
-        : null;
+        : f.endsWith('.js') && f !== 'worker.js'
+          ? { type: 'ESModule', path: join(bundle, f), contents: readFileSync(join(bundle, f), 'utf8') }
+          : null;
   const deps = files.map(dependency).filter(Boolean);
   const esm = (name, contents) => ({ type: 'ESModule', path: join(bundle, name), contents });
   /** A Worker whose entry is `contents`, beside the bundle's other modules (`with`) when it imports them. */

@@ -20,6 +20,7 @@ import { createKeapSandbox } from '../js/sandbox/keap.mjs';
 import { d1Driver } from '../js/store/d1.mjs';
 import { applyMigrations } from '../js/store/sql.mjs';
 import { readMigrations } from '../js/store/sqlite.mjs';
+import { buildWorker, workerModules } from '../scripts/build-worker.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -117,8 +118,12 @@ export async function runWorkerd({ posts = 300, log = console.log } = {}) {
     linkUrl: 'https://members.example/set-password',
     crm: { kind: 'keap', baseUrl: 'http://sandbox.test/crm/rest', token: 'keap-sandbox-api-key', passwordField: '11', passwordFieldMax: 20, linkField: '13', welcomeTag: '95' },
   });
+  // The Worker as it deploys: wrangler's build (scripts/build-worker.mjs).
+  const built = mkdtempSync(join(tmpdir(), 'mw-bench-worker-'));
+  await buildWorker(built);
+  process.on('exit', () => rmSync(built, { recursive: true, force: true }));
   const worker = {
-    scriptPath: `${root}js/hosts/worker.mjs`,
+    ...workerModules(built),
     bindings: { MEMBERWIRE_KEY: 'mwk_workerd-bench-key-0123456789abcdefghij', MEMBERWIRE_CONFIG: config, MEMBERWIRE_RATE_LIMIT: '0' },
   };
   const body = (id) => `contactId=${id}`;

@@ -26,12 +26,10 @@ import { createHandler } from '../engine/handler.mjs';
 import { sqlStore, EMAIL_FORM } from '../adapters/sql-store.mjs';
 import { d1Driver } from '../store/d1.mjs';
 import { applyMigrations } from '../store/sql.mjs';
-import { createAdminApi } from '../server/admin-api.mjs';
 import { openRules, openSources, RULES, SOURCES } from '../server/settings.mjs';
 import { openCatalog, CATALOG } from '../server/catalog.mjs';
 import { openSourceKeys, SOURCE_KEYS } from '../server/source-keys.mjs';
 import { openConnection, CONNECTION } from '../server/connection.mjs';
-import { wordpressDirectory } from '../adapters/wordpress-directory.mjs';
 
 wasm.initSync({ module: wasmModule });
 
@@ -104,7 +102,7 @@ async function build(env) {
   // Members in D1, or the users of a WordPress site with memberwire's plugin (MEMBERWIRE_WP_URL,
   // MEMBERWIRE_WP_USER and the secret MEMBERWIRE_WP_APP_PASSWORD, as the plugin's Setup shows).
   const directory = env.MEMBERWIRE_WP_URL
-    ? wordpressDirectory(wasm, { url: env.MEMBERWIRE_WP_URL, user: env.MEMBERWIRE_WP_USER, appPassword: env.MEMBERWIRE_WP_APP_PASSWORD, fetch: (u, i) => fetch(u, i), levelsOf: (tags) => rules.levels(tags), named: (tags) => rules.named(tags) })
+    ? (await import('../adapters/wordpress-directory.mjs')).wordpressDirectory(wasm, { url: env.MEMBERWIRE_WP_URL, user: env.MEMBERWIRE_WP_USER, appPassword: env.MEMBERWIRE_WP_APP_PASSWORD, fetch: (u, i) => fetch(u, i), levelsOf: (tags) => rules.levels(tags), named: (tags) => rules.named(tags) })
     : store.directory;
   if (env.MEMBERWIRE_TEST_FAULT === 'trap-once') trapOnce(directory);
   // MEMBERWIRE_RATE_LIMIT overrides the CRM's requests per second (0: none; tests, benchmarks).
@@ -137,7 +135,7 @@ async function build(env) {
   // first post: a hook post starting an isolate waits for no more than the hook needs.
   let admin = null;
   const adminApi = () =>
-    (admin ??= createAdminApi({
+    (admin ??= import('../server/admin-api.mjs').then(({ createAdminApi }) => createAdminApi({
       wasm,
       store,
       engine,
@@ -159,7 +157,7 @@ async function build(env) {
       staticFiles: env.ASSETS ? (request) => env.ASSETS.fetch(request) : undefined,
       testPost: () => new Response(JSON.stringify({ error: { code: 'not_supported', message: 'send a test post to /hooks/json instead' } }), { status: 400 }),
       log,
-    }).catch((err) => {
+    })).catch((err) => {
       admin = null;
       throw err;
     }));

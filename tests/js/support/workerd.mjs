@@ -1,7 +1,16 @@
-// The Worker (js/hosts/worker.mjs) as miniflare runs it in the tests: the repository's modules
-// (the wasm as a compiled module, the migrations as text), D1, the events queue with its
-// dead-letter queue, and every outbound fetch handed to `outboundService`.
-import { ROOT } from './registration.mjs';
+// The Worker as miniflare runs it in the tests: built as `wrangler deploy` ships it
+// (scripts/build-worker.mjs: js/hosts/worker.mjs bundled, minified and split, the wasm and the
+// migrations beside it), with D1, the events queue with its dead-letter queue, and every outbound
+// fetch handed to `outboundService`.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildWorker, workerModules } from '../../../scripts/build-worker.mjs';
+
+/** One build per test process. */
+const BUILT = mkdtempSync(join(tmpdir(), 'mw-test-worker-'));
+await buildWorker(BUILT);
+process.on('exit', () => rmSync(BUILT, { recursive: true, force: true }));
 
 export const QUEUE = 'memberwire-events';
 export const DLQ = 'memberwire-events-dlq';
@@ -18,15 +27,7 @@ export function miniflareOptions({ persist, bindings, outboundService, assets })
     ...(assets ? { assets: { directory: assets, binding: 'ASSETS', routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } } } : {}),
     compatibilityDate: '2026-04-26',
     compatibilityFlags: ['nodejs_compat'],
-    modulesRoot: ROOT,
-    modules: true,
-    scriptPath: `${ROOT}js/hosts/worker.mjs`,
-    // Custom rules come before miniflare's defaults, so .js (pkg/memberwire.js) needs its own.
-    modulesRules: [
-      { type: 'ESModule', include: ['**/*.mjs', '**/*.js'] },
-      { type: 'CompiledWasm', include: ['**/*.wasm'] },
-      { type: 'Text', include: ['**/*.sql'] },
-    ],
+    ...workerModules(BUILT),
     bindings,
     d1Databases: { DB: 'memberwire' },
     queueProducers: { EVENTS: { queueName: QUEUE } },

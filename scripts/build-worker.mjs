@@ -1,0 +1,83 @@
+// The Worker as `wrangler deploy` uploads it (wrangler.toml's [build] runs this): js/hosts/worker.mjs
+// bundled by esbuild into dist/worker/, minified, with source maps, and split where the code says
+// `import()`: the admin API and the WordPress directory are modules of their own, which workerd
+// compiles only when a request first needs them, so an isolate started by a hook post parses only
+// what the post needs (most of a cold start's cost is parsing JS: README, "Performance"). The wasm
+// and the migrations sit beside the modules, imported by name as wrangler's default rules type them.
+//
+//   node scripts/build-worker.mjs [OUTDIR]     (default dist/worker)
+//
+// The tests and the benchmarks run the same build (`buildWorker`, `workerModules`).
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Builds the Worker into `out` (emptied first); resolves to the output files and their sizes. */
+export async function buildWorker(out = join(root, 'dist/worker')) {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  // `.wasm` and `.sql` imports stay imports, of a copy beside the bundle.
+  const besideTheBundle = {
+    name: 'beside-the-bundle',
+    setup(b) {
+      b.onResolve({ filter: /\.(wasm|sql)$/ }, (args) => {
+        const file = resolve(args.resolveDir, args.path);
+        copyFileSync(file, join(out, basename(file)));
+        return { path: `./${basename(file)}`, external: true };
+      });
+    },
+  };
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: { worker: 'js/hosts/worker.mjs' },
+    outdir: out,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    minify: true,
+    sourcemap: 'linked',
+    external: ['node:*', 'cloudflare:*'],
+    plugins: [besideTheBundle],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  // What an isolate loads as it starts: the entry and what it imports statically; the rest loads
+  // at the first `import()` that names it.
+  const outputs = result.metafile.outputs;
+  const entry = Object.keys(outputs).find((f) => outputs[f].entryPoint);
+  const eager = new Set();
+  for (const queue = [entry]; queue.length; ) {
+    const f = queue.pop();
+    if (eager.has(f)) continue;
+    eager.add(f);
+    for (const i of outputs[f].imports) if (i.kind === 'import-statement' && outputs[i.path]) queue.push(i.path);
+  }
+  return Object.keys(outputs)
+    .filter((f) => !f.endsWith('.map'))
+    .map((f) => ({ file: basename(f), bytes: outputs[f].bytes, atStart: eager.has(f) }));
+}
+
+/**
+ * The built Worker's modules as Miniflare takes them (and as `wrangler deploy` uploads them): the
+ * entry first, the other chunks, the wasm compiled, the migrations as text.
+ */
+export function workerModules(out = join(root, 'dist/worker')) {
+  const file = (f) => join(out, f);
+  const modules = [{ type: 'ESModule', path: file('worker.js'), contents: readFileSync(file('worker.js'), 'utf8') }];
+  for (const f of readdirSync(out).sort()) {
+    if (f === 'worker.js') continue;
+    if (f.endsWith('.js')) modules.push({ type: 'ESModule', path: file(f), contents: readFileSync(file(f), 'utf8') });
+    else if (f.endsWith('.wasm')) modules.push({ type: 'CompiledWasm', path: file(f), contents: readFileSync(file(f)) });
+    else if (f.endsWith('.sql')) modules.push({ type: 'Text', path: file(f), contents: readFileSync(file(f), 'utf8') });
+  }
+  return { modulesRoot: out, modules };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await buildWorker(process.argv[2] ? resolve(process.argv[2]) : undefined);
+}
