@@ -27,7 +27,7 @@ const results = { machine: `${cpus().length} cores (${cpus()[0]?.model ?? 'unkno
 
 results.size = runSize();
 
-results.startup = await runStartup({ runs: quick ? 3 : 21 });
+results.startup = await runStartup({ runs: quick ? 3 : 31 });
 results.crossings = await runCrossings();
 {
   const c = results.crossings;

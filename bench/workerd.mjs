@@ -120,8 +120,8 @@ export async function runWorkerd({ posts = 300, log = console.log } = {}) {
   });
   // The Worker as it deploys: wrangler's build (scripts/build-worker.mjs).
   const built = mkdtempSync(join(tmpdir(), 'mw-bench-worker-'));
-  await buildWorker(built);
   process.on('exit', () => rmSync(built, { recursive: true, force: true }));
+  await buildWorker(built);
   const worker = {
     ...workerModules(built),
     bindings: { MEMBERWIRE_KEY: 'mwk_workerd-bench-key-0123456789abcdefghij', MEMBERWIRE_CONFIG: config, MEMBERWIRE_RATE_LIMIT: '0' },

@@ -9,7 +9,7 @@
 //
 // The tests and the benchmarks run the same build (`buildWorker`, `workerModules`).
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +17,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Builds the Worker into `out` (emptied first); resolves to the output files and their sizes. */
 export async function buildWorker(out = join(root, 'dist/worker')) {
+  // The directory is emptied first: never one that holds anything but an earlier build.
+  if (existsSync(out) && readdirSync(out).length && !existsSync(join(out, 'worker.js'))) {
+    throw new Error(`build-worker: ${out} is not empty and holds no earlier build of the Worker: give an empty or new directory`);
+  }
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   // `.wasm` and `.sql` imports stay imports, of a copy beside the bundle.
@@ -49,7 +53,7 @@ export async function buildWorker(out = join(root, 'dist/worker')) {
   // What an isolate loads as it starts: the entry and what it imports statically; the rest loads
   // at the first `import()` that names it.
   const outputs = result.metafile.outputs;
-  const entry = Object.keys(outputs).find((f) => outputs[f].entryPoint);
+  const entry = Object.keys(outputs).find((f) => basename(f) === 'worker.js');
   const eager = new Set();
   for (const queue = [entry]; queue.length; ) {
     const f = queue.pop();

@@ -9,8 +9,8 @@ import { buildWorker, workerModules } from '../../../scripts/build-worker.mjs';
 
 /** One build per test process. */
 const BUILT = mkdtempSync(join(tmpdir(), 'mw-test-worker-'));
-await buildWorker(BUILT);
 process.on('exit', () => rmSync(BUILT, { recursive: true, force: true }));
+await buildWorker(BUILT);
 
 export const QUEUE = 'memberwire-events';
 export const DLQ = 'memberwire-events-dlq';
