@@ -1218,6 +1218,12 @@ function __wbg_get_imports() {
             const ret = arg0 === undefined;
             return ret;
         },
+        __wbg___wbindgen_number_get_934b640d0889af78: function(arg0, arg1) {
+            const obj = arg1;
+            const ret = typeof(obj) === 'number' ? obj : undefined;
+            getDataViewMemory0().setFloat64((arg0 >>> 0) + 8 * 1, isLikeNone(ret) ? 0 : ret, true);
+            getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, !isLikeNone(ret), true);
+        },
         __wbg___wbindgen_string_get_7ce8eee7fd327545: function(arg0, arg1) {
             const obj = arg1;
             const ret = typeof(obj) === 'string' ? obj : undefined;
@@ -1228,6 +1234,22 @@ function __wbg_get_imports() {
         },
         __wbg___wbindgen_throw_4c88d8bf264fd984: function(arg0, arg1) {
             throw new Error(getStringFromWasm0(arg0, arg1));
+        },
+        __wbg_created_at_d7f5b36e0ebeec50: function(arg0) {
+            const ret = arg0.created_at;
+            return ret;
+        },
+        __wbg_credentials_f0182c4935c76b19: function(arg0) {
+            const ret = arg0.credentials;
+            return ret;
+        },
+        __wbg_data_024a3a1e8ee2a547: function(arg0) {
+            const ret = arg0.data;
+            return ret;
+        },
+        __wbg_email_c1b24dcb37b1c6c4: function(arg0) {
+            const ret = arg0.email;
+            return ret;
         },
         __wbg_getRandomValues_8b6f1f663e6f188d: function() { return handleError(function (arg0, arg1) {
             globalThis.crypto.getRandomValues(getArrayU8FromWasm0(arg0, arg1));
@@ -1250,6 +1272,18 @@ function __wbg_get_imports() {
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 1, len1, true);
             getDataViewMemory0().setInt32((arg0 >>> 0) + 4 * 0, ptr1, true);
         },
+        __wbg_kind_18215547eaababee: function(arg0) {
+            const ret = arg0.type;
+            return ret;
+        },
+        __wbg_link_42e4e9115b8b6094: function(arg0) {
+            const ret = arg0.link;
+            return ret;
+        },
+        __wbg_member_900573e37096d8f2: function(arg0) {
+            const ret = arg0.member;
+            return ret;
+        },
         __wbg_new_37eb45aaf5eeb820: function() {
             const ret = new Array();
             return ret;
@@ -1270,12 +1304,28 @@ function __wbg_get_imports() {
             const ret = arg0.normalize(getStringFromWasm0(arg1, arg2));
             return ret;
         },
+        __wbg_on_4751de0884fbef86: function(arg0) {
+            const ret = arg0.on;
+            return ret;
+        },
         __wbg_parse_c3f72b5a24f83c01: function() { return handleError(function (arg0, arg1) {
             const ret = JSON.parse(getStringFromWasm0(arg0, arg1));
             return ret;
         }, arguments); },
+        __wbg_password_hash_0d9819d23de295d2: function(arg0) {
+            const ret = arg0.password_hash;
+            return ret;
+        },
         __wbg_push_c9f4893fc209f768: function(arg0, arg1) {
             const ret = arg0.push(arg1);
+            return ret;
+        },
+        __wbg_result_8214f750fc71af70: function(arg0) {
+            const ret = arg0.result;
+            return ret;
+        },
+        __wbg_seq_02c287a71fad9643: function(arg0) {
+            const ret = arg0.seq;
             return ret;
         },
         __wbg_set_2793479888329cb6: function() { return handleError(function (arg0, arg1, arg2) {
@@ -1289,6 +1339,14 @@ function __wbg_get_imports() {
             const ret = JSON.stringify(arg0);
             return ret;
         }, arguments); },
+        __wbg_updated_at_f0ec2767e5885462: function(arg0) {
+            const ret = arg0.updated_at;
+            return ret;
+        },
+        __wbg_version_c9adf4c8c124c2c0: function(arg0) {
+            const ret = arg0.version;
+            return ret;
+        },
         __wbg_workflow_new: function(arg0) {
             const ret = Workflow.__wrap(arg0);
             return ret;

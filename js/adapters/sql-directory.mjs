@@ -49,8 +49,7 @@ const stmt = (sql, ...params) => ({ sql, params });
  */
 export function sqlDirectory(wasm, db) {
   async function memberAt(seq) {
-    const row = await db.first(`${SELECT_MEMBER} WHERE seq = ?`, [seq]);
-    return row ? memberOf(row) : null;
+    return (await db.first(`${SELECT_MEMBER} WHERE seq = ?`, [seq])) ?? null;
   }
 
   async function holderOf(kind, value, exceptSeq = null) {
@@ -59,7 +58,7 @@ export function sqlDirectory(wasm, db) {
       `${SELECT_MEMBER} WHERE seq = (SELECT member_seq FROM identities WHERE kind = ? AND value = ?)`,
       [kind, value],
     );
-    return row && row.seq !== exceptSeq ? memberOf(row) : null;
+    return row && row.seq !== exceptSeq ? row : null;
   }
 
   /** Who holds one of `row`'s identities (contact first, as the reference checks). */
@@ -100,7 +99,7 @@ export function sqlDirectory(wasm, db) {
           ...(row.contactKey === null ? [] : [stmt("INSERT INTO identities (kind, value, member_seq) VALUES ('contact', ?, last_insert_rowid())", row.contactKey)]),
           stmt("INSERT INTO identities (kind, value, member_seq) VALUES ('email', ?, last_insert_rowid())", row.email),
         ], opts);
-        return { result: 'inserted', member: memberOf(out[0].rows[0]) };
+        return { result: 'inserted', member: out[0].rows[0] };
       } catch (err) {
         if (!(err instanceof SqlConstraintError)) throw err;
         const h = await holder(row);
@@ -138,7 +137,7 @@ export function sqlDirectory(wasm, db) {
         member.createdAt ?? 0,
       ),
     ], opts);
-    if (same.rows.length) return { result: 'updated', member: memberOf(same.rows[0]) };
+    if (same.rows.length) return { result: 'updated', member: same.rows[0] };
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         const out = await db.batch([
@@ -160,7 +159,7 @@ export function sqlDirectory(wasm, db) {
             seq,
           ),
         ], opts);
-        return { result: 'updated', member: memberOf(out.at(-1).rows[0]) };
+        return { result: 'updated', member: out.at(-1).rows[0] };
       } catch (err) {
         if (!(err instanceof SqlConstraintError)) throw err;
         if (err.constraint === 'guard_failed') return { result: 'stale', member: await memberAt(seq) };
@@ -186,7 +185,7 @@ export function sqlDirectory(wasm, db) {
       if (row.rejected || row.email === r.email) continue;
       const u = await update(m);
       if (u.result === 'updated') out.changed += 1;
-      else if (u.result === 'taken') out.clashes.push({ member: m.id, with: u.member?.id ?? null });
+      else if (u.result === 'taken') out.clashes.push({ member: m.id, with: u.member ? `m${u.member.seq}` : null });
       // stale: another runner (a second isolate at start) changed it meanwhile, in the same way.
     }
     return out;
@@ -207,7 +206,7 @@ export function sqlDirectory(wasm, db) {
           seq,
         ),
       ], opts);
-      return { result: 'token_stored', member: memberOf(out.at(-1).rows[0]) };
+      return { result: 'token_stored', member: out.at(-1).rows[0] };
     } catch (err) {
       if (err instanceof SqlConstraintError && err.constraint === 'guard_failed') return { result: 'no_such_member' };
       throw err;
@@ -234,7 +233,7 @@ export function sqlDirectory(wasm, db) {
         seq,
       ),
     ]);
-    return out.rows.length ? { result: 'password_set', member: memberOf(out.rows[0]) } : { result: 'no_such_member' };
+    return out.rows.length ? { result: 'password_set', member: out.rows[0] } : { result: 'no_such_member' };
   }
 
   /** Normalizes an email the one way the core does (a raw one from the admin page, say). */
@@ -246,6 +245,27 @@ export function sqlDirectory(wasm, db) {
     return row.email;
   }
 
+  async function perform(op, stored, opts) {
+    switch (op?.op) {
+      case 'get_by_contact':
+        return { result: 'found', member: await holderOf('contact', String(op.key)) };
+      case 'get_by_email':
+        return { result: 'found', member: await holderOf('email', normalEmail(op.email)) };
+      case 'insert':
+        return insert(op.member, stored, opts);
+      case 'update':
+        return update(op.member, stored, opts);
+      case 'put_token':
+        return putToken(op, opts);
+      case 'consume_token':
+        return consumeToken(op);
+      case 'set_password':
+        return setPassword(op);
+      default:
+        throw Object.assign(new Error(`unknown directory operation ${op?.op}`), { code: 'invalid_field', status: 400 });
+    }
+  }
+
   return {
     kind: 'sql',
 
@@ -254,26 +274,13 @@ export function sqlDirectory(wasm, db) {
      * `stored`: the member's stored form when the caller has it already (a workflow's step
      * carries it for its writes), else it is computed here. `{ durable: false }`: a write a
      * replay redoes (a workflow's), durable with the next durable write (js/store/sql.mjs).
+     * `{ rows: true }`: the result's member is its row as read (`seq`, `version`, `email`,
+     * `credentials`, `password_hash`, `created_at`, `updated_at`, and `data` as stored text),
+     * which a workflow's step reads as it is (the driver asks for it); else the member record.
      */
     async apply(op, stored, opts) {
-      switch (op?.op) {
-        case 'get_by_contact':
-          return { result: 'found', member: await holderOf('contact', String(op.key)) };
-        case 'get_by_email':
-          return { result: 'found', member: await holderOf('email', normalEmail(op.email)) };
-        case 'insert':
-          return insert(op.member, stored, opts);
-        case 'update':
-          return update(op.member, stored, opts);
-        case 'put_token':
-          return putToken(op, opts);
-        case 'consume_token':
-          return consumeToken(op);
-        case 'set_password':
-          return setPassword(op);
-        default:
-          throw Object.assign(new Error(`unknown directory operation ${op?.op}`), { code: 'invalid_field', status: 400 });
-      }
+      const r = await perform(op, stored, opts);
+      return opts?.rows || !r.member ? r : { ...r, member: memberOf(r.member) };
     },
 
     /** A member as hosts may show it (no password hash), or null. */

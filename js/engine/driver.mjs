@@ -23,7 +23,9 @@
  * write, which a restart must not repeat unseen. Reads and directory writes are not followed by
  * a write to the event store (a restart meets the directory's writes again and recognizes them).
  */
-const REPLAYED = Object.freeze({ durable: false });
+// `rows`: a SQL directory answers with the member's row as read, which `step` takes as it is (the
+// columns, and the stored `data` text parsed once, in wasm); other directories ignore it.
+const REPLAYED = Object.freeze({ durable: false, rows: true });
 
 export async function runWorkflow(wf, ports) {
   let s = wf.step(undefined, ports.now());

@@ -173,12 +173,12 @@ let trapped = false;
  */
 function trapOnce(directory) {
   const apply = directory.apply.bind(directory);
-  directory.apply = async (op) => {
+  directory.apply = async (op, ...rest) => {
     if (op.op === 'insert' && !trapped) {
       trapped = true;
       throw new WebAssembly.RuntimeError('unreachable');
     }
-    return apply(op);
+    return apply(op, ...rest);
   };
 }
 

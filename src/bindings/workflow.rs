@@ -2,6 +2,7 @@
 //! the CRM token, which never leaves wasm except in the requests it builds) and starts or
 //! restores `Workflow`s; the host's driver loops `poll` → perform → `handle`.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -9,12 +10,14 @@ use wasm_bindgen::prelude::*;
 
 use super::{from_js, js_error, js_json, parse_js, to_js};
 use crate::core::contact::{Contact, ContactId, Secret};
-use crate::core::directory::{stored_form, DirOp, StoredMember};
+use crate::core::directory::{
+    stored_form, stored_member, DirOp, DirResult, StoredMember, StoredRow,
+};
 use crate::core::email::Email;
 use crate::core::error::{Error, ErrorCode};
 use crate::core::inbound::mapping::MappedSource;
 use crate::core::inbound::{parse_post, Inbound, ParseOptions, PostMeta, Source};
-use crate::core::json::{self, ToJson};
+use crate::core::json::{self, FromJson, Json, ToJson};
 use crate::core::secrets;
 use crate::core::workflow::{self, Config, Effect, EffectResult, LogRecord, Poll, Workflow};
 
@@ -369,7 +372,10 @@ impl RunningWorkflow {
         now: f64,
     ) -> Result<JsValue, JsValue> {
         if !result.is_undefined() {
-            let result: EffectResult = parse_js(&result, "effect result")?;
+            let result: EffectResult = match directory_result(&result)? {
+                Some(r) => r,
+                None => parse_js(&result, "effect result")?,
+            };
             self.wf.handle(&self.cfg, result, now as u64);
         }
         let mut logs = Vec::new();
@@ -525,4 +531,118 @@ pub fn check_sources_js(
     #[wasm_bindgen(unchecked_param_type = "MappedSource[]")] sources: JsValue,
 ) -> Result<(), JsValue> {
     check_sources(&sources).map(|_| ())
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// What the driver hands `step`, `{ type, result }`, and a directory's answer in it,
+    /// `{ result, member, on, link }`: read by property, each read one call.
+    type Answer;
+    #[wasm_bindgen(method, getter = type)]
+    fn kind(this: &Answer) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn result(this: &Answer) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn member(this: &Answer) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn on(this: &Answer) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn link(this: &Answer) -> JsValue;
+
+    /// A members row as a SQL store reads it (`sqlDirectory`'s answers with `{ rows: true }`).
+    type Row;
+    #[wasm_bindgen(method, getter)]
+    fn seq(this: &Row) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn version(this: &Row) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn email(this: &Row) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn credentials(this: &Row) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn password_hash(this: &Row) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn created_at(this: &Row) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn updated_at(this: &Row) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn data(this: &Row) -> JsValue;
+}
+
+/// A directory effect's result, read field by field: a SQL store answers with the member's row
+/// (`{ seq, version, email, credentials, password_hash, created_at, updated_at, data }`, as
+/// `sqlDirectory` gives it with `{ rows: true }`), whose columns come across as they are and whose
+/// `data` column is the only JSON text read (`directory::stored_member`). `None`: anything else
+/// (not a directory result, or a member given as an object, as the WordPress and in-memory
+/// directories answer), which the caller reads from its JSON.
+fn directory_result(v: &JsValue) -> Result<Option<EffectResult>, JsValue> {
+    if !v.is_object() {
+        return Ok(None);
+    }
+    let outer: &Answer = v.unchecked_ref();
+    if outer.kind().as_string().as_deref() != Some("directory") {
+        return Ok(None);
+    }
+    let answer = outer.result();
+    if !answer.is_object() {
+        return Ok(None);
+    }
+    let answer: &Answer = answer.unchecked_ref();
+    let member = answer.member();
+    if !member.is_object() {
+        return Ok(None);
+    }
+    let row: &Row = member.unchecked_ref();
+    let Some(data) = row.data().as_string() else {
+        return Ok(None);
+    };
+    let (Some(kind), Some(email), Some(credentials)) = (
+        answer.result().as_string(),
+        row.email().as_string(),
+        row.credentials().as_string(),
+    ) else {
+        return Err(not_valid());
+    };
+    let hash = row.password_hash().as_string();
+    let stored = StoredRow {
+        seq: count(row.seq())?,
+        version: count(row.version())?,
+        email: &email,
+        credentials: &credentials,
+        password_hash: hash.as_deref(),
+        created_at: count(row.created_at())?,
+        updated_at: count(row.updated_at())?,
+        data: &data,
+    };
+    let mut entries = vec![
+        (Cow::Borrowed("result"), Json::Str(Cow::Owned(kind))),
+        (
+            Cow::Borrowed("member"),
+            stored_member(&stored).map_err(|_| not_valid())?,
+        ),
+    ];
+    for (k, v) in [("on", answer.on()), ("link", answer.link())] {
+        if let Some(s) = v.as_string() {
+            entries.push((Cow::Borrowed(k), Json::Str(Cow::Owned(s))));
+        }
+    }
+    let result = DirResult::from_json(Json::Obj(entries)).map_err(|_| not_valid())?;
+    Ok(Some(EffectResult::Directory {
+        result: Box::new(result),
+    }))
+}
+
+/// A row's whole-number column.
+fn count(v: JsValue) -> Result<u64, JsValue> {
+    match v.as_f64() {
+        Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0 => Ok(n as u64),
+        _ => Err(not_valid()),
+    }
+}
+
+fn not_valid() -> JsValue {
+    js_error(&Error::new(
+        ErrorCode::InvalidField,
+        "not a valid effect result: a directory answer with a member row the store cannot have written",
+    ))
 }

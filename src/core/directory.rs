@@ -8,10 +8,11 @@
 //! [`MemoryDirectory`] is the reference adapter: the simulation tests drive it, and the JS hosts
 //! run it (compiled to wasm) behind their durable journals, so these rules exist once.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::email::Email;
-use super::json::{DecodeError, Fields, FromJson, Json, ObjectWriter, ToJson};
+use super::json::{self, DecodeError, Fields, FromJson, Json, JsonError, ObjectWriter, ToJson};
 use super::member::{Credentials, Member};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -451,6 +452,66 @@ fn stored_data(m: &Member) -> String {
     out
 }
 
+/// A member's row as a SQL store reads it back (`migrations/`: the `members` table): the columns,
+/// and `data` as [`stored_form`] wrote it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoredRow<'a> {
+    pub seq: u64,
+    pub version: u64,
+    pub email: &'a str,
+    pub credentials: &'a str,
+    /// `None` or empty: no password.
+    pub password_hash: Option<&'a str>,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub data: &'a str,
+}
+
+/// The member a stored row holds, as the JSON tree [`Member`]'s reader takes (the inverse of
+/// [`stored_form`]): the `data` column's fields, and the columns in place of any field of theirs
+/// (`id` is `m` and the row's `seq`, as every SQL store names its members). A SQL store's
+/// answers reach the workflow this way, field by field, with no JSON text but the column's.
+pub fn stored_member<'a>(row: &StoredRow<'a>) -> Result<Json<'a>, JsonError> {
+    let mut entries = match json::parse(row.data).map_err(JsonError::Syntax)? {
+        Json::Obj(entries) => entries,
+        other => {
+            return Err(JsonError::Decode(
+                DecodeError::expected("an object", &other).in_field("data"),
+            ))
+        }
+    };
+    const COLUMNS: [&str; 7] = [
+        "id",
+        "version",
+        "email",
+        "credentials",
+        "passwordHash",
+        "createdAt",
+        "updatedAt",
+    ];
+    entries.retain(|(k, _)| !COLUMNS.contains(&&**k));
+    let num = |n: u64| Json::Num(Cow::Owned(n.to_string()));
+    entries.push((
+        Cow::Borrowed("id"),
+        Json::Str(Cow::Owned(format!("m{}", row.seq))),
+    ));
+    entries.push((Cow::Borrowed("version"), num(row.version)));
+    entries.push((Cow::Borrowed("email"), Json::Str(Cow::Borrowed(row.email))));
+    entries.push((
+        Cow::Borrowed("credentials"),
+        Json::Str(Cow::Borrowed(row.credentials)),
+    ));
+    if let Some(hash) = row.password_hash.filter(|h| !h.is_empty()) {
+        entries.push((
+            Cow::Borrowed("passwordHash"),
+            Json::Str(Cow::Borrowed(hash)),
+        ));
+    }
+    entries.push((Cow::Borrowed("createdAt"), num(row.created_at)));
+    entries.push((Cow::Borrowed("updatedAt"), num(row.updated_at)));
+    Ok(Json::Obj(entries))
+}
+
 /// An in-memory directory with the port's atomic semantics. Members are never removed, so they
 /// live in a `Vec` and the indexes hold positions.
 #[derive(Debug, Default, Clone)]
@@ -803,6 +864,56 @@ mod tests {
         );
         m.first_name = Some("x".repeat(5000));
         assert!(stored_form(&m).is_err());
+    }
+
+    #[test]
+    fn a_stored_row_reads_back_as_the_member_it_stored() {
+        let mut m = member("Ann.Lee@Example.COM");
+        m.version = 4;
+        m.first_name = Some("Ann \"A\" Lee".into());
+        m.last_name = Some("Lée".into());
+        m.tags = vec![Tag::id("95"), Tag::name("buyer")];
+        m.contact = Some(super::super::member::ContactLink {
+            crm: crate::core::contact::CrmKind::Keap,
+            account: "default".into(),
+            contact_id: "X42".into(),
+        });
+        m.credentials = Credentials::Password;
+        m.password_hash = Some("$2y$10$abc".into());
+        m.welcome = super::super::member::Welcome::Sent;
+        m.created_by = Some("ev_1".into());
+        m.created_at = 1_700_000_000_000;
+        m.updated_at = 1_700_000_000_500;
+        let s = stored_form(&m).unwrap();
+        let credentials = json::to_string(&s.credentials);
+        let row = StoredRow {
+            seq: 7,
+            version: 4,
+            email: &s.email,
+            credentials: credentials.trim_matches('"'),
+            password_hash: m.password_hash.as_deref(),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            data: &s.data,
+        };
+        let back = Member::from_json(stored_member(&row).unwrap()).unwrap();
+        m.id = "m7".into();
+        m.email = Email::parse("ann.lee@example.com", "e").unwrap();
+        assert_eq!(back, m);
+        // An empty hash column is no password; a column wins over a stray field of its name.
+        let odd = StoredRow {
+            password_hash: Some(""),
+            data: r#"{"email":"x@y.z","tags":[],"id":"m1"}"#,
+            ..row
+        };
+        let back = Member::from_json(stored_member(&odd).unwrap()).unwrap();
+        assert_eq!(
+            (back.id.as_str(), back.email.as_str(), back.password_hash),
+            ("m7", "ann.lee@example.com", None)
+        );
+        // Not an object, not JSON: an error, never a member.
+        assert!(stored_member(&StoredRow { data: "[]", ..row }).is_err());
+        assert!(stored_member(&StoredRow { data: "{", ..row }).is_err());
     }
 
     #[test]

@@ -252,3 +252,58 @@ test('a resume leaves a parked event to its retry schedule; a run asked for outr
   const outright = await engine.runEvent(id);
   assert.equal(outright.state, 'done');
 });
+
+test('a SQL directory answers the workflow with its rows, which step reads as they are; a row no store writes is refused', async (t) => {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { openSqlite } = await import('../../js/store/sqlite.mjs');
+  const { sqlStore } = await import('../../js/adapters/sql-store.mjs');
+  const dir = await mkdtemp(join(tmpdir(), 'mw-driver-rows-'));
+  const db = await openSqlite(dir);
+  t.after(async () => {
+    await db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const store = sqlStore(wasm, db);
+  const answers = [];
+  const apply = store.directory.apply;
+  store.directory.apply = async (op, row, opts) => {
+    const r = await apply(op, row, opts);
+    answers.push({ op: op.op, rows: opts?.rows === true, member: r.member ?? null });
+    return r;
+  };
+  const sandbox = createKeapSandbox({ rateLimit: false });
+  const engine = createEngine({ wasm, config: { crm: keapCrm(), passwordMode: 'link', linkUrl: 'https://members.example.com/set-password' }, events: store.events, directory: store.directory, fetch: (u, i) => sandbox.fetch(u, i), rateLimit: 0 });
+  const accepted = await engine.accept('keap_post', ...post('Id=101&Email=Ada.Lovelace%40Example.com&FirstName=Ada&Groups=91'));
+  const final = await accepted.runs[0].done;
+  assert.equal(final.outcome.outcome, 'created', JSON.stringify(final));
+  const withMember = answers.filter((a) => a.member);
+  assert.ok(withMember.length >= 3, JSON.stringify(answers.map((a) => a.op)));
+  for (const a of answers) assert.ok(a.rows, `${a.op} was asked for rows`);
+  for (const a of withMember) {
+    assert.equal(typeof a.member.data, 'string', `${a.op} answered with the row`);
+    assert.equal(typeof a.member.seq, 'number');
+  }
+  // What the workflow read from the rows is what the directory holds: the member as a record.
+  const stored = await store.directory.apply({ op: 'get_by_email', email: 'ada.lovelace@example.com' });
+  assert.equal(stored.member.id, `m${withMember.at(-1).member.seq}`);
+  assert.deepEqual(stored.member.tags, [{ id: '91' }]);
+  assert.equal(stored.member.credentials, 'link_issued');
+  assert.equal(stored.member.welcome, 'sent');
+  // A repeat post finds her through the rows and changes nothing.
+  const again = await (await engine.accept('keap_post', ...post('Id=101&Email=ada.lovelace%40example.com&Groups=91'))).runs[0].done;
+  assert.equal(again.outcome.outcome, 'existing', JSON.stringify(again));
+
+  // A row no SQL store writes (a negative version, data that is not an object) is an error
+  // naming the field's kind of problem, not a member.
+  const reg = new wasm.Registrar({ crm: keapCrm(), passwordMode: 'link', linkUrl: 'https://members.example.com/set-password' });
+  for (const bad of [{ version: -1 }, { data: '[1]' }, { data: '{' }, { email: 7 }]) {
+    const wf = reg.accept('keap_post', ...post('Id=101&Email=ada.lovelace%40example.com&Groups=91'), Date.now()).workflows[0];
+    const s = wf.step(undefined, Date.now());
+    assert.equal(s.effect.type, 'directory');
+    const row = { ...withMember.at(-1).member, ...bad };
+    assert.throws(() => wf.step({ type: 'directory', result: { result: 'found', member: row } }, Date.now()), (err) => err.code === 'invalid_field' && /directory answer/.test(err.message), JSON.stringify(bad));
+    wf.free();
+  }
+});
