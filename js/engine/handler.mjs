@@ -28,9 +28,67 @@ export const BODY_TEXT = Symbol.for('memberwire.bodyText');
 
 export function json(status, body, headers = {}) {
   const text = JSON.stringify(body);
-  const res = new Response(text, { status, headers: { ...JSON_HEADERS, ...headers } });
+  const init = { status, headers: { ...JSON_HEADERS, ...headers } };
+  if (textResponses) return new TextResponse(text, init);
+  const res = new Response(text, init);
   res[BODY_TEXT] = text;
   return res;
+}
+
+let textResponses = false;
+
+/**
+ * For a host that writes JSON answers from their text (BODY_TEXT), as Node's HTTP bridge does:
+ * from here on `json` answers with a Response that keeps its text and makes a body stream only if
+ * one is asked for (a Response's stream costs about 10 us a post on Node, most of what making the
+ * answer costs). Workers and Deno read a Response's body from its internals, not through its
+ * accessors, so only such a host may call this.
+ */
+export function answerWithText() {
+  textResponses = true;
+}
+
+/** A Response whose body is its text: read as text, JSON or bytes without a stream. */
+class TextResponse extends Response {
+  #text;
+  #stream = null;
+  #used = false;
+  constructor(text, init) {
+    super(null, init);
+    this.#text = text;
+    this[BODY_TEXT] = text;
+  }
+  get body() {
+    return (this.#stream ??= new Response(this.#text).body);
+  }
+  get bodyUsed() {
+    return this.#used || Boolean(this.#stream?.locked);
+  }
+  #take() {
+    if (this.bodyUsed) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+    this.#used = true;
+    return Promise.resolve(this.#text);
+  }
+  text() {
+    return this.#take();
+  }
+  async json() {
+    return JSON.parse(await this.#take());
+  }
+  async arrayBuffer() {
+    const bytes = new TextEncoder().encode(await this.#take());
+    return bytes.buffer;
+  }
+  async bytes() {
+    return new TextEncoder().encode(await this.#take());
+  }
+  async blob() {
+    return new Blob([await this.#take()], { type: this.headers.get('content-type') ?? '' });
+  }
+  clone() {
+    if (this.bodyUsed) throw new TypeError('Response.clone: Body has already been consumed.');
+    return new TextResponse(this.#text, { status: this.status, statusText: this.statusText, headers: this.headers });
+  }
 }
 
 export function error(status, code, message, headers) {

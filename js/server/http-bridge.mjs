@@ -3,7 +3,7 @@
 
 import http from 'node:http';
 import { Readable } from 'node:stream';
-import { BODY_TEXT } from '../engine/handler.mjs';
+import { BODY_TEXT, answerWithText } from '../engine/handler.mjs';
 
 // Connection-level headers that node:http manages itself and a Request must not carry.
 const HOP_BY_HOP = new Set([
@@ -151,6 +151,8 @@ class NodeRequest {
  * bounded. Every answer is JSON, including those to requests Node's HTTP parser refuses.
  */
 export async function listen(handle, { port = 0, host = '127.0.0.1', maxBodyBytes = 8 * 1024 * 1024, maxConnections = 1024, requestTimeoutMs = 120_000 } = {}) {
+  // The answers are written from their text below: the handler need not make body streams.
+  answerWithText();
   let base = null; // this server's own origin: URLs never take the client's Host header
   const server = http.createServer({ requestTimeout: requestTimeoutMs, headersTimeout: Math.min(requestTimeoutMs, 20_000) }, async (req, res) => {
     // The request's abort signal is made only if the handler asks for it (the hooks do not).

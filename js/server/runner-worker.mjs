@@ -58,7 +58,7 @@ const turn = (priority) => {
   });
 };
 
-// The answers and log records of one turn of the event loop cross in one message each.
+// The answers and log records of one turn of the event loop cross in one message.
 let finals = [];
 let logs = [];
 let sending = false;
@@ -101,10 +101,10 @@ function later() {
   sending = true;
   setImmediate(sendFinals);
 }
+/** One message a turn, whatever it holds (a message costs both threads more than its contents). */
 function sendFinals() {
   sending = false;
-  if (logs.length) parentPort.postMessage({ type: 'logs', list: logs });
-  if (finals.length) parentPort.postMessage({ type: 'finals', list: finals });
+  if (logs.length || finals.length) parentPort.postMessage({ type: 'answers', logs, finals });
   logs = [];
   finals = [];
 }

@@ -66,8 +66,13 @@ export function registrationThread({ dataDir, config, limited, turn, log, logRec
           everUp = true;
           firstUp();
           break;
-        case 'finals':
-          for (const { id, final } of m.list) {
+        case 'answers':
+          // The log records first: a registration's lines are out before its answer.
+          if (m.logs.length) {
+            if (logRecords) logRecords(m.logs);
+            else for (const record of m.logs) log(record);
+          }
+          for (const { id, final } of m.finals) {
             const entry = waiting.get(id);
             waiting.delete(id);
             for (const resolve of entry?.resolvers ?? []) resolve(final);

@@ -58,3 +58,27 @@ test('a client that leaves in the middle of its body: the read settles (rejected
   const outcome = await Promise.race([done, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5000))]);
   assert.equal(outcome, 'rejected');
 });
+
+test("on Node the handler's JSON answers keep their text: written as it is, and still whole Responses to any other reader", async (t) => {
+  const { json, BODY_TEXT } = await import('../../js/engine/handler.mjs');
+  const served = await listen(async () => json(202, { outcome: 'queued', event: 'ev_1' }, { 'x-extra': '1' }));
+  t.after(() => served.close());
+  const r = await fetch(`${served.url}/hooks/json`, { method: 'POST', body: '{}' });
+  assert.equal(r.status, 202);
+  assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
+  assert.equal(r.headers.get('x-extra'), '1');
+  assert.deepEqual(await r.json(), { outcome: 'queued', event: 'ev_1' });
+  // After listen(), as in the server: a Response by every other measure.
+  const a = json(200, { a: 'é' });
+  assert.ok(a instanceof Response);
+  assert.equal(a[BODY_TEXT], '{"a":"é"}');
+  const copy = a.clone();
+  assert.deepEqual(await a.json(), { a: 'é' });
+  assert.equal(a.bodyUsed, true);
+  await assert.rejects(a.text(), TypeError);
+  assert.equal(new TextDecoder().decode(await copy.arrayBuffer()), '{"a":"é"}');
+  assert.equal(await new Response(json(200, [1, 2]).body).text(), '[1,2]');
+  const streamed = json(200, { s: 1 });
+  await streamed.body.getReader().read();
+  assert.equal(streamed.bodyUsed, true, 'a body read through its stream is used');
+});
