@@ -1320,6 +1320,10 @@ function __wbg_get_imports() {
             const ret = arg0.push(arg1);
             return ret;
         },
+        __wbg_reason_ef29e532c5b8c2b0: function(arg0) {
+            const ret = arg0.reason;
+            return ret;
+        },
         __wbg_result_8214f750fc71af70: function(arg0) {
             const ret = arg0.result;
             return ret;

@@ -59,6 +59,7 @@ class TextResponse extends Response {
     this[BODY_TEXT] = text;
   }
   get body() {
+    if (this.#used && !this.#stream) return new Response('').body;
     return (this.#stream ??= new Response(this.#text).body);
   }
   get bodyUsed() {
@@ -66,6 +67,8 @@ class TextResponse extends Response {
   }
   #take() {
     if (this.bodyUsed) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+    // Once its stream was handed out, the body is whatever is left of that stream.
+    if (this.#stream) return new Response(this.#stream).text();
     this.#used = true;
     return Promise.resolve(this.#text);
   }

@@ -587,6 +587,8 @@ extern "C" {
     fn on(this: &Answer) -> JsValue;
     #[wasm_bindgen(method, getter)]
     fn link(this: &Answer) -> JsValue;
+    #[wasm_bindgen(method, getter)]
+    fn reason(this: &Answer) -> JsValue;
 
     /// A members row as a SQL store reads it (`sqlDirectory`'s answers with `{ rows: true }`).
     type Row;
@@ -611,9 +613,10 @@ extern "C" {
 /// A directory effect's result, read field by field: a SQL store answers with the member's row
 /// (`{ seq, version, email, credentials, password_hash, created_at, updated_at, data }`, as
 /// `sqlDirectory` gives it with `{ rows: true }`), whose columns come across as they are and whose
-/// `data` column is the only JSON text read (`directory::stored_member`). `None`: anything else
-/// (not a directory result, or a member given as an object, as the WordPress and in-memory
-/// directories answer), which the caller reads from its JSON.
+/// `data` column is the only JSON text read (`directory::stored_member`); an answer without a
+/// member (`found` nothing, `no_such_member`, `rejected` with its reason) is read the same way.
+/// `None`: anything else (not a directory result, or a member given as a record, as the
+/// WordPress and in-memory directories answer), which the caller reads from its JSON.
 fn directory_result(v: &JsValue) -> Result<Option<EffectResult>, JsValue> {
     if !v.is_object() {
         return Ok(None);
@@ -628,39 +631,47 @@ fn directory_result(v: &JsValue) -> Result<Option<EffectResult>, JsValue> {
     }
     let answer: &Answer = answer.unchecked_ref();
     let member = answer.member();
-    if !member.is_object() {
-        return Ok(None);
-    }
-    let row: &Row = member.unchecked_ref();
-    let Some(data) = row.data().as_string() else {
-        return Ok(None);
+    // A member given as a record (the WordPress and in-memory directories): the caller reads it.
+    let row = if member.is_object() {
+        let row: &Row = member.unchecked_ref();
+        match row.data().as_string() {
+            Some(data) => Some((row, data)),
+            None => return Ok(None),
+        }
+    } else {
+        None
     };
-    let (Some(kind), Some(email), Some(credentials)) = (
-        answer.result().as_string(),
-        row.email().as_string(),
-        row.credentials().as_string(),
-    ) else {
+    let Some(kind) = answer.result().as_string() else {
         return Err(not_valid());
     };
-    let hash = row.password_hash().as_string();
-    let stored = StoredRow {
-        seq: count(row.seq())?,
-        version: count(row.version())?,
-        email: &email,
-        credentials: &credentials,
-        password_hash: hash.as_deref(),
-        created_at: count(row.created_at())?,
-        updated_at: count(row.updated_at())?,
-        data: &data,
-    };
-    let mut entries = vec![
-        (Cow::Borrowed("result"), Json::Str(Cow::Owned(kind))),
-        (
-            Cow::Borrowed("member"),
-            stored_member(&stored).map_err(|_| not_valid())?,
-        ),
-    ];
-    for (k, v) in [("on", answer.on()), ("link", answer.link())] {
+    // The row's strings, which the tree below borrows.
+    let (email, credentials, hash, data);
+    let mut entries = vec![(Cow::Borrowed("result"), Json::Str(Cow::Owned(kind)))];
+    if let Some((row, text)) = row {
+        let (Some(e), Some(c)) = (row.email().as_string(), row.credentials().as_string()) else {
+            return Err(not_valid());
+        };
+        (email, credentials, hash, data) = (e, c, row.password_hash().as_string(), text);
+        let stored = StoredRow {
+            seq: count(row.seq())?,
+            version: count(row.version())?,
+            email: &email,
+            credentials: &credentials,
+            password_hash: hash.as_deref(),
+            created_at: count(row.created_at())?,
+            updated_at: count(row.updated_at())?,
+            data: &data,
+        };
+        let tree = stored_member(&stored).map_err(|_| not_valid())?;
+        entries.push((Cow::Borrowed("member"), tree));
+    } else if member.is_null() {
+        entries.push((Cow::Borrowed("member"), Json::Null));
+    }
+    for (k, v) in [
+        ("on", answer.on()),
+        ("link", answer.link()),
+        ("reason", answer.reason()),
+    ] {
         if let Some(s) = v.as_string() {
             entries.push((Cow::Borrowed(k), Json::Str(Cow::Owned(s))));
         }

@@ -306,4 +306,12 @@ test('a SQL directory answers the workflow with its rows, which step reads as th
     assert.throws(() => wf.step({ type: 'directory', result: { result: 'found', member: row } }, Date.now()), (err) => err.code === 'invalid_field' && /directory answer/.test(err.message), JSON.stringify(bad));
     wf.free();
   }
+  // An answer without a member is read field by field too: nothing found by the contact key
+  // moves the workflow on to the email; a result that is not a name is refused.
+  const wf = reg.accept('keap_post', ...post('Id=101&Email=ada.lovelace%40example.com&Groups=91'), Date.now()).workflows[0];
+  assert.deepEqual(wf.step(undefined, Date.now()).effect.op, { op: 'get_by_contact', key: 'keap:default:101' });
+  assert.throws(() => wf.step({ type: 'directory', result: { result: 7, member: null } }, Date.now()), (err) => err.code === 'invalid_field');
+  const next = wf.step({ type: 'directory', result: { result: 'found', member: null } }, Date.now());
+  assert.deepEqual(next.effect.op, { op: 'get_by_email', email: 'ada.lovelace@example.com' });
+  wf.free();
 });

@@ -283,9 +283,9 @@ test('a wasm instance that traps is replaced by a fresh one on the same address;
   const url = srv.url;
   // The instance traps in the middle of a registration (as `unreachable` does after a panic).
   const apply = first.directory.apply;
-  first.directory.apply = async (op) => {
+  first.directory.apply = async (op, ...rest) => {
     if (op.op === 'insert') throw new WebAssembly.RuntimeError('unreachable');
-    return apply(op);
+    return apply(op, ...rest);
   };
   const res = await fetch(`${url}/hooks/json`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ contact_id: 'trap-1', email: 'trap@example.com' }) });
   assert.equal(res.status, 202, 'recorded, then the instance trapped');
