@@ -452,6 +452,17 @@ fn stored_data(m: &Member) -> String {
     out
 }
 
+/// The fields a SQL store keeps in columns of their own (everything else goes in `data`).
+const COLUMN_FIELDS: [&str; 7] = [
+    "id",
+    "version",
+    "email",
+    "credentials",
+    "passwordHash",
+    "createdAt",
+    "updatedAt",
+];
+
 /// A member's row as a SQL store reads it back (`migrations/`: the `members` table): the columns,
 /// and `data` as [`stored_form`] wrote it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -480,16 +491,7 @@ pub fn stored_member<'a>(row: &StoredRow<'a>) -> Result<Json<'a>, JsonError> {
             ))
         }
     };
-    const COLUMNS: [&str; 7] = [
-        "id",
-        "version",
-        "email",
-        "credentials",
-        "passwordHash",
-        "createdAt",
-        "updatedAt",
-    ];
-    entries.retain(|(k, _)| !COLUMNS.contains(&&**k));
+    entries.retain(|(k, _)| !COLUMN_FIELDS.contains(&&**k));
     let num = |n: u64| Json::Num(Cow::Owned(n.to_string()));
     entries.push((
         Cow::Borrowed("id"),
@@ -820,17 +822,6 @@ mod tests {
             updated_at: 0,
         }
     }
-
-    /// The fields a SQL store keeps in columns of their own (everything else goes in `data`).
-    const COLUMN_FIELDS: [&str; 7] = [
-        "id",
-        "version",
-        "email",
-        "credentials",
-        "passwordHash",
-        "createdAt",
-        "updatedAt",
-    ];
 
     #[test]
     fn stored_form_keeps_identities_in_columns_and_the_rest_in_data() {
