@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
+import { workerModules } from '../scripts/build-worker.mjs';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -45,16 +46,8 @@ export async function runStartup({ runs = 7, log = console.log } = {}) {
   // starts workerd on them as given. Given a script path instead, Miniflare first parses the
   // entry with acorn in Node to find its imports, which no deployed Worker does: measured on
   // this bundle (205 KB of JS) that added some 35 ms that were not workerd's.
-  const files = readdirSync(bundle);
-  const dependency = (f) =>
-    f.endsWith('.wasm')
-      ? { type: 'CompiledWasm', path: join(bundle, f), contents: readFileSync(join(bundle, f)) }
-      : f.endsWith('.sql')
-        ? { type: 'Text', path: join(bundle, f), contents: readFileSync(join(bundle, f), 'utf8') }
-        : f.endsWith('.js') && f !== 'worker.js'
-          ? { type: 'ESModule', path: join(bundle, f), contents: readFileSync(join(bundle, f), 'utf8') }
-          : null;
-  const deps = files.map(dependency).filter(Boolean);
+  // The entry, and the chunks, the wasm and the migrations beside it (`workerModules`).
+  const [, ...deps] = workerModules(bundle).modules;
   const esm = (name, contents) => ({ type: 'ESModule', path: join(bundle, name), contents });
   /** A Worker whose entry is `contents`, beside the bundle's other modules (`with`) when it imports them. */
   const worker = (name, contents, withModules = []) => ({
@@ -100,7 +93,7 @@ export async function runStartup({ runs = 7, log = console.log } = {}) {
   // compiled wasm (workerd compiles it as the Worker loads), and one that loads the whole bundle
   // (the glue, the instantiation, memberwire's modules) but answers without building the app
   // (no D1 reads, no post recorded).
-  const wasmFile = files.find((f) => f.endsWith('.wasm'));
+  const wasmFile = readdirSync(bundle).find((f) => f.endsWith('.wasm'));
   const wasmOnly = {
     ...worker('wasm-only.js', `import m from './${wasmFile}';\nexport default { fetch() { return Response.json({ outcome: typeof m }); } };\n`, deps),
     ...durable,

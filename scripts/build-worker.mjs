@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Builds the Worker into `out` (emptied first); resolves to the output files and their sizes. */
+/** Builds the Worker into `out` (emptied first). */
 export async function buildWorker(out = join(root, 'dist/worker')) {
   // The directory is emptied first: never one that holds anything but an earlier build.
   if (existsSync(out) && readdirSync(out).length && !existsSync(join(out, 'worker.js'))) {
@@ -34,7 +34,7 @@ export async function buildWorker(out = join(root, 'dist/worker')) {
       });
     },
   };
-  const result = await build({
+  await build({
     absWorkingDir: root,
     entryPoints: { worker: 'js/hosts/worker.mjs' },
     outdir: out,
@@ -47,23 +47,8 @@ export async function buildWorker(out = join(root, 'dist/worker')) {
     sourcemap: 'linked',
     external: ['node:*', 'cloudflare:*'],
     plugins: [besideTheBundle],
-    metafile: true,
     logLevel: 'warning',
   });
-  // What an isolate loads as it starts: the entry and what it imports statically; the rest loads
-  // at the first `import()` that names it.
-  const outputs = result.metafile.outputs;
-  const entry = Object.keys(outputs).find((f) => basename(f) === 'worker.js');
-  const eager = new Set();
-  for (const queue = [entry]; queue.length; ) {
-    const f = queue.pop();
-    if (eager.has(f)) continue;
-    eager.add(f);
-    for (const i of outputs[f].imports) if (i.kind === 'import-statement' && outputs[i.path]) queue.push(i.path);
-  }
-  return Object.keys(outputs)
-    .filter((f) => !f.endsWith('.map'))
-    .map((f) => ({ file: basename(f), bytes: outputs[f].bytes, atStart: eager.has(f) }));
 }
 
 /**
