@@ -545,6 +545,12 @@ export function previewTagSync(current: Tag[], crm_tags: Tag[], rules_js: Rule[]
 export function sourceForRoute(path: string): SourceName | undefined;
 
 /**
+ * Runs when the module is instantiated: it only tells the core where its hash keys come from
+ * (nothing is drawn here: Workers refuses randomness outside a request).
+ */
+export function start(): void;
+
+/**
  * The digest under which a set-password token is stored.
  */
 export function tokenDigest(token: string): string;
@@ -608,6 +614,7 @@ export interface InitOutput {
     readonly registrar_restore: (a: number, b: number, c: number) => [number, number, number];
     readonly registrar_setSources: (a: number, b: any) => [number, number];
     readonly sourceForRoute: (a: number, b: number) => [number, number];
+    readonly start: () => void;
     readonly tokenDigest: (a: number, b: number) => [number, number];
     readonly verifyPassword: (a: number, b: number, c: number, d: number) => number;
     readonly version: () => [number, number];

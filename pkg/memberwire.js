@@ -1137,6 +1137,15 @@ export function sourceForRoute(path) {
 }
 
 /**
+ * Runs when the module is instantiated: it only tells the core where its hash keys come from
+ * (nothing is drawn here: Workers refuses randomness outside a request).
+ */
+export function start() {
+    __wbg_call_guard();
+    wasm.start();
+}
+
+/**
  * The digest under which a set-password token is stored.
  * @param {string} token
  * @returns {string}

@@ -46,6 +46,7 @@ export const registrar_register: (a: number, b: number, c: number, d: number, e:
 export const registrar_restore: (a: number, b: number, c: number) => [number, number, number];
 export const registrar_setSources: (a: number, b: any) => [number, number];
 export const sourceForRoute: (a: number, b: number) => [number, number];
+export const start: () => void;
 export const tokenDigest: (a: number, b: number) => [number, number];
 export const verifyPassword: (a: number, b: number, c: number, d: number) => number;
 export const version: () => [number, number];

@@ -63,6 +63,10 @@ macro_rules! golden {
             #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             #[cfg_attr(not(target_arch = "wasm32"), test)]
             fn $name() {
+                // What the wasm glue runs at instantiation (the test runner does not): where the
+                // core's hash keys come from.
+                #[cfg(target_arch = "wasm32")]
+                memberwire::bindings::start();
                 check(
                     stringify!($name),
                     include_str!(concat!("fixtures/inbound/", stringify!($name), ".http")),

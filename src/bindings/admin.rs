@@ -76,7 +76,7 @@ impl AccessIndex {
         let mut list: Vec<TaggedMember> = from_js(&members, "members")?;
         if !names.is_undefined() && !names.is_null() {
             let catalog: Vec<Tag> = parse_js(&names, "names")?;
-            let by_id: std::collections::HashMap<&str, &str> = catalog
+            let by_id: crate::core::hashing::KeyedMap<&str, &str> = catalog
                 .iter()
                 .filter_map(|t| Some((t.id.as_deref()?, t.name.as_deref()?)))
                 .collect();

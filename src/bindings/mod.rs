@@ -335,6 +335,13 @@ pub(crate) fn from_js<T: FromJson + Default>(value: &JsValue, what: &str) -> Res
     })
 }
 
+/// Runs when the module is instantiated: it only tells the core where its hash keys come from
+/// (nothing is drawn here: Workers refuses randomness outside a request).
+#[wasm_bindgen(start)]
+pub fn start() {
+    crate::core::hashing::set_key_source(workflow::hash_keys);
+}
+
 /// memberwire's version, for `/health` answers and logs.
 #[wasm_bindgen]
 pub fn version() -> String {

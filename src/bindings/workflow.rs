@@ -488,6 +488,22 @@ fn draw(buf: &mut [u8]) -> Result<(), JsValue> {
         .map_err(|e| JsValue::from(js_sys::Error::new(&format!("no randomness available: {e}"))))
 }
 
+/// The keys of the core's SipHash maps (`core::hashing`), drawn from the CSPRNG at the first map
+/// made, inside a request: a host without randomness cannot run memberwire safely, so it traps.
+pub(crate) fn hash_keys() -> (u64, u64) {
+    let mut k = [0u8; 16];
+    if fill_random(&mut k).is_err() {
+        panic!("no randomness for hash keys");
+    }
+    let (a, b) = k.split_at(8);
+    let keys = (
+        u64::from_le_bytes(a.try_into().expect("8 bytes")),
+        u64::from_le_bytes(b.try_into().expect("8 bytes")),
+    );
+    k.fill(0);
+    keys
+}
+
 /// Fills `buf` from the platform CSPRNG (`crypto.getRandomValues`), through the pool. Only ever
 /// called inside a request handler, never at module start (Workers refuses randomness outside a
 /// handler), so the pool is first filled by the first request that needs it.

@@ -2,7 +2,8 @@
 //! preview of a tag sync, and the impact of editing rules across the whole directory — the same
 //! code on the server and, compiled to wasm, in the admin page.
 
-use std::collections::{BTreeSet, HashMap};
+use super::hashing::KeyedMap;
+use std::collections::BTreeSet;
 
 use super::contact::Tag;
 
@@ -133,7 +134,7 @@ pub fn preview_tag_sync(current: &[Tag], crm: &[Tag], rules: &[Rule]) -> TagSync
 #[derive(Debug, Default)]
 pub struct AccessIndex {
     /// Interned tag keys: `i:<id>` and `n:<lowercased name>`.
-    keys: HashMap<String, u32>,
+    keys: KeyedMap<String, u32>,
     /// Per member, the sorted interned keys of its tags.
     members: Vec<Vec<u32>>,
 }

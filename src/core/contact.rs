@@ -374,7 +374,7 @@ pub fn tag_list(
     field: &str,
     make: impl Fn(&str) -> Result<Tag, Error>,
 ) -> Result<Vec<Tag>, Error> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = super::hashing::KeyedSet::default();
     let mut tags = Vec::new();
     for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let tag = make(part)?;

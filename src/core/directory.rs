@@ -8,8 +8,8 @@
 //! [`MemoryDirectory`] is the reference adapter: the simulation tests drive it, and the JS hosts
 //! run it (compiled to wasm) behind their durable journals, so these rules exist once.
 
+use super::hashing::KeyedMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use super::email::Email;
 use super::json::{self, DecodeError, Fields, FromJson, Json, JsonError, ObjectWriter, ToJson};
@@ -519,10 +519,10 @@ pub fn stored_member<'a>(row: &StoredRow<'a>) -> Result<Json<'a>, JsonError> {
 #[derive(Debug, Default, Clone)]
 pub struct MemoryDirectory {
     members: Vec<Member>,
-    by_id: HashMap<String, usize>,
-    by_contact: HashMap<String, usize>,
-    by_email: HashMap<Email, usize>,
-    tokens: HashMap<String, TokenRecord>,
+    by_id: KeyedMap<String, usize>,
+    by_contact: KeyedMap<String, usize>,
+    by_email: KeyedMap<Email, usize>,
+    tokens: KeyedMap<String, TokenRecord>,
     next_id: u64,
     changes: Vec<Change>,
     /// Whether `apply` records its changes (only `apply_journaled` reads them).

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod email;
 pub mod error;
 pub mod form;
+pub mod hashing;
 pub mod inbound;
 pub mod json;
 pub mod member;

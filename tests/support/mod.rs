@@ -4,13 +4,19 @@
 #![allow(dead_code)]
 
 /// Declares tests that run on both targets: `#[test]` natively, `#[wasm_bindgen_test]` as wasm.
+/// As wasm, each first does what the glue does at instantiation and the test runner does not:
+/// `bindings::start`, which tells the core where its hash keys come from.
 #[macro_export]
 macro_rules! both_targets {
     ($(fn $name:ident() $body:block)*) => {
         $(
             #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             #[cfg_attr(not(target_arch = "wasm32"), test)]
-            fn $name() $body
+            fn $name() {
+                #[cfg(target_arch = "wasm32")]
+                memberwire::bindings::start();
+                $body
+            }
         )*
     };
 }
