@@ -1352,6 +1352,10 @@ function __wbg_get_imports() {
             const ret = JSON.stringify(arg0);
             return ret;
         }, arguments); },
+        __wbg_toLowerCase_c0c7c927b41fa95c: function(arg0) {
+            const ret = arg0.toLowerCase();
+            return ret;
+        },
         __wbg_updated_at_f0ec2767e5885462: function(arg0) {
             const ret = arg0.updated_at;
             return ret;

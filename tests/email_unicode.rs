@@ -19,6 +19,17 @@ fn norm(raw: &str) -> String {
 }
 
 both_targets! {
+    fn lower_case_is_unicode_s_full_mapping_on_every_target() {
+        use memberwire::core::text::lowercase;
+        // As wasm this is the host's toLowerCase; natively std's: the same answers.
+        assert_eq!(lowercase("Ann@Example.COM"), "ann@example.com");
+        assert_eq!(lowercase("\u{c9}LODIE@Exemple.FR"), "\u{e9}lodie@exemple.fr");
+        assert_eq!(lowercase("\u{130}stanbul"), "i\u{307}stanbul");
+        assert_eq!(lowercase("\u{39f}\u{394}\u{39f}\u{3a3} \u{3a3}\u{391}\u{3a3}"), "\u{3bf}\u{3b4}\u{3bf}\u{3c2} \u{3c3}\u{3b1}\u{3c2}");
+        assert_eq!(lowercase("STRA\u{df}E \u{1e9e}"), "stra\u{df}e \u{df}");
+        assert_eq!(norm("J\u{dc}RGEN@Example.com"), "j\u{fc}rgen@example.com");
+    }
+
     fn nfc_and_nfd_are_one_address() {
         let composed = "j\u{fc}rgen@example.com";
         let decomposed = "ju\u{308}rgen@example.com";

@@ -133,7 +133,7 @@ impl Directory {
     /// first, `limit` from `offset`: `{total, members}`.
     #[wasm_bindgen(unchecked_return_type = "{ total: number; members: MemberRecord[] }")]
     pub fn search(&self, query: &str, offset: usize, limit: usize) -> Result<JsValue, JsValue> {
-        let q = query.trim().to_lowercase();
+        let q = crate::core::text::lowercase(query.trim());
         let mut hits: Vec<&Member> = self
             .inner
             .members()
@@ -145,10 +145,10 @@ impl Directory {
                         .is_some_and(|c| c.contact_id.contains(&q))
                     || m.first_name
                         .as_deref()
-                        .is_some_and(|n| n.to_lowercase().contains(&q))
+                        .is_some_and(|n| crate::core::text::lowercase(n).contains(&q))
                     || m.last_name
                         .as_deref()
-                        .is_some_and(|n| n.to_lowercase().contains(&q))
+                        .is_some_and(|n| crate::core::text::lowercase(n).contains(&q))
             })
             .collect();
         hits.sort_by(|a, b| {

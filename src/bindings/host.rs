@@ -12,3 +12,9 @@ pub fn unicode_step(local: &str, domain: &str) -> Option<(String, String)> {
     let host = url.hostname();
     (!host.is_empty()).then_some((local, host))
 }
+
+/// `s` in lower case by the host's `String.prototype.toLowerCase` (Unicode's full mapping, with
+/// the final sigma), for text that is not all ASCII (`core::text::lowercase`).
+pub fn lowercase(s: &str) -> String {
+    js_sys::JsString::from(s).to_lower_case().into()
+}

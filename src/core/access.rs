@@ -3,6 +3,7 @@
 //! code on the server and, compiled to wasm, in the admin page.
 
 use super::hashing::KeyedMap;
+use super::text::lowercase;
 use std::collections::BTreeSet;
 
 use super::contact::Tag;
@@ -36,7 +37,7 @@ fn matches(tag: &Tag, reference: &str) -> bool {
         || tag
             .name
             .as_deref()
-            .is_some_and(|n| n.trim().to_lowercase() == r.to_lowercase())
+            .is_some_and(|n| lowercase(n.trim()) == lowercase(r))
 }
 
 fn has(tags: &[Tag], reference: &str) -> bool {
@@ -89,7 +90,7 @@ fn same(a: &Tag, b: &Tag) -> bool {
     match (&a.id, &b.id) {
         (Some(x), Some(y)) => x == y,
         _ => match (&a.name, &b.name) {
-            (Some(x), Some(y)) => x.trim().to_lowercase() == y.trim().to_lowercase(),
+            (Some(x), Some(y)) => lowercase(x.trim()) == lowercase(y.trim()),
             _ => false,
         },
     }
@@ -179,7 +180,7 @@ impl AccessIndex {
                     keys.push(index.intern(format!("i:{}", id.trim())));
                 }
                 if let Some(n) = &t.name {
-                    keys.push(index.intern(format!("n:{}", n.trim().to_lowercase())));
+                    keys.push(index.intern(format!("n:{}", lowercase(n.trim()))));
                 }
             }
             keys.sort_unstable();
@@ -204,7 +205,7 @@ impl AccessIndex {
 
     fn refs(&self, reference: &str) -> Vec<u32> {
         let r = reference.trim();
-        [format!("i:{r}"), format!("n:{}", r.to_lowercase())]
+        [format!("i:{r}"), format!("n:{}", lowercase(r))]
             .iter()
             .filter_map(|k| self.keys.get(k).copied())
             .collect()

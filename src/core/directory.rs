@@ -416,11 +416,11 @@ pub fn stored_form(m: &Member) -> Result<StoredMember, String> {
     let mut search = m.email.as_str().to_owned();
     if let Some(c) = &m.contact {
         search.push('\n');
-        search.push_str(&c.contact_id.to_lowercase());
+        search.push_str(&super::text::lowercase(&c.contact_id));
     }
     for n in [&m.first_name, &m.last_name].into_iter().flatten() {
         search.push('\n');
-        search.push_str(&n.to_lowercase());
+        search.push_str(&super::text::lowercase(n));
     }
     Ok(StoredMember {
         email: m.email.as_str().to_owned(),

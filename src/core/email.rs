@@ -94,7 +94,7 @@ fn normalize(trimmed: &str, out: &mut String) -> Result<(), &'static str> {
         out[start..].make_ascii_lowercase();
         return Ok(());
     }
-    let lower = trimmed.to_lowercase();
+    let lower = super::text::lowercase(trimmed);
     let Some((local, domain)) = lower.split_once('@') else {
         out.push_str(&lower);
         return Ok(()); // validation says what is wrong

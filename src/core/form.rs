@@ -50,7 +50,7 @@ impl Form {
         keys.iter().copied().find(|k| {
             let mut values = self
                 .all(k)
-                .map(|v| v.trim().to_lowercase())
+                .map(|v| super::text::lowercase(v.trim()))
                 .filter(|v| !v.is_empty());
             values
                 .next()

@@ -13,6 +13,7 @@ pub mod json;
 pub mod member;
 pub mod plan;
 pub mod secrets;
+pub mod text;
 pub mod workflow;
 
 pub use contact::{Contact, ContactId, CrmKind, Secret, Tag};

@@ -164,10 +164,8 @@ fn read_csv<'a>(text: &'a str, f: &mut dyn FnMut(CsvContact<'_>)) -> Result<(), 
         return Err("the CSV is empty".into());
     }
     let norm = |h: &str| {
-        h.chars()
-            .filter(|c| c.is_alphanumeric())
-            .collect::<String>()
-            .to_lowercase()
+        let kept: String = h.chars().filter(|c| c.is_alphanumeric()).collect();
+        super::text::lowercase(&kept)
     };
     let col = |names: &[&str]| {
         header

@@ -1782,7 +1782,7 @@ fn clip(s: &str) -> String {
 fn same_tags(a: &[Tag], b: &[Tag]) -> bool {
     let key = |t: &Tag| match (&t.id, &t.name) {
         (Some(id), _) => format!("#{id}"),
-        (None, Some(n)) => n.trim().to_lowercase(),
+        (None, Some(n)) => super::text::lowercase(n.trim()),
         (None, None) => String::new(),
     };
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| key(x) == key(y))

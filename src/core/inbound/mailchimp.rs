@@ -21,7 +21,7 @@ use super::{Inbound, InboundEvent, ParseOptions, Source};
 
 /// The id Mailchimp's API names an audience member by: the MD5 of its lower-cased email.
 pub fn subscriber_hash(email: &Email) -> String {
-    let digest = Md5::digest(email.as_str().to_lowercase().as_bytes());
+    let digest = Md5::digest(crate::core::text::lowercase(email.as_str()).as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -1,0 +1,40 @@
+//! Unicode lower case, as the directory compares emails, tags and names.
+//!
+//! ASCII text is lower-cased without tables. Other text gets Unicode's full lower-case mapping
+//! (`İ` becomes `i̇`, a word-final `Σ` becomes `ς`): natively from std's tables, in wasm from the
+//! host's own `String.prototype.toLowerCase`, which applies the same mapping from the tables
+//! every JavaScript host carries (std's would be about 15 KB of the wasm), through the binding
+//! layer, as `email.rs` does for normalization.
+
+/// `s` in lower case.
+pub fn lowercase(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    unicode_lowercase(s)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn unicode_lowercase(s: &str) -> String {
+    s.to_lowercase()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn unicode_lowercase(s: &str) -> String {
+    crate::bindings::host::lowercase(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lowercase;
+
+    #[test]
+    fn lower_case_as_unicode_maps_it() {
+        assert_eq!(lowercase("Ann@Example.COM"), "ann@example.com");
+        assert_eq!(lowercase("ÉLODIE@Exemple.fr"), "élodie@exemple.fr");
+        assert_eq!(lowercase("İ"), "i\u{307}");
+        assert_eq!(lowercase("ΟΔΟΣ ΣΑΣ"), "οδος σας");
+        assert_eq!(lowercase("Straße"), "straße");
+        assert_eq!(lowercase(""), "");
+    }
+}
