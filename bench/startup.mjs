@@ -26,12 +26,12 @@ import { workerModules } from '../scripts/build-worker.mjs';
 const root = fileURLToPath(new URL('../', import.meta.url));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** While `fn` runs, the time of the last `child_process.spawn` (Miniflare's of workerd) is kept. */
+/** While `fn` runs, the time Miniflare spawns workerd (the first spawn of a `workerd` binary) is kept. */
 async function watchingSpawns(fn) {
   const spawn = childProcess.spawn;
   const seen = { at: null };
   childProcess.spawn = function (...args) {
-    seen.at = performance.now();
+    if (seen.at === null && /workerd/.test(String(args[0]))) seen.at = performance.now();
     return spawn.apply(this, args);
   };
   try {
@@ -168,16 +168,19 @@ export async function runStartup({ runs = 7, log = console.log } = {}) {
   workerd.wasmAddsMs = workerd.memberwireMs - workerd.baselineMs;
   workerd.withSetUp.wasmAddsMs = workerd.withSetUp.memberwireMs - workerd.withSetUp.baselineMs;
   log(
-    `startup workerd: first answer ${workerd.memberwireMs.toFixed(0)} ms from workerd's start (wrangler's bundle) vs ${workerd.baselineMs.toFixed(0)} ms for a Worker without wasm doing the same D1 insert and queue send: memberwire adds ${workerd.wasmAddsMs.toFixed(0)} ms (a one-line Worker: ${workerd.oneLineMs.toFixed(0)} ms); with Miniflare's set-up in Node, ${workerd.withSetUp.memberwireMs.toFixed(0)} vs ${workerd.withSetUp.baselineMs.toFixed(0)} ms: +${workerd.withSetUp.wasmAddsMs.toFixed(0)} ms`,
+    `startup workerd: first answer ${workerd.memberwireMs.toFixed(0)} ms from workerd's start (wrangler's bundle) vs ${workerd.baselineMs.toFixed(0)} ms for a Worker without wasm doing the same D1 insert and queue send: memberwire adds ${workerd.wasmAddsMs.toFixed(0)} ms (a one-line Worker: ${workerd.oneLineMs.toFixed(0)} ms); with Miniflare's set-up in Node, ${workerd.withSetUp.memberwireMs.toFixed(0)} vs ${workerd.withSetUp.baselineMs.toFixed(0)} ms: ${signed(workerd.withSetUp.wasmAddsMs)}`,
   );
-  const over = (ms) => {
-    const d = Math.round(ms - workerd.boundMs);
-    return `${d < 0 ? '−' : '+'}${Math.abs(d)} ms`;
-  };
+  const over = (ms) => signed(ms - workerd.boundMs);
   log(
     `startup workerd, where it goes (from workerd's start, over a one-line Worker with the same D1 and queue bound, ${workerd.boundMs.toFixed(0)} ms): loading the compiled wasm alone ${over(workerd.wasmOnlyMs)}; the Worker loaded (the wasm instantiated, the ${(workerd.atStartBytes / 1000).toFixed(1)} KB of JS loaded at start; ${(workerd.onDemandBytes / 1000).toFixed(1)} KB more load at their first import()) but not used ${over(workerd.loadedOnlyMs)}; the first post served (the app built from D1, the post recorded and queued) ${over(workerd.memberwireMs)}, against ${over(workerd.baselineMs)} for the baseline's D1 insert and queue send`,
   );
   return { node: nodeResult, workerd };
+}
+
+/** `+12 ms`, `−3 ms`. */
+function signed(ms) {
+  const d = Math.round(ms);
+  return `${d < 0 ? '−' : '+'}${Math.abs(d)} ms`;
 }
 
 /**

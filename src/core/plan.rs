@@ -453,9 +453,12 @@ pub fn plan_csv(
     Ok(out)
 }
 
-/// A fast hasher for the plan's own overlay maps. Their keys come from the administrator's own
-/// upload, so flooding them is not a threat; the directory's maps, whose keys webhooks choose,
-/// keep std's keyed SipHash.
+/// A fast, unkeyed hasher for the plan's own overlay maps, which hold only the rows the plan
+/// would change, for as long as one plan runs. Their keys come from the administrator's upload,
+/// a CRM export, whose emails the contacts chose: crafted ones could slow a plan down (each of
+/// them probing past the others), never change its answers. SipHash here would cost the
+/// 1M-row plan several percent; the directory's maps, which live on and whose keys webhooks
+/// choose, are keyed (`super::hashing`).
 #[derive(Default, Clone, Copy)]
 struct OverlayHasher(u64);
 
