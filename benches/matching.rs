@@ -35,8 +35,14 @@ fn main() {
     let mut counts = None;
     for _ in 0..runs {
         let t = Instant::now();
-        let p =
-            plan::plan_csv(&dir, &contacts, CrmKind::Generic, "default", false).expect("contacts");
+        let p = plan::plan_csv(
+            &dir,
+            &contacts,
+            CrmKind::Generic,
+            "default",
+            plan::Keep::Conflicts(100),
+        )
+        .expect("contacts");
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         counts = Some(p.counts);
     }

@@ -129,7 +129,7 @@ impl Directory {
     /// Plans a CSV import against this directory (nothing is changed).
     #[wasm_bindgen(js_name = planImport, unchecked_return_type = "ImportPlan")]
     pub fn plan_import(&self, csv: &str, crm: &str, account: &str) -> Result<JsValue, JsValue> {
-        let p = plan::plan_csv(self.inner(), csv, crm_kind(crm)?, account, true)
+        let p = plan::plan_csv(self.inner(), csv, crm_kind(crm)?, account, plan::Keep::All)
             .map_err(|m| js_error(&Error::new(ErrorCode::MalformedBody, m)))?;
         to_js(&p)
     }
@@ -146,14 +146,15 @@ impl Directory {
         crm: &str,
         account: &str,
     ) -> Result<JsValue, JsValue> {
-        let p = plan::plan_csv(self.inner(), csv, crm_kind(crm)?, account, false)
-            .map_err(|m| js_error(&Error::new(ErrorCode::MalformedBody, m)))?;
-        let conflicts: Vec<_> = p
-            .rows
-            .into_iter()
-            .filter(|r| r.decision.outcome == crate::core::workflow::OutcomeKind::Conflict)
-            .take(100)
-            .collect();
+        let p = plan::plan_csv(
+            self.inner(),
+            csv,
+            crm_kind(crm)?,
+            account,
+            plan::Keep::Conflicts(100),
+        )
+        .map_err(|m| js_error(&Error::new(ErrorCode::MalformedBody, m)))?;
+        let conflicts = p.rows;
         js_json(&json::object_text(|o| {
             o.field("counts", &p.counts);
             o.field("conflicts", &conflicts);

@@ -116,6 +116,7 @@ impl<const C: usize, const D: usize> Sip<C, D> {
         }
     }
 
+    #[inline]
     fn round(v: &mut [u64; 4]) {
         v[0] = v[0].wrapping_add(v[1]);
         v[1] = v[1].rotate_left(13) ^ v[0];
@@ -129,6 +130,7 @@ impl<const C: usize, const D: usize> Sip<C, D> {
         v[2] = v[2].rotate_left(32);
     }
 
+    #[inline]
     fn compress(&mut self, m: u64) {
         self.v[3] ^= m;
         for _ in 0..C {
@@ -145,11 +147,22 @@ impl<const C: usize, const D: usize> std::fmt::Debug for Sip<C, D> {
     }
 }
 
-/// Up to 7 bytes as the low end of a little-endian word.
+/// Up to 7 bytes as the low end of a little-endian word (at most three loads, as std does it).
+#[inline]
 fn low_word(bytes: &[u8]) -> u64 {
+    let n = bytes.len();
     let mut w = 0u64;
-    for (i, b) in bytes.iter().enumerate() {
-        w |= (*b as u64) << (8 * i);
+    let mut i = 0;
+    if n >= 4 {
+        w = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as u64;
+        i = 4;
+    }
+    if n - i >= 2 {
+        w |= (u16::from_le_bytes([bytes[i], bytes[i + 1]]) as u64) << (8 * i);
+        i += 2;
+    }
+    if i < n {
+        w |= (bytes[i] as u64) << (8 * i);
     }
     w
 }
@@ -178,6 +191,19 @@ impl<const C: usize, const D: usize> Hasher for Sip<C, D> {
         let left = words.remainder();
         self.tail = low_word(left);
         self.ntail = left.len();
+    }
+
+    /// One byte (a string's `0xff` terminator, after its bytes): straight into the tail.
+    fn write_u8(&mut self, b: u8) {
+        self.length = self.length.wrapping_add(1);
+        self.tail |= (b as u64) << (8 * self.ntail);
+        self.ntail += 1;
+        if self.ntail == 8 {
+            let m = self.tail;
+            self.compress(m);
+            self.tail = 0;
+            self.ntail = 0;
+        }
     }
 
     fn finish(&self) -> u64 {

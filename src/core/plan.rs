@@ -373,15 +373,24 @@ pub struct Plan {
     pub invalid: Vec<InvalidRow>,
 }
 
+/// Which planned rows a plan keeps besides its counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every row (the admin page's dry run lists them).
+    All,
+    /// The first `n` conflicts only (a count of a large export shows a few of them).
+    Conflicts(usize),
+}
+
 /// Plans a contact export against the directory, row by row, without changing it: later rows
 /// see what earlier rows would do (a contact listed twice is `created` then `existing`). Index
-/// lookups only: O(rows). Keeps every planned row (`keep_rows`) or only the conflicts.
+/// lookups only: O(rows). Keeps the rows `keep` asks for.
 pub fn plan_csv(
     dir: &MemoryDirectory,
     csv: &str,
     crm: CrmKind,
     account: &str,
-    keep_rows: bool,
+    keep: Keep,
 ) -> Result<Plan, String> {
     // Contact key -> what the plan made of it; email -> the contact key now holding it ("" when
     // the plan freed it).
@@ -440,7 +449,11 @@ pub fn plan_csv(
             OutcomeKind::Updated => counts.updated += 1,
             OutcomeKind::Conflict => counts.conflict += 1,
         }
-        if keep_rows || decision.outcome == OutcomeKind::Conflict {
+        let kept = match keep {
+            Keep::All => true,
+            Keep::Conflicts(n) => decision.outcome == OutcomeKind::Conflict && out.rows.len() < n,
+        };
+        if kept {
             out.rows.push(PlannedRow {
                 row: r.line,
                 contact_id: id.to_owned(),
@@ -505,7 +518,14 @@ mod tests {
     #[test]
     fn csv_quotes_crlf_bom_and_headers() {
         let csv = "\u{feff}Id,First Name,Last Name,Email,Tags\r\n1,Ann,\"O\"\"Neil\",Ann@Example.com,\"91, Gold Member\"\r\n2,,,not-an-email,\r\n\r\n3,Bo,\"Lee, Jr.\",bo@example.com,";
-        let p = plan_csv(&MemoryDirectory::new(), csv, CrmKind::Keap, "default", true).unwrap();
+        let p = plan_csv(
+            &MemoryDirectory::new(),
+            csv,
+            CrmKind::Keap,
+            "default",
+            Keep::All,
+        )
+        .unwrap();
         assert_eq!(p.rows.len(), 2);
         assert_eq!(p.rows[0].row, 2);
         assert_eq!(p.rows[0].email, "ann@example.com");
@@ -521,13 +541,20 @@ mod tests {
         assert_eq!(ann.tags, [Tag::id("91"), Tag::name("Gold Member")]);
         let bo = dir.get_by_email_str("bo@example.com").unwrap();
         assert_eq!(bo.last_name.as_deref(), Some("Lee, Jr."));
-        assert!(plan_csv(&dir, "Name,Phone\nx,y", CrmKind::Keap, "d", true).is_err());
+        assert!(plan_csv(&dir, "Name,Phone\nx,y", CrmKind::Keap, "d", Keep::All).is_err());
     }
 
     #[test]
     fn plans_duplicates_within_the_list() {
         let csv = "Id,Email\n1,a@example.com\n1,a@example.com\n2,A@example.com\n3,c@example.com\n3,c2@example.com";
-        let p = plan_csv(&MemoryDirectory::new(), csv, CrmKind::Keap, "default", true).unwrap();
+        let p = plan_csv(
+            &MemoryDirectory::new(),
+            csv,
+            CrmKind::Keap,
+            "default",
+            Keep::All,
+        )
+        .unwrap();
         let kinds: Vec<OutcomeKind> = p.rows.iter().map(|r| r.decision.outcome).collect();
         assert_eq!(
             kinds,
