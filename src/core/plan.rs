@@ -108,10 +108,36 @@ fn decide_on(
     by_contact: Option<Holder>,
     by_email: Option<Holder>,
 ) -> Decision {
-    let d = |outcome, reason, other: Option<Holder>| Decision {
+    judge(email, by_contact, by_email).decision()
+}
+
+/// A decision before it owns anything: the other member is borrowed, so a plan that keeps only
+/// the counts of most rows allocates nothing for them.
+struct Judgement<'h> {
+    outcome: OutcomeKind,
+    reason: Option<&'static str>,
+    other: Option<Holder<'h>>,
+}
+
+impl Judgement<'_> {
+    fn decision(&self) -> Decision {
+        Decision {
+            outcome: self.outcome,
+            reason: self.reason,
+            other_member: self.other.map(|m| m.id.to_owned()),
+        }
+    }
+}
+
+fn judge<'h>(
+    email: Option<&str>,
+    by_contact: Option<Holder<'h>>,
+    by_email: Option<Holder<'h>>,
+) -> Judgement<'h> {
+    let d = |outcome, reason, other| Judgement {
         outcome,
         reason,
-        other_member: other.map(|m| m.id.to_owned()),
+        other,
     };
     if let Some(m) = by_contact {
         return match email {
@@ -421,8 +447,15 @@ pub fn plan_csv(
             Some(k) => by_key.get(k.as_str()).map(Planned::holder),
             None => dir.get_by_email_str(&email).map(Holder::from),
         };
-        let decision = decide_on(Some(&email), m_contact, m_email);
-        let change = match decision.outcome {
+        let judged = judge(Some(&email), m_contact, m_email);
+        let outcome = judged.outcome;
+        let kept = match keep {
+            Keep::All => true,
+            Keep::Conflicts(n) => outcome == OutcomeKind::Conflict && out.rows.len() < n,
+        };
+        // Owned only for a row the plan keeps (before the overlay changes under the borrow).
+        let decision = kept.then(|| judged.decision());
+        let change = match outcome {
             OutcomeKind::Created => Some((format!("planned-{}", r.line), None)),
             OutcomeKind::Linked => m_email.map(|m| (m.id.to_owned(), None)),
             OutcomeKind::Updated => m_contact.map(|m| (m.id.to_owned(), Some(m.email.to_string()))),
@@ -442,18 +475,14 @@ pub fn plan_csv(
             );
         }
         let counts = &mut out.counts;
-        match decision.outcome {
+        match outcome {
             OutcomeKind::Created => counts.created += 1,
             OutcomeKind::Linked => counts.linked += 1,
             OutcomeKind::Existing => counts.existing += 1,
             OutcomeKind::Updated => counts.updated += 1,
             OutcomeKind::Conflict => counts.conflict += 1,
         }
-        let kept = match keep {
-            Keep::All => true,
-            Keep::Conflicts(n) => decision.outcome == OutcomeKind::Conflict && out.rows.len() < n,
-        };
-        if kept {
+        if let Some(decision) = decision {
             out.rows.push(PlannedRow {
                 row: r.line,
                 contact_id: id.to_owned(),
