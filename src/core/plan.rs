@@ -574,6 +574,36 @@ mod tests {
     }
 
     #[test]
+    fn a_count_keeps_its_first_conflicts_only() {
+        // Rows 2-4 conflict (their emails belong to contacts 1 and 9); row 5 is created.
+        let csv = "Id,Email\n1,a@example.com\n9,b@example.com\n2,a@example.com\n3,b@example.com\n4,A@example.com\n5,e@example.com";
+        let dir = MemoryDirectory::new();
+        let all = plan_csv(&dir, csv, CrmKind::Keap, "default", Keep::All).unwrap();
+        let two = plan_csv(&dir, csv, CrmKind::Keap, "default", Keep::Conflicts(2)).unwrap();
+        assert_eq!(all.counts, two.counts);
+        assert_eq!(all.counts.conflict, 3);
+        assert_eq!(all.counts.created, 3);
+        let conflicts: Vec<&PlannedRow> = all
+            .rows
+            .iter()
+            .filter(|r| r.decision.outcome == OutcomeKind::Conflict)
+            .collect();
+        assert_eq!(two.rows.len(), 2);
+        assert_eq!(two.rows[0], *conflicts[0]);
+        assert_eq!(two.rows[1], *conflicts[1]);
+        assert_eq!(
+            two.rows[0].decision.other_member.as_deref(),
+            Some("planned-2")
+        );
+        assert!(
+            plan_csv(&dir, csv, CrmKind::Keap, "default", Keep::Conflicts(0))
+                .unwrap()
+                .rows
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn plans_duplicates_within_the_list() {
         let csv = "Id,Email\n1,a@example.com\n1,a@example.com\n2,A@example.com\n3,c@example.com\n3,c2@example.com";
         let p = plan_csv(
