@@ -23,6 +23,8 @@ both_targets! {
         use memberwire::core::text::lowercase;
         // As wasm this is the host's toLowerCase; natively std's: the same answers.
         assert_eq!(lowercase("Ann@Example.COM"), "ann@example.com");
+        assert_eq!(lowercase(""), "");
+        assert_eq!(lowercase("Stra\u{df}e"), "stra\u{df}e");
         assert_eq!(lowercase("\u{c9}LODIE@Exemple.FR"), "\u{e9}lodie@exemple.fr");
         assert_eq!(lowercase("\u{130}stanbul"), "i\u{307}stanbul");
         assert_eq!(lowercase("\u{39f}\u{394}\u{39f}\u{3a3} \u{3a3}\u{391}\u{3a3}"), "\u{3bf}\u{3b4}\u{3bf}\u{3c2} \u{3c3}\u{3b1}\u{3c2}");
