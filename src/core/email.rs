@@ -53,11 +53,6 @@ impl Email {
                 )
             })
     }
-
-    /// Wraps a string that [`Email::normalize_into`] produced.
-    pub(crate) fn from_normalized(s: String) -> Email {
-        Email(s)
-    }
 }
 
 impl std::borrow::Borrow<str> for Email {

@@ -88,16 +88,33 @@ pub fn decide(
 /// What `decide` needs to know of a member.
 #[derive(Debug, Clone, Copy)]
 pub struct Holder<'a> {
-    pub id: &'a str,
-    pub email: &'a Email,
+    pub id: MemberRef<'a>,
+    pub email: &'a str,
     pub has_contact: bool,
+}
+
+/// A member by its id, or the member a plan would create for one of its rows (which has no id
+/// yet: it is shown as `planned-<row>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberRef<'a> {
+    Id(&'a str),
+    PlannedRow(usize),
+}
+
+impl MemberRef<'_> {
+    fn to_id(self) -> String {
+        match self {
+            MemberRef::Id(id) => id.to_owned(),
+            MemberRef::PlannedRow(row) => format!("planned-{row}"),
+        }
+    }
 }
 
 impl<'a> From<&'a Member> for Holder<'a> {
     fn from(m: &'a Member) -> Self {
         Holder {
-            id: &m.id,
-            email: &m.email,
+            id: MemberRef::Id(&m.id),
+            email: m.email.as_str(),
             has_contact: m.contact.is_some(),
         }
     }
@@ -124,7 +141,7 @@ impl Judgement<'_> {
         Decision {
             outcome: self.outcome,
             reason: self.reason,
-            other_member: self.other.map(|m| m.id.to_owned()),
+            other_member: self.other.map(|m| m.id.to_id()),
         }
     }
 }
@@ -141,7 +158,7 @@ fn judge<'h>(
     };
     if let Some(m) = by_contact {
         return match email {
-            Some(e) if e != m.email.as_str() => match by_email {
+            Some(e) if e != m.email => match by_email {
                 Some(o) if o.id != m.id => {
                     d(OutcomeKind::Conflict, Some("email_change_taken"), Some(o))
                 }
@@ -168,22 +185,25 @@ pub struct InvalidRow {
     pub message: String,
 }
 
-/// One data row of a contact export, as read.
-struct CsvContact<'a> {
+/// One data row of a contact export, as read: its cells borrow from the row (`'r`), and the id
+/// and email also from the text itself (`'t`) when their cells were not quoted.
+struct CsvContact<'t, 'r> {
     line: usize,
-    id: &'a str,
-    id_header: &'a str,
-    email: &'a str,
-    email_header: &'a str,
-    first: &'a str,
-    last: &'a str,
+    id: &'r str,
+    id_text: Option<&'t str>,
+    id_header: &'r str,
+    email: &'r str,
+    email_text: Option<&'t str>,
+    email_header: &'r str,
+    first: &'r str,
+    last: &'r str,
     tags: Option<Vec<Tag>>,
 }
 
 /// Reads RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF, a UTF-8 BOM), with the columns
 /// CRM exports name `Id`/`Contact Id`, `Email`, `First Name`, `Last Name` and `Tags`/`Groups`
 /// (header names compare without case, spaces or punctuation). Blank rows are skipped.
-fn read_csv<'a>(text: &'a str, f: &mut dyn FnMut(CsvContact<'_>)) -> Result<(), String> {
+fn read_csv<'t>(text: &'t str, f: &mut dyn FnMut(CsvContact<'t, '_>)) -> Result<(), String> {
     let mut rows = CsvRows::new(text.strip_prefix('\u{feff}').unwrap_or(text));
     let mut header = Vec::new();
     if !rows.next_into(&mut header) {
@@ -218,11 +238,18 @@ fn read_csv<'a>(text: &'a str, f: &mut dyn FnMut(CsvContact<'_>)) -> Result<(), 
                 .map(|s| s.as_ref().trim())
                 .unwrap_or("")
         };
+        let in_text = |c: usize| match row.get(c) {
+            Some(Cow::Borrowed(s)) => Some(s.trim()),
+            Some(Cow::Owned(_)) => None,
+            None => Some(""),
+        };
         f(CsvContact {
             line: i + 1,
             id: cell(Some(id_col)),
+            id_text: in_text(id_col),
             id_header: &header[id_col],
             email: cell(Some(email_col)),
+            email_text: in_text(email_col),
             email_header: &header[email_col],
             first: cell(first_col),
             last: cell(last_col),
@@ -411,17 +438,14 @@ pub enum Keep {
 /// Plans a contact export against the directory, row by row, without changing it: later rows
 /// see what earlier rows would do (a contact listed twice is `created` then `existing`). Index
 /// lookups only: O(rows). Keeps the rows `keep` asks for.
-pub fn plan_csv(
-    dir: &MemoryDirectory,
-    csv: &str,
+pub fn plan_csv<'k>(
+    dir: &'k MemoryDirectory,
+    csv: &'k str,
     crm: CrmKind,
     account: &str,
     keep: Keep,
 ) -> Result<Plan, String> {
-    // Contact key -> what the plan made of it; email -> the contact key now holding it ("" when
-    // the plan freed it).
-    let mut by_key: Overlay<Planned> = Overlay::default();
-    let mut by_email: Overlay<String> = Overlay::default();
+    let mut overlay = Overlay::default();
     let mut out = Plan::default();
     let mut key = String::new();
     let mut email = String::new();
@@ -438,14 +462,27 @@ pub fn plan_csv(
                 return;
             }
         };
-        super::contact::key_into(&mut key, crm, account, id);
-        let m_contact = match by_key.get(key.as_str()) {
-            Some(p) => Some(p.holder()),
-            None => dir.get_by_contact(&key).map(Holder::from),
+        // The plan's own members first, then the directory's.
+        let planned_contact = overlay.by_contact.get(id).copied();
+        let planned_email = overlay.by_email.get(email.as_str()).copied();
+        let dir_contact = match planned_contact {
+            Some(_) => None,
+            None => {
+                super::contact::key_into(&mut key, crm, account, id);
+                dir.get_by_contact(&key)
+            }
         };
-        let m_email = match by_email.get(email.as_str()) {
-            Some(k) => by_key.get(k.as_str()).map(Planned::holder),
-            None => dir.get_by_email_str(&email).map(Holder::from),
+        let dir_email = match planned_email {
+            Some(_) => None,
+            None => dir.get_by_email_str(&email),
+        };
+        let m_contact = match planned_contact {
+            Some(i) => Some(overlay.holder(i)),
+            None => dir_contact.map(Holder::from),
+        };
+        let m_email = match planned_email {
+            Some(held) => held.map(|i| overlay.holder(i)),
+            None => dir_email.map(Holder::from),
         };
         let judged = judge(Some(&email), m_contact, m_email);
         let outcome = judged.outcome;
@@ -455,25 +492,6 @@ pub fn plan_csv(
         };
         // Owned only for a row the plan keeps (before the overlay changes under the borrow).
         let decision = kept.then(|| judged.decision());
-        let change = match outcome {
-            OutcomeKind::Created => Some((format!("planned-{}", r.line), None)),
-            OutcomeKind::Linked => m_email.map(|m| (m.id.to_owned(), None)),
-            OutcomeKind::Updated => m_contact.map(|m| (m.id.to_owned(), Some(m.email.to_string()))),
-            _ => None,
-        };
-        if let Some((planned_id, freed)) = change {
-            if let Some(old) = freed {
-                by_email.insert(old, String::new());
-            }
-            by_email.insert(email.clone(), key.clone());
-            by_key.insert(
-                key.clone(),
-                Planned {
-                    id: planned_id,
-                    email: Email::from_normalized(email.clone()),
-                },
-            );
-        }
         let counts = &mut out.counts;
         match outcome {
             OutcomeKind::Created => counts.created += 1,
@@ -481,6 +499,39 @@ pub fn plan_csv(
             OutcomeKind::Existing => counts.existing += 1,
             OutcomeKind::Updated => counts.updated += 1,
             OutcomeKind::Conflict => counts.conflict += 1,
+        }
+        if matches!(
+            outcome,
+            OutcomeKind::Created | OutcomeKind::Linked | OutcomeKind::Updated
+        ) {
+            // Keys borrow from the export where the row's cells are as normalized; the
+            // directory's strings are borrowed as they are.
+            let new_email = match r.email_text {
+                Some(t) if t == email => Cow::Borrowed(t),
+                _ => Cow::Owned(email.clone()),
+            };
+            match (outcome, planned_contact) {
+                // The contact's planned member changes its email.
+                (OutcomeKind::Updated, Some(i)) => {
+                    let old = std::mem::replace(&mut overlay.planned[i].email, new_email.clone());
+                    overlay.by_email.insert(old, None);
+                    overlay.by_email.insert(new_email, Some(i));
+                }
+                _ => {
+                    let (member, freed) = match (outcome, dir_contact, dir_email) {
+                        (OutcomeKind::Updated, Some(m), _) => {
+                            (MemberRef::Id(&m.id), Some(Cow::Borrowed(m.email.as_str())))
+                        }
+                        (OutcomeKind::Linked, _, Some(m)) => (MemberRef::Id(&m.id), None),
+                        _ => (MemberRef::PlannedRow(r.line), None),
+                    };
+                    let contact = match r.id_text {
+                        Some(t) => Cow::Borrowed(t),
+                        None => Cow::Owned(id.to_owned()),
+                    };
+                    overlay.add(member, contact, new_email, freed);
+                }
+            }
         }
         if let Some(decision) = decision {
             out.rows.push(PlannedRow {
@@ -493,6 +544,52 @@ pub fn plan_csv(
     })?;
     out.counts.invalid = out.invalid.len() as u32;
     Ok(out)
+}
+
+/// What a plan would change, over the directory: the members it would create, link or move,
+/// and the contact ids and emails that lead to them. Its strings borrow from the export or the
+/// directory wherever they can, so most rows allocate nothing.
+#[derive(Default)]
+struct Overlay<'k> {
+    planned: Vec<Planned<'k>>,
+    /// Contact id (the plan's CRM and account) -> its planned member.
+    by_contact: OverlayMap<'k, usize>,
+    /// Email -> the planned member now holding it, or `None` where the plan freed it.
+    by_email: OverlayMap<'k, Option<usize>>,
+}
+
+impl<'k> Overlay<'k> {
+    fn holder(&self, i: usize) -> Holder<'_> {
+        let p = &self.planned[i];
+        Holder {
+            id: p.id,
+            email: &p.email,
+            has_contact: true,
+        }
+    }
+
+    /// `member` now belongs to `contact` and holds `email`; its old email, if any, is freed.
+    fn add(
+        &mut self,
+        member: MemberRef<'k>,
+        contact: Cow<'k, str>,
+        email: Cow<'k, str>,
+        freed: Option<Cow<'k, str>>,
+    ) {
+        let i = self.planned.len();
+        if let Some(old) = freed {
+            self.by_email.insert(old, None);
+        }
+        self.by_email.insert(email.clone(), Some(i));
+        self.by_contact.insert(contact, i);
+        self.planned.push(Planned { id: member, email });
+    }
+}
+
+/// A member the plan would create or change.
+struct Planned<'k> {
+    id: MemberRef<'k>,
+    email: Cow<'k, str>,
 }
 
 /// A fast, unkeyed hasher for the plan's own overlay maps, which hold only the rows the plan
@@ -522,23 +619,7 @@ impl std::hash::Hasher for OverlayHasher {
     }
 }
 
-type Overlay<V> = HashMap<String, V, std::hash::BuildHasherDefault<OverlayHasher>>;
-
-/// A member the plan would create or change, over the directory.
-struct Planned {
-    id: String,
-    email: Email,
-}
-
-impl Planned {
-    fn holder(&self) -> Holder<'_> {
-        Holder {
-            id: &self.id,
-            email: &self.email,
-            has_contact: true,
-        }
-    }
-}
+type OverlayMap<'k, V> = HashMap<Cow<'k, str>, V, std::hash::BuildHasherDefault<OverlayHasher>>;
 
 #[cfg(test)]
 mod tests {
