@@ -125,7 +125,7 @@ fn decide_on(
     by_contact: Option<Holder>,
     by_email: Option<Holder>,
 ) -> Decision {
-    judge(email, by_contact, by_email).decision()
+    judge(email, by_contact, || by_email).decision()
 }
 
 /// A decision before it owns anything: the other member is borrowed, so a plan that keeps only
@@ -146,10 +146,12 @@ impl Judgement<'_> {
     }
 }
 
+/// The rules, with the member holding the email looked up only when they need it: a contact
+/// whose member already has its email is `existing` whoever else there is.
 fn judge<'h>(
     email: Option<&str>,
     by_contact: Option<Holder<'h>>,
-    by_email: Option<Holder<'h>>,
+    by_email: impl FnOnce() -> Option<Holder<'h>>,
 ) -> Judgement<'h> {
     let d = |outcome, reason, other| Judgement {
         outcome,
@@ -158,7 +160,7 @@ fn judge<'h>(
     };
     if let Some(m) = by_contact {
         return match email {
-            Some(e) if e != m.email => match by_email {
+            Some(e) if e != m.email => match by_email() {
                 Some(o) if o.id != m.id => {
                     d(OutcomeKind::Conflict, Some("email_change_taken"), Some(o))
                 }
@@ -167,7 +169,7 @@ fn judge<'h>(
             _ => d(OutcomeKind::Existing, None, None),
         };
     }
-    match by_email {
+    match by_email() {
         None => d(OutcomeKind::Created, None, None),
         Some(m) if !m.has_contact => d(OutcomeKind::Linked, None, None),
         Some(m) => d(
@@ -464,7 +466,6 @@ pub fn plan_csv<'k>(
         };
         // The plan's own members first, then the directory's.
         let planned_contact = overlay.by_contact.get(id).copied();
-        let planned_email = overlay.by_email.get(email.as_str()).copied();
         let dir_contact = match planned_contact {
             Some(_) => None,
             None => {
@@ -472,19 +473,21 @@ pub fn plan_csv<'k>(
                 dir.get_by_contact(&key)
             }
         };
-        let dir_email = match planned_email {
-            Some(_) => None,
-            None => dir.get_by_email_str(&email),
-        };
         let m_contact = match planned_contact {
             Some(i) => Some(overlay.holder(i)),
             None => dir_contact.map(Holder::from),
         };
-        let m_email = match planned_email {
-            Some(held) => held.map(|i| overlay.holder(i)),
-            None => dir_email.map(Holder::from),
-        };
-        let judged = judge(Some(&email), m_contact, m_email);
+        // Where the email is, when the rules ask (most rows are members as they are).
+        let mut dir_email = None;
+        let judged = judge(Some(&email), m_contact, || {
+            match overlay.by_email.get(email.as_str()) {
+                Some(held) => held.map(|i| overlay.holder(i)),
+                None => {
+                    dir_email = dir.get_by_email_str(&email);
+                    dir_email.map(Holder::from)
+                }
+            }
+        });
         let outcome = judged.outcome;
         let kept = match keep {
             Keep::All => true,
