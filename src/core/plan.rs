@@ -199,42 +199,95 @@ struct CsvContact<'t, 'r> {
     email_header: &'r str,
     first: &'r str,
     last: &'r str,
-    tags: Option<Vec<Tag>>,
+    /// The tags cell, where the export has one.
+    tags: Option<&'r str>,
 }
 
-/// Reads RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF, a UTF-8 BOM), with the columns
-/// CRM exports name `Id`/`Contact Id`, `Email`, `First Name`, `Last Name` and `Tags`/`Groups`
-/// (header names compare without case, spaces or punctuation). Blank rows are skipped.
-fn read_csv<'t>(text: &'t str, f: &mut dyn FnMut(CsvContact<'t, '_>)) -> Result<(), String> {
-    let mut rows = CsvRows::new(text.strip_prefix('\u{feff}').unwrap_or(text));
-    let mut header = Vec::new();
-    if !rows.next_into(&mut header) {
-        return Err("the CSV is empty".into());
+impl CsvContact<'_, '_> {
+    /// The tags cell, split at commas: numbers are tag ids, anything else tag names.
+    fn tags(&self) -> Option<Vec<Tag>> {
+        self.tags.map(|cell| {
+            cell.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| {
+                    if t.bytes().all(|b| b.is_ascii_digit()) {
+                        Tag::id(t)
+                    } else {
+                        Tag::name(t)
+                    }
+                })
+                .collect()
+        })
     }
-    let norm = |h: &str| {
-        let kept: String = h.chars().filter(|c| c.is_alphanumeric()).collect();
-        super::text::lowercase(&kept)
-    };
-    let col = |names: &[&str]| {
-        header
-            .iter()
-            .position(|h| names.contains(&norm(h).as_str()))
-    };
-    let id_col =
-        col(&["id", "contactid", "contact"]).ok_or("the CSV has no Id (contact id) column")?;
-    let email_col = col(&["email", "emailaddress", "email1", "primaryemail"])
-        .ok_or("the CSV has no Email column")?;
-    let first_col = col(&["firstname", "first", "givenname"]);
-    let last_col = col(&["lastname", "last", "familyname", "surname"]);
-    let tags_col = col(&["tags", "groups", "tagids", "tagnames"]);
-    // One row buffer for the whole file: a row allocates only for its quoted fields.
-    let mut row = Vec::with_capacity(header.len());
-    let mut i = 0;
-    while rows.next_into(&mut row) {
-        i += 1;
-        if row.iter().all(|c| c.trim().is_empty()) {
-            continue;
+}
+
+/// A contact export: RFC 4180 CSV (quoted fields, doubled quotes, CRLF or LF, a UTF-8 BOM), with
+/// the columns CRM exports name `Id`/`Contact Id`, `Email`, `First Name`, `Last Name` and
+/// `Tags`/`Groups` (header names compare without case, spaces or punctuation). Blank rows are
+/// skipped.
+struct CsvContacts<'t> {
+    rows: CsvRows<'t>,
+    header: Vec<Cow<'t, str>>,
+    id_col: usize,
+    email_col: usize,
+    first_col: Option<usize>,
+    last_col: Option<usize>,
+    tags_col: Option<usize>,
+    /// Data rows read so far, blank ones included.
+    read: usize,
+}
+
+impl<'t> CsvContacts<'t> {
+    fn new(text: &'t str) -> Result<Self, String> {
+        let mut rows = CsvRows::new(text.strip_prefix('\u{feff}').unwrap_or(text));
+        let mut header = Vec::new();
+        if !rows.next_into(&mut header) {
+            return Err("the CSV is empty".into());
         }
+        let norm = |h: &str| {
+            let kept: String = h.chars().filter(|c| c.is_alphanumeric()).collect();
+            super::text::lowercase(&kept)
+        };
+        let col = |names: &[&str]| {
+            header
+                .iter()
+                .position(|h| names.contains(&norm(h).as_str()))
+        };
+        let id_col =
+            col(&["id", "contactid", "contact"]).ok_or("the CSV has no Id (contact id) column")?;
+        let email_col = col(&["email", "emailaddress", "email1", "primaryemail"])
+            .ok_or("the CSV has no Email column")?;
+        let first_col = col(&["firstname", "first", "givenname"]);
+        let last_col = col(&["lastname", "last", "familyname", "surname"]);
+        let tags_col = col(&["tags", "groups", "tagids", "tagnames"]);
+        Ok(CsvContacts {
+            rows,
+            header,
+            id_col,
+            email_col,
+            first_col,
+            last_col,
+            tags_col,
+            read: 0,
+        })
+    }
+
+    /// Reads the next row that is not blank into `row` (a buffer the caller reuses: a row
+    /// allocates only for its quoted cells); its line, or `None` at the end.
+    fn next_into(&mut self, row: &mut Vec<Cow<'t, str>>) -> Option<usize> {
+        while self.rows.next_into(row) {
+            self.read += 1;
+            if !row.iter().all(|c| c.trim().is_empty()) {
+                // 1-based, and the header is line 1.
+                return Some(self.read + 1);
+            }
+        }
+        None
+    }
+
+    /// The contact in a row that [`Self::next_into`] read.
+    fn contact<'r>(&'r self, line: usize, row: &'r [Cow<'t, str>]) -> CsvContact<'t, 'r> {
         let cell = |c: Option<usize>| {
             c.and_then(|c| row.get(c))
                 .map(|s| s.as_ref().trim())
@@ -245,33 +298,19 @@ fn read_csv<'t>(text: &'t str, f: &mut dyn FnMut(CsvContact<'t, '_>)) -> Result<
             Some(Cow::Owned(_)) => None,
             None => Some(""),
         };
-        f(CsvContact {
-            line: i + 1,
-            id: cell(Some(id_col)),
-            id_text: in_text(id_col),
-            id_header: &header[id_col],
-            email: cell(Some(email_col)),
-            email_text: in_text(email_col),
-            email_header: &header[email_col],
-            first: cell(first_col),
-            last: cell(last_col),
-            tags: tags_col.map(|_| {
-                cell(tags_col)
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(|t| {
-                        if t.bytes().all(|b| b.is_ascii_digit()) {
-                            Tag::id(t)
-                        } else {
-                            Tag::name(t)
-                        }
-                    })
-                    .collect()
-            }),
-        });
+        CsvContact {
+            line,
+            id: cell(Some(self.id_col)),
+            id_text: in_text(self.id_col),
+            id_header: &self.header[self.id_col],
+            email: cell(Some(self.email_col)),
+            email_text: in_text(self.email_col),
+            email_header: &self.header[self.email_col],
+            first: cell(self.first_col),
+            last: cell(self.last_col),
+            tags: self.tags_col.map(|c| cell(Some(c))),
+        }
     }
-    Ok(())
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -290,9 +329,12 @@ pub fn load_members(
 ) -> Result<usize, String> {
     use super::directory::{DirOp, DirResult};
     let mut inserted = 0;
-    read_csv(csv, &mut |r| {
+    let mut csv = CsvContacts::new(csv)?;
+    let mut row = Vec::new();
+    while let Some(line) = csv.next_into(&mut row) {
+        let r = csv.contact(line, &row);
         let Ok(email) = Email::parse(r.email, r.email_header) else {
-            return;
+            continue;
         };
         let contact = match r.id {
             "" => None,
@@ -302,7 +344,7 @@ pub fn load_members(
                     account: account.to_owned(),
                     contact_id: id.as_str().to_owned(),
                 }),
-                Err(_) => return,
+                Err(_) => continue,
             },
         };
         let member = Member {
@@ -312,7 +354,7 @@ pub fn load_members(
             contact,
             first_name: opt(r.first),
             last_name: opt(r.last),
-            tags: r.tags.unwrap_or_default(),
+            tags: r.tags().unwrap_or_default(),
             credentials: Default::default(),
             password_hash: None,
             welcome: Default::default(),
@@ -326,7 +368,7 @@ pub fn load_members(
         ) {
             inserted += 1;
         }
-    })?;
+    }
     Ok(inserted)
 }
 
@@ -447,30 +489,68 @@ pub fn plan_csv<'k>(
     account: &str,
     keep: Keep,
 ) -> Result<Plan, String> {
-    let mut overlay = Overlay::default();
-    let mut out = Plan::default();
-    let mut key = String::new();
+    let mut csv = CsvContacts::new(csv)?;
+    let mut planner = Planner {
+        dir,
+        crm,
+        account,
+        keep,
+        key: String::new(),
+        overlay: Overlay::default(),
+        out: Plan::default(),
+    };
+    let mut row = Vec::new();
     let mut email = String::new();
-    read_csv(csv, &mut |r| {
+    while let Some(line) = csv.next_into(&mut row) {
+        let r = csv.contact(line, &row);
         let checked = ContactId::check(r.id, r.id_header, crm.numeric_ids())
-            .and_then(|id| Email::normalize_into(r.email, r.email_header, &mut email).map(|()| id));
-        let id = match checked {
-            Ok(id) => id,
-            Err(e) => {
-                out.invalid.push(InvalidRow {
-                    row: r.line,
-                    message: e.message,
-                });
-                return;
-            }
-        };
+            .and_then(|_| Email::normalize_into(r.email, r.email_header, &mut email));
+        match checked {
+            Ok(()) => planner.row(&r, &email),
+            Err(e) => planner.out.invalid.push(InvalidRow {
+                row: line,
+                message: e.message,
+            }),
+        }
+    }
+    let mut out = planner.out;
+    out.counts.invalid = out.invalid.len() as u32;
+    Ok(out)
+}
+
+/// A plan under way.
+struct Planner<'k, 'a> {
+    dir: &'k MemoryDirectory,
+    crm: CrmKind,
+    account: &'a str,
+    keep: Keep,
+    /// The contact key of the row being planned.
+    key: String,
+    overlay: Overlay<'k>,
+    out: Plan,
+}
+
+impl<'k> Planner<'k, '_> {
+    /// Decides one readable row (its email normalized), over what earlier rows would do.
+    fn row(&mut self, r: &CsvContact<'k, '_>, email: &str) {
+        let Planner {
+            dir,
+            crm,
+            account,
+            keep,
+            key,
+            overlay,
+            out,
+        } = self;
+        let (dir, keep) = (*dir, *keep);
+        let id = r.id;
         // The plan's own members first, then the directory's.
         let planned_contact = overlay.by_contact.get(id).copied();
         let dir_contact = match planned_contact {
             Some(_) => None,
             None => {
-                super::contact::key_into(&mut key, crm, account, id);
-                dir.get_by_contact(&key)
+                super::contact::key_into(key, *crm, account, id);
+                dir.get_by_contact(key)
             }
         };
         let m_contact = match planned_contact {
@@ -479,11 +559,11 @@ pub fn plan_csv<'k>(
         };
         // Where the email is, when the rules ask (most rows are members as they are).
         let mut dir_email = None;
-        let judged = judge(Some(&email), m_contact, || {
-            match overlay.by_email.get(email.as_str()) {
+        let judged = judge(Some(email), m_contact, || {
+            match overlay.by_email.get(email) {
                 Some(held) => held.map(|i| overlay.holder(i)),
                 None => {
-                    dir_email = dir.get_by_email_str(&email);
+                    dir_email = dir.get_by_email_str(email);
                     dir_email.map(Holder::from)
                 }
             }
@@ -511,7 +591,7 @@ pub fn plan_csv<'k>(
             // directory's strings are borrowed as they are.
             let new_email = match r.email_text {
                 Some(t) if t == email => Cow::Borrowed(t),
-                _ => Cow::Owned(email.clone()),
+                _ => Cow::Owned(email.to_owned()),
             };
             match (outcome, planned_contact) {
                 // The contact's planned member changes its email.
@@ -540,13 +620,11 @@ pub fn plan_csv<'k>(
             out.rows.push(PlannedRow {
                 row: r.line,
                 contact_id: id.to_owned(),
-                email: email.clone(),
+                email: email.to_owned(),
                 decision,
             });
         }
-    })?;
-    out.counts.invalid = out.invalid.len() as u32;
-    Ok(out)
+    }
 }
 
 /// What a plan would change, over the directory: the members it would create, link or move,
