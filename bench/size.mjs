@@ -1,6 +1,6 @@
 // Where the wasm's bytes go: the release build of pkg/ made again with its function and data
 // names kept (`scripts/build-pkg.sh --names DIR`: the same cargo build, wasm-bindgen and
-// wasm-opt -Oz, plus -g), each function body and data segment summed under what it belongs to.
+// wasm-opt -Os, plus -g), each function body and data segment summed under what it belongs to.
 // The names change nothing else, so the sums cover pkg/memberwire_bg.wasm but for about 1%
 // (its type, import, export, element and custom sections, and the section headers).
 //

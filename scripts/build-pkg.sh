@@ -3,7 +3,7 @@
 #
 #   1. cargo build --release for wasm32-unknown-unknown
 #   2. wasm-bindgen --target web (one build serves browsers, workerd, Node and Deno)
-#   3. wasm-opt -Oz from the npm `binaryen` package (Debian's binaryen 108 produces broken output)
+#   3. wasm-opt -Os from the npm `binaryen` package (Debian's binaryen 108 produces broken output)
 #   4. drop the files wasm-bindgen writes that we do not commit
 #
 # The result is deterministic: the same sources and toolchain give byte-identical files, which
@@ -74,9 +74,12 @@ wasm-bindgen --target web --experimental-reset-state-function ${keep_names[@]+"$
 # (`rustc --print cfg --target wasm32-unknown-unknown`); wasm-opt rejects input that uses a
 # feature it was not told about. bulk-memory-opt and call-indirect-overlong are the parts of
 # bulk-memory and reference-types that LLVM names separately.
+# -Os rather than -Oz: measured on the same build, -Os was 327 bytes smaller in gzip and the 1M
+# bulk plan 1.5% faster; the CPU per post did not change (-O3: 557 bytes more than -Oz, no faster
+# than -Os).
 opt_names=()
 [[ -z "$names_dir" ]] || opt_names=(-g)
-"$wasm_opt" -Oz ${opt_names[@]+"${opt_names[@]}"} \
+"$wasm_opt" -Os ${opt_names[@]+"${opt_names[@]}"} \
   --enable-bulk-memory --enable-bulk-memory-opt \
   --enable-nontrapping-float-to-int \
   --enable-sign-ext \
