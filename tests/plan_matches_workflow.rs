@@ -11,8 +11,9 @@ use memberwire::core::email::Email;
 use memberwire::core::inbound::{InboundEvent, Source};
 use memberwire::core::member::{ContactLink, Member};
 use memberwire::core::plan::{decide, plan_csv, Keep};
-use memberwire::core::workflow::Outcome;
-use memberwire::core::workflow::{Config, Effect, EffectResult, Poll, Workflow};
+use memberwire::core::workflow::{
+    Config, Effect, EffectResult, Outcome, OutcomeKind, Poll, Workflow,
+};
 
 struct Rng(u64);
 impl Rng {
@@ -128,8 +129,14 @@ both_targets! {
                     1 if rng.below(4) == 0 => String::new(),
                     _ => format!("u{}@example.com", rng.below(6)),
                 };
-                let quote = |s: &str, q: bool| if q { format!("\" {s} \"") } else { s.to_owned() };
-                csv.push_str(&format!("{},{}\n", quote(&id, rng.below(3) == 0), quote(&email, rng.below(3) == 0)));
+                // Quoted with spaces inside, unquoted with spaces around, or as it is.
+                let mut cell = |s: &str| match rng.below(4) {
+                    0 => format!("\" {s} \""),
+                    1 => format!(" {s} "),
+                    _ => s.to_owned(),
+                };
+                let line = format!("{},{}\n", cell(&id), cell(&email));
+                csv.push_str(&line);
                 rows.push((id, email));
             }
             let plan = plan_csv(&dir, &csv, CrmKind::Generic, "default", Keep::All).unwrap();
@@ -150,13 +157,18 @@ both_targets! {
                 let outcome = register(&mut dir, &format!("e{line}"), c, &cfg, round);
                 assert_eq!(p.decision.outcome, outcome.outcome, "round {round}, row {line}:\n{csv}");
                 let other = p.decision.other_member.as_ref().map(|m| made.get(m).cloned().unwrap_or_else(|| m.clone()));
-                assert_eq!(other, outcome.conflict.map(|c| c.other_member), "round {round}, row {line}:\n{csv}");
-                if let Some(m) = outcome.member {
-                    made.insert(format!("planned-{line}"), m.id);
+                let conflict = outcome.conflict.map(|c| (c.reason, c.other_member));
+                assert_eq!(p.decision.reason.map(str::to_owned), conflict.as_ref().map(|c| c.0.clone()), "round {round}, row {line}:\n{csv}");
+                assert_eq!(other, conflict.map(|c| c.1), "round {round}, row {line}:\n{csv}");
+                if outcome.outcome == OutcomeKind::Created {
+                    made.insert(format!("planned-{line}"), outcome.member.expect("a created member").id);
                 }
                 seen[outcome.outcome as usize] += 1;
             }
             assert!(planned.next().is_none(), "round {round}");
+            let c = plan.counts;
+            let counted = c.created + c.linked + c.existing + c.updated + c.conflict;
+            assert_eq!((counted as usize, c.invalid as usize), (plan.rows.len(), plan.invalid.len()), "round {round}");
         }
         // Every outcome came up, each more than a few times.
         assert!(seen.iter().all(|n| *n > 20), "{seen:?}");

@@ -87,16 +87,16 @@ pub fn decide(
 
 /// What `decide` needs to know of a member.
 #[derive(Debug, Clone, Copy)]
-pub struct Holder<'a> {
-    pub id: MemberRef<'a>,
-    pub email: &'a str,
-    pub has_contact: bool,
+struct Holder<'a> {
+    id: MemberRef<'a>,
+    email: &'a str,
+    has_contact: bool,
 }
 
 /// A member by its id, or the member a plan would create for one of its rows (which has no id
 /// yet: it is shown as `planned-<row>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemberRef<'a> {
+enum MemberRef<'a> {
     Id(&'a str),
     PlannedRow(usize),
 }
@@ -182,7 +182,8 @@ fn judge<'h>(
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidRow {
-    /// 1-based line of the CSV (the header is line 1).
+    /// The row's number as a spreadsheet numbers it: the header is row 1, and a line break
+    /// inside a quoted cell does not start a row.
     pub row: usize,
     pub message: String,
 }
@@ -279,7 +280,7 @@ impl<'t> CsvContacts<'t> {
         while self.rows.next_into(row) {
             self.read += 1;
             if !row.iter().all(|c| c.trim().is_empty()) {
-                // 1-based, and the header is line 1.
+                // Numbered as `InvalidRow::row` is: the header is 1.
                 return Some(self.read + 1);
             }
         }
@@ -524,7 +525,7 @@ struct Planner<'k, 'a> {
     crm: CrmKind,
     account: &'a str,
     keep: Keep,
-    /// The contact key of the row being planned.
+    /// Scratch for the directory's contact key of a row.
     key: String,
     overlay: Overlay<'k>,
     out: Plan,
