@@ -707,17 +707,22 @@ type OverlayMap<'k, V> = HashMap<Cow<'k, str>, V, std::hash::BuildHasherDefault<
 mod tests {
     use super::*;
 
-    #[test]
-    fn csv_quotes_crlf_bom_and_headers() {
-        let csv = "\u{feff}Id,First Name,Last Name,Email,Tags\r\n1,Ann,\"O\"\"Neil\",Ann@Example.com,\"91, Gold Member\"\r\n2,,,not-an-email,\r\n\r\n3,Bo,\"Lee, Jr.\",bo@example.com,";
-        let p = plan_csv(
+    /// Every row of `csv` planned against an empty directory.
+    fn plan_all(csv: &str) -> Plan {
+        plan_csv(
             &MemoryDirectory::new(),
             csv,
             CrmKind::Keap,
             "default",
             Keep::All,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn csv_quotes_crlf_bom_and_headers() {
+        let csv = "\u{feff}Id,First Name,Last Name,Email,Tags\r\n1,Ann,\"O\"\"Neil\",Ann@Example.com,\"91, Gold Member\"\r\n2,,,not-an-email,\r\n\r\n3,Bo,\"Lee, Jr.\",bo@example.com,";
+        let p = plan_all(csv);
         assert_eq!(p.rows.len(), 2);
         assert_eq!(p.rows[0].row, 2);
         assert_eq!(p.rows[0].email, "ann@example.com");
@@ -769,14 +774,7 @@ mod tests {
     #[test]
     fn plans_duplicates_within_the_list() {
         let csv = "Id,Email\n1,a@example.com\n1,a@example.com\n2,A@example.com\n3,c@example.com\n3,c2@example.com";
-        let p = plan_csv(
-            &MemoryDirectory::new(),
-            csv,
-            CrmKind::Keap,
-            "default",
-            Keep::All,
-        )
-        .unwrap();
+        let p = plan_all(csv);
         let kinds: Vec<OutcomeKind> = p.rows.iter().map(|r| r.decision.outcome).collect();
         assert_eq!(
             kinds,
